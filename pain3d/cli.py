@@ -1,0 +1,132 @@
+"""The `pain3d` command line: one entry point, one subcommand per part of the pipeline."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import EXIT_USER_ERROR, Pain3DError
+
+EXIT_INVALID = 1  # `validate` found problems in a dataset
+
+
+class Pain3DGroup(click.Group):
+    """Turns user mistakes (ours and click's) into one line on stderr and exit code 2."""
+
+    def main(self, args=None, prog_name=None, **extra):  # noqa: D102
+        try:
+            return super().main(args=args, prog_name=prog_name, standalone_mode=False, **extra)
+        except Pain3DError as err:
+            _fail(str(err))
+        except click.exceptions.NoArgsIsHelpError as err:
+            click.echo(err.ctx.get_help() if err.ctx else "")
+            sys.exit(0)
+        except click.ClickException as err:
+            _fail(err.format_message().replace("\n", " "))
+        except click.exceptions.Abort:
+            _fail("aborted")
+        except KeyboardInterrupt:
+            click.echo("pain3d: interrupted", err=True)
+            sys.exit(130)
+
+
+def _fail(message: str) -> None:
+    click.echo(f"pain3d: error: {message}", err=True)
+    sys.exit(EXIT_USER_ERROR)
+
+
+@click.group(cls=Pain3DGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="pain3d")
+def main() -> None:
+    """Pain3D: synthetic 3D pain-face datasets and pain-assessment models."""
+
+
+@main.command()
+@click.option("--config", "config", required=True, type=click.Path(path_type=Path), help="Job file (TOML).")
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path), help="Dataset folder to plan into.")
+def plan(config: Path, out: Path) -> None:
+    """Plan a job: sample identities and expressions into OUT/plan.json."""
+    from .jobs import load_job
+    from .plan import make_plan, write_plan
+
+    job = load_job(config)
+    started = time.perf_counter()
+    planned = make_plan(job)
+    path = write_plan(out, planned)
+    n_ids = len(planned["identities"])
+    n_expr = sum(len(i["expressions"]) for i in planned["identities"])
+    n_img = n_expr * len(planned["views"])
+    click.echo(f"planned {n_ids} identities, {n_expr} expressions, {n_img} images "
+               f"in {time.perf_counter() - started:.2f} s -> {path}")
+
+
+@main.command()
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option("--no-files", is_flag=True, help="Check the manifest only; do not open images.")
+def validate(data: Path, no_files: bool) -> None:
+    """Check a dataset (or a plan not yet rendered) against the dataset contract."""
+    from . import dataset, plan as plan_mod
+
+    if not data.is_dir():
+        raise Pain3DError(f"{data}: no such dataset folder")
+    if not (data / dataset.MANIFEST_FILE).exists():
+        if not (data / plan_mod.PLAN_FILE).exists():
+            raise Pain3DError(f"{data}: neither {dataset.MANIFEST_FILE} nor {plan_mod.PLAN_FILE}; nothing to validate")
+        _report_plan(data, plan_mod)
+        return
+    report = dataset.validate(data, check_files=not no_files)
+    if report.ok:
+        click.echo(f"valid: {report.rows} images of {report.identities} identities in {data}")
+        return
+    for problem in report.problems:
+        click.echo(problem)
+    click.echo(f"invalid: {len(report.problems)} problem(s) in {data}", err=True)
+    sys.exit(EXIT_INVALID)
+
+
+def _report_plan(data: Path, plan_mod) -> None:
+    planned = plan_mod.read_plan(data)
+    problems = plan_mod.check_plan(planned)
+    for problem in problems:
+        click.echo(problem)
+    if problems:
+        click.echo(f"invalid plan: {len(problems)} problem(s) in {data}", err=True)
+        sys.exit(EXIT_INVALID)
+    n_expr = sum(len(i["expressions"]) for i in planned["identities"])
+    click.echo(f"valid plan: {len(planned['identities'])} identities, {n_expr} expressions, "
+               f"{len(planned['views'])} views; not rendered yet (no manifest.jsonl)")
+
+
+@main.command()
+@click.argument("names", nargs=-1)
+def bench(names: tuple[str, ...]) -> None:
+    """Run benchmarks from benchmarks/ (all, or the NAMES given, e.g. `plan`)."""
+    import json
+    import runpy
+
+    from .paths import assets_dir
+
+    folder = assets_dir().parent / "benchmarks"
+    available = sorted(p.stem.removeprefix("bench_") for p in folder.glob("bench_*.py"))
+    for name in names:
+        if name not in available:
+            raise Pain3DError(f"benchmark {name!r} does not exist; allowed: {', '.join(available)}")
+    for name in names or available:
+        result = runpy.run_path(str(folder / f"bench_{name}.py"))["run"]()
+        click.echo(json.dumps(result))
+
+
+@main.command("job-reference")
+def job_reference() -> None:
+    """Print the job-file reference (every key, default and allowed range) as Markdown."""
+    from .jobs import schema_markdown
+
+    click.echo(schema_markdown())
+
+
+if __name__ == "__main__":
+    main()

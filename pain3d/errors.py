@@ -1,0 +1,16 @@
+"""User-facing errors: one line, exit code 2, never a traceback."""
+
+from __future__ import annotations
+
+EXIT_USER_ERROR = 2
+
+
+class Pain3DError(Exception):
+    """A mistake in the user's input (job file, plan, dataset, command line).
+
+    The message is a single line that names the field, the value and what is allowed.
+    The CLI prints it and exits with EXIT_USER_ERROR.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(" ".join(str(message).split()))

@@ -1,0 +1,407 @@
+"""Job files: the TOML schema, its defaults and its validation (the one source of truth).
+
+A job file says what dataset to make. `load_job(path)` returns the resolved job: a plain
+nested dict with every default filled in, which the plan records verbatim. Every user
+mistake raises Pain3DError with one line that names the file, the field, the value and
+what is allowed. `docs/job-file.md` is generated from SCHEMA (`pain3d jobs doc`).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable
+
+from . import facs
+from .errors import Pain3DError
+from .paths import asset
+
+JOB_FORMAT_VERSION = 1
+MAX_SEED = 2**63 - 1
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class Field:
+    """One key of the job file: its type, default, allowed values and meaning."""
+
+    kind: str  # int | float | bool | str | choice | custom
+    default: Any  # a value, or a callable returning it (for defaults kept in assets/)
+    doc: str
+    lo: float | None = None
+    hi: float | None = None
+    choices: tuple[str, ...] = ()
+    allowed: str = ""  # how the allowed values read in errors and docs (custom kinds)
+    check: Callable[[str, Any], Any] | None = field(default=None, compare=False)
+
+    def describe(self) -> str:
+        if self.allowed:
+            return self.allowed
+        if self.kind == "choice":
+            return "one of " + ", ".join(f'"{c}"' for c in self.choices)
+        if self.kind in ("int", "float"):
+            word = "integer" if self.kind == "int" else "number"
+            return f"{word} {_num(self.lo)}..{_num(self.hi)}"
+        if self.kind == "bool":
+            return "true or false"
+        return "a string"
+
+
+# --- custom field checks -------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def demographics() -> dict:
+    """The demographic groups and priors in assets/demographics.toml."""
+    with open(asset("demographics.toml"), "rb") as f:
+        return tomllib.load(f)
+
+
+def ethnicity_names() -> tuple[str, ...]:
+    return tuple(row["name"] for row in demographics()["ethnicity"])
+
+
+def _check_age_bands(name: str, value: Any) -> list[list[int]]:
+    allowed = "a list of [low, high] integer ages, 0 <= low < high <= 120, not overlapping"
+    if not isinstance(value, list) or not value:
+        raise _bad(name, value, allowed)
+    bands = []
+    for band in value:
+        ok = isinstance(band, list) and len(band) == 2 and all(_is_int(x) for x in band)
+        if not ok or not (0 <= band[0] < band[1] <= 120):
+            raise _bad(name, value, allowed)
+        bands.append([int(band[0]), int(band[1])])
+    bands.sort()
+    if any(a[1] >= b[0] for a, b in zip(bands, bands[1:])):
+        raise _bad(name, value, allowed)
+    return bands
+
+
+def _subset_checker(options: Callable[[], tuple[str, ...]]) -> Callable[[str, Any], list[str]]:
+    def check(name: str, value: Any) -> list[str]:
+        allowed = options()
+        if not isinstance(value, list) or not value or len(set(map(str, value))) != len(value):
+            raise _bad(name, value, "a non-empty list of distinct values from: " + ", ".join(allowed))
+        for item in value:
+            if item not in allowed:
+                raise Pain3DError(f"{name}: unknown value {item!r}; allowed: {', '.join(allowed)}")
+        return list(value)
+
+    return check
+
+
+def _check_split(name: str, value: Any) -> list[float]:
+    allowed = "[train, val, test] fractions, each 0..1, summing to 1, train > 0"
+    if not (isinstance(value, list) and len(value) == 3 and all(_is_num(x) for x in value)):
+        raise _bad(name, value, allowed)
+    fractions = [float(x) for x in value]
+    if any(x < 0 or x > 1 for x in fractions) or fractions[0] <= 0 or abs(sum(fractions) - 1) > 1e-6:
+        raise _bad(name, value, allowed)
+    return fractions
+
+
+def _check_skin_tone(name: str, value: Any) -> dict[str, list[float]]:
+    allowed = 'a table of group = [mean, sd] on the Monk scale (mean 1..10, sd 0.05..5)'
+    if not isinstance(value, dict):
+        raise _bad(name, value, allowed)
+    out = {}
+    for group, prior in value.items():
+        if group not in ethnicity_names():
+            raise Pain3DError(f"{name}: unknown group {group!r}; allowed: {', '.join(ethnicity_names())}")
+        ok = isinstance(prior, list) and len(prior) == 2 and all(_is_num(x) for x in prior)
+        if not ok or not (1 <= prior[0] <= 10 and 0.05 <= prior[1] <= 5):
+            raise _bad(f"{name}.{group}", prior, allowed)
+        out[group] = [float(prior[0]), float(prior[1])]
+    return out
+
+
+def _check_weights(name: str, value: Any) -> list[float]:
+    allowed = "a list of non-negative numbers, one per PSPI value from pspi_min to pspi_max, not all 0"
+    if not isinstance(value, list) or not all(_is_num(x) and x >= 0 and math.isfinite(x) for x in value):
+        raise _bad(name, value, allowed)
+    if value and not any(value):
+        raise _bad(name, value, allowed)
+    return [float(x) for x in value]
+
+
+def _check_distractors(name: str, value: Any) -> dict[str, float]:
+    allowed_keys = [k for k, au in facs.catalog().items() if not au.pspi]
+    if not isinstance(value, dict):
+        raise _bad(name, value, "a table of AU = rate (0..1) for non-PSPI AUs")
+    out = {}
+    for key, rate in value.items():
+        if key not in allowed_keys:
+            raise Pain3DError(f"{name}: {key!r} cannot be a distractor; allowed: {', '.join(allowed_keys)}")
+        if not _is_num(rate) or not 0 <= rate <= 1:
+            raise _bad(f"{name}.{key}", rate, "a rate 0..1")
+        out[key] = float(rate)
+    return out
+
+
+def _check_explicit(name: str, value: Any) -> list[dict]:
+    allowed = 'a list of tables: name = "..." plus AU intensities, e.g. [[expressions.explicit]] name = "x" AU4 = 5'
+    if not isinstance(value, list):
+        raise _bad(name, value, allowed)
+    out, seen = [], set()
+    for i, entry in enumerate(value):
+        where = f"{name}[{i}]"
+        if not isinstance(entry, dict):
+            raise _bad(where, entry, allowed)
+        entry = dict(entry)
+        if "name" not in entry:
+            raise Pain3DError(f"{where}.name: missing; every explicit expression needs a name")
+        label = entry.pop("name")
+        if not isinstance(label, str) or not NAME_RE.match(label) or label == "neutral" or label.startswith("pain_"):
+            raise _bad(f"{where}.name", label,
+                       "lower-case letters, digits, _ or -, up to 64 characters, not 'neutral' or 'pain_*'")
+        if label in seen:
+            raise Pain3DError(f"{where}.name = {_show(label)}: duplicate expression name; names must be unique")
+        seen.add(label)
+        try:
+            aus = facs.check_aus(entry)
+        except Pain3DError as err:
+            raise Pain3DError(f"{where} ({label}): {err}") from None
+        out.append({"name": label, "aus": aus})
+    return out
+
+
+def _check_views(name: str, value: Any) -> list[dict[str, float]]:
+    allowed = "a non-empty list of yaw degrees (-90..90) or {yaw = deg, pitch = deg} tables (pitch -45..45)"
+    if not isinstance(value, list) or not value or len(value) > 64:
+        raise _bad(name, value, allowed)
+    views = []
+    for item in value:
+        if _is_num(item):
+            yaw, pitch = float(item), 0.0
+        elif isinstance(item, dict) and set(item) <= {"yaw", "pitch"} and "yaw" in item:
+            yaw, pitch = item["yaw"], item.get("pitch", 0.0)
+            if not (_is_num(yaw) and _is_num(pitch)):
+                raise _bad(name, value, allowed)
+            yaw, pitch = float(yaw), float(pitch)
+        else:
+            raise _bad(name, value, allowed)
+        if not (-90 <= yaw <= 90 and -45 <= pitch <= 45):
+            raise _bad(name, item, allowed)
+        views.append({"yaw": yaw, "pitch": pitch})
+    if len({(v["yaw"], v["pitch"]) for v in views}) != len(views):
+        raise Pain3DError(f"{name}: the same view is listed twice; views must be distinct")
+    return views
+
+
+# --- the schema ----------------------------------------------------------------------------
+
+SCHEMA: dict[str, dict[str, Field]] = {
+    "": {
+        "seed": Field("int", 0, "Job seed: every random draw derives from it and the identity index.", 0, MAX_SEED),
+        "name": Field("str", "pain3d-job", "A label for the job, recorded in the plan and the dataset."),
+    },
+    "identities": {
+        "count": Field("int", 42, "Number of identities.", 1, 1_000_000),
+        "age_bands": Field("custom", lambda: demographics()["default_age_bands"],
+                           "Age bands (inclusive years); ages are drawn uniformly inside a band.",
+                           check=_check_age_bands, allowed="list of [low, high] ages, 0..120"),
+        "sexes": Field("custom", lambda: demographics()["default_sexes"], "Sexes to balance over.",
+                       check=_subset_checker(lambda: ("female", "male")), allowed='subset of "female", "male"'),
+        "ethnicities": Field("custom", lambda: list(ethnicity_names()), "Ethnicity groups to balance over (default: all seven FairFace groups).",
+                             check=_subset_checker(ethnicity_names), allowed="subset of the FairFace groups"),
+        "split": Field("custom", [0.7, 0.2, 0.1], "Train/val/test fractions of identities (identity-disjoint).",
+                       check=_check_split, allowed="[train, val, test], summing to 1"),
+        "skin_tone": Field("custom", {}, "Per-group skin-tone prior overrides: group = [mean, sd] on the Monk scale.",
+                           check=_check_skin_tone, allowed="table of group = [mean 1..10, sd 0.05..5]"),
+    },
+    "expressions": {
+        "per_identity": Field("int", 10, "Sampled pain expressions per identity (a neutral face is always added).",
+                              0, 1000),
+        "pspi_min": Field("int", 1, "Lowest target PSPI of sampled expressions.", 0, 16),
+        "pspi_max": Field("int", 16, "Highest target PSPI of sampled expressions.", 0, 16),
+        "pspi_weights": Field("custom", [], "Relative weight of each target PSPI from pspi_min to pspi_max "
+                              "(empty: uniform).", check=_check_weights,
+                              allowed="list of weights >= 0, one per PSPI value"),
+        "pspi_sampling": Field("choice", "stratified", "stratified: each identity's targets spread over the "
+                               "distribution's quantiles; iid: independent draws.", choices=("stratified", "iid")),
+        "au43_onset": Field("float", 11.0, "Target PSPI at which eyes-closed (AU43) is drawn half the time.", 1, 16),
+        "distractors": Field("custom", {"AU12": 0.05, "AU20": 0.15, "AU25": 0.25, "AU26": 0.15, "AU27": 0.05},
+                             "Non-PSPI AUs added to sampled expressions at these rates (intensity 1-5).",
+                             check=_check_distractors, allowed="table of non-PSPI AU = rate 0..1"),
+        "explicit": Field("custom", [], "Named AU configurations rendered for every identity.",
+                          check=_check_explicit, allowed='list of tables with name and AU intensities'),
+    },
+    "render": {
+        "resolution": Field("int", 256, "Image width and height in pixels.", 32, 4096),
+        "views": Field("custom", [{"yaw": -30.0, "pitch": 0.0}, {"yaw": 0.0, "pitch": 0.0},
+                                  {"yaw": 30.0, "pitch": 0.0}],
+                       "Camera views: yaw degrees, or {yaw, pitch} tables.", check=_check_views,
+                       allowed="list of yaw -90..90 or {yaw, pitch -45..45}"),
+        "samples": Field("int", 32, "Path-tracing samples per pixel.", 1, 4096),
+        "denoise": Field("bool", False, "Run Blender's denoiser on each image."),
+        "device": Field("choice", "cpu", "Render device.", choices=("cpu", "gpu")),
+        "engine": Field("choice", "cycles", "Render engine (eevee needs a GPU).", choices=("cycles", "eevee")),
+    },
+    "texture": {
+        "backend": Field("choice", "procedural", "Skin texture source.", choices=("procedural", "diffusion")),
+        "size": Field("int", 1024, "Texture width and height in pixels.", 64, 8192),
+    },
+}
+
+
+# --- loading -------------------------------------------------------------------------------
+
+
+def load_job(path: str | Path) -> dict:
+    """Read, validate and resolve a job file. Raises Pain3DError on any user mistake."""
+    path = Path(path)
+    label = path.name
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise Pain3DError(f"{path}: no such job file") from None
+    except IsADirectoryError:
+        raise Pain3DError(f"{path}: is a folder, not a job file") from None
+    except OSError as err:
+        raise Pain3DError(f"{path}: cannot read job file ({err.strerror})") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise Pain3DError(f"{label}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as err:
+        raise Pain3DError(f"{label}: TOML syntax error: {err}") from None
+    try:
+        return resolve_job(data)
+    except Pain3DError as err:
+        raise Pain3DError(f"{label}: {err}") from None
+
+
+def resolve_job(data: dict) -> dict:
+    """Validate a parsed job table and fill in defaults."""
+    sections = [s for s in SCHEMA if s]
+    top_allowed = sorted(list(SCHEMA[""]) + sections)
+    for key in data:
+        if key not in top_allowed:
+            raise Pain3DError(f"unknown key {key!r}; allowed: {', '.join(top_allowed)}")
+    job: dict[str, Any] = {"format_version": JOB_FORMAT_VERSION}
+    job.update(_resolve_section("", {k: v for k, v in data.items() if k in SCHEMA[""]}))
+    for section in sections:
+        table = data.get(section, {})
+        if not isinstance(table, dict):
+            raise _bad(section, table, f"a [{section}] table")
+        job[section] = _resolve_section(section, table)
+    _cross_checks(job)
+    return job
+
+
+def _resolve_section(section: str, table: dict) -> dict:
+    fields = SCHEMA[section]
+    for key in table:
+        if key not in fields:
+            where = f"{section}.{key}" if section else key
+            raise Pain3DError(f"unknown key {where!r}; allowed: {', '.join(sorted(fields))}")
+    out = {}
+    for key, spec in fields.items():
+        name = f"{section}.{key}" if section else key
+        out[key] = _check_value(name, spec, table[key]) if key in table else _default(spec)
+    return out
+
+
+def _default(spec: Field) -> Any:
+    """A fresh copy of the default; callables read defaults that live in assets/."""
+    return copy.deepcopy(spec.default() if callable(spec.default) else spec.default)
+
+
+def _check_value(name: str, spec: Field, value: Any) -> Any:
+    if spec.kind == "custom":
+        return spec.check(name, value)
+    if spec.kind == "bool":
+        if not isinstance(value, bool):
+            raise _bad(name, value, spec.describe())
+        return value
+    if spec.kind in ("str", "choice"):
+        if not isinstance(value, str) or (spec.kind == "choice" and value not in spec.choices):
+            raise _bad(name, value, spec.describe())
+        return value
+    ok = _is_int(value) if spec.kind == "int" else _is_num(value)
+    if not ok:
+        raise _bad(name, value, spec.describe())
+    if not (spec.lo <= value <= spec.hi):
+        raise Pain3DError(f"{name} = {_show(value)}: out of range; allowed: {spec.describe()}")
+    return int(value) if spec.kind == "int" else float(value)
+
+
+def _cross_checks(job: dict) -> None:
+    expr = job["expressions"]
+    if expr["pspi_min"] > expr["pspi_max"]:
+        raise Pain3DError(f"expressions.pspi_min = {expr['pspi_min']} is above expressions.pspi_max = "
+                          f"{expr['pspi_max']}; allowed: pspi_min <= pspi_max")
+    span = expr["pspi_max"] - expr["pspi_min"] + 1
+    if expr["pspi_weights"] and len(expr["pspi_weights"]) != span:
+        raise Pain3DError(f"expressions.pspi_weights has {len(expr['pspi_weights'])} values; allowed: exactly "
+                          f"{span} (one per PSPI value {expr['pspi_min']}..{expr['pspi_max']})")
+    if expr["per_identity"] == 0 and not expr["explicit"]:
+        raise Pain3DError("expressions.per_identity = 0 with no [[expressions.explicit]] entries: nothing to "
+                          "render; allowed: per_identity >= 1, or an explicit list")
+    groups = job["identities"]["ethnicities"]
+    unused = sorted(set(job["identities"]["skin_tone"]) - set(groups))
+    if unused:
+        raise Pain3DError(f"identities.skin_tone: group {unused[0]!r} is not in identities.ethnicities")
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_num(value: Any) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
+def _num(x: float | None) -> str:
+    return str(int(x)) if x is not None and float(x).is_integer() else str(x)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
+    return repr(value)
+
+
+def _bad(name: str, value: Any, allowed: str) -> Pain3DError:
+    shown = _show(value)
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    return Pain3DError(f"{name} = {shown}: invalid; allowed: {allowed}")
+
+
+def schema_markdown() -> str:
+    """The job-file reference (docs/job-file.md body), generated from SCHEMA."""
+    lines = []
+    for section, fields in SCHEMA.items():
+        lines.append(f"### `[{section}]`" if section else "### Top level")
+        lines.append("")
+        lines.append("| key | default | allowed | meaning |")
+        lines.append("| --- | --- | --- | --- |")
+        for key, spec in fields.items():
+            shown = _toml_value(_default(spec))
+            lines.append(f"| `{key}` | `{shown}` | {spec.describe()} | {spec.doc} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return repr(value)

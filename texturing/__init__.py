@@ -1,0 +1,1 @@
+"""Pain3D texturing: procedural and diffusion-painted UV skin textures."""

@@ -1,0 +1,1 @@
+"""Pain3D training: ViTPain teacher/student distillation with timm and PyTorch."""
