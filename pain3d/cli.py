@@ -101,6 +101,20 @@ def _report_plan(data: Path, plan_mod) -> None:
                f"{len(planned['views'])} views; not rendered yet (no manifest.jsonl)")
 
 
+@main.group()
+def addon() -> None:
+    """The Blender extension."""
+
+
+@addon.command("build")
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path), help="Folder for the zip.")
+def addon_build(out: Path) -> None:
+    """Write the installable extension zip (Blender 4.2 LTS to 5.0)."""
+    from .extension import build
+
+    click.echo(f"wrote {build(out)}")
+
+
 @main.command()
 @click.argument("names", nargs=-1)
 def bench(names: tuple[str, ...]) -> None:

@@ -246,3 +246,18 @@ def _scalar_or_array(value: ArrayLike) -> ArrayLike:
 
 def _fmt(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+@lru_cache(maxsize=1)
+def presets() -> dict[str, dict]:
+    """Named expression presets (assets/facs/presets.toml): name -> {"label", "aus"}."""
+    with open(asset("facs", "presets.toml"), "rb") as f:
+        data = tomllib.load(f)
+    out = {}
+    for name, table in data.items():
+        if name == "format_version":
+            continue
+        table = dict(table)
+        label = table.pop("label")
+        out[name] = {"label": label, "aus": check_aus(table)}
+    return out

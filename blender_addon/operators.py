@@ -1,0 +1,162 @@
+"""Operators of the Pain3D panel. Each is undoable, has a tooltip and a poll, and sits in the
+Object > Pain3D menu so that F3 menu search finds it."""
+
+from __future__ import annotations
+
+import bpy
+import numpy as np
+from bpy.props import EnumProperty, IntProperty
+
+from . import scene as tool
+from .core import facs, sampling
+from .core.errors import Pain3DError
+from .props import PRESET_ITEMS
+
+
+def active_head(context) -> bpy.types.Object | None:
+    obj = context.active_object
+    return obj if obj is not None and obj.pain3d.is_head else None
+
+
+class _HeadOperator:
+    """Base: operators that act on the active Pain3D head."""
+
+    @classmethod
+    def poll(cls, context):
+        if active_head(context) is None:
+            cls.poll_message_set("Select a Pain3D head (Object > Pain3D > New Head)")
+            return False
+        return context.mode == "OBJECT"
+
+
+class PAIN3D_OT_new_head(bpy.types.Operator):
+    """Build a new parametric head from the panel's age, sex, ethnicity and seed"""
+
+    bl_idname = "pain3d.new_head"
+    bl_label = "New Pain3D Head"
+    bl_options = {"REGISTER", "UNDO"}
+
+    @classmethod
+    def poll(cls, context):
+        return context.mode == "OBJECT"
+
+    def execute(self, context):
+        settings = context.scene.pain3d
+        try:
+            head = tool.new_head(context, age=settings.age, sex=settings.sex, ethnicity=settings.ethnicity,
+                                 seed=settings.seed, level=settings.level)
+        except Pain3DError as err:
+            self.report({"ERROR"}, str(err))
+            return {"CANCELLED"}
+        self.report({"INFO"}, f"Built head {head.name} (seed {settings.seed})")
+        return {"FINISHED"}
+
+
+class PAIN3D_OT_apply_preset(_HeadOperator, bpy.types.Operator):
+    """Set the head's AU intensities to a preset expression"""
+
+    bl_idname = "pain3d.apply_preset"
+    bl_label = "Apply Pain Preset"
+    bl_options = {"REGISTER", "UNDO"}
+
+    preset: EnumProperty(name="Preset", description="Expression preset", items=PRESET_ITEMS)
+
+    def execute(self, context):
+        tool.set_aus(active_head(context), facs.presets()[self.preset]["aus"])
+        return {"FINISHED"}
+
+
+class PAIN3D_OT_random_expression(_HeadOperator, bpy.types.Operator):
+    """Set a random pain expression whose PSPI is the panel's target (seeded, like the farm's sampler)"""
+
+    bl_idname = "pain3d.random_expression"
+    bl_label = "Random Pain Expression"
+    bl_options = {"REGISTER", "UNDO"}
+
+    def execute(self, context):
+        settings = context.scene.pain3d
+        rng = np.random.default_rng(sampling.derive_seed(settings.seed, 99, settings.expression_seed))
+        aus = sampling.aus_for_pspi(settings.target_pspi, rng, au43_onset=11.0)
+        tool.set_aus(active_head(context), aus)
+        settings.expression_seed += 1  # the next click gives another expression at the same target
+        self.report({"INFO"}, "PSPI {:g}: {}".format(facs.pspi(aus), ", ".join(
+            f"{k}={v:g}" for k, v in aus.items() if v)))
+        return {"FINISHED"}
+
+
+class PAIN3D_OT_add_preview_cameras(_HeadOperator, bpy.types.Operator):
+    """Add one camera per view of the job file (or yaw -30, 0, 30), framing the active head"""
+
+    bl_idname = "pain3d.add_preview_cameras"
+    bl_label = "Add Preview Cameras"
+    bl_options = {"REGISTER", "UNDO"}
+
+    def execute(self, context):
+        settings = context.scene.pain3d
+        try:
+            views = tool.job_views(bpy.path.abspath(settings.job_path) if settings.job_path else None)
+        except Pain3DError as err:
+            self.report({"ERROR"}, str(err))
+            return {"CANCELLED"}
+        cameras = tool.add_view_cameras(context, active_head(context), views, settings.preview_resolution)
+        self.report({"INFO"}, f"Added {len(cameras)} cameras")
+        return {"FINISHED"}
+
+
+class PAIN3D_OT_render_preview(_HeadOperator, bpy.types.Operator):
+    """Render the scene camera with Cycles at the preview size and save it"""
+
+    bl_idname = "pain3d.render_preview"
+    bl_label = "Render Pain3D Preview"
+    bl_options = {"REGISTER"}
+
+    @classmethod
+    def poll(cls, context):
+        if context.scene.camera is None:
+            cls.poll_message_set("Add preview cameras first")
+            return False
+        return super().poll(context)
+
+    def execute(self, context):
+        settings = context.scene.pain3d
+        path = tool.render_preview(context, bpy.path.abspath(settings.preview_path),
+                                   settings.preview_resolution, settings.preview_samples)
+        self.report({"INFO"}, f"Preview saved to {path}")
+        return {"FINISHED"}
+
+
+class VIEW3D_MT_pain3d(bpy.types.Menu):
+    """Object > Pain3D: every Pain3D operator, so that F3 menu search finds them"""
+
+    bl_idname = "VIEW3D_MT_pain3d"
+    bl_label = "Pain3D"
+    operators = (PAIN3D_OT_new_head, PAIN3D_OT_apply_preset, PAIN3D_OT_random_expression,
+                 PAIN3D_OT_add_preview_cameras, PAIN3D_OT_render_preview)
+
+    def draw(self, context):
+        layout = self.layout
+        for op in self.operators:
+            if op is PAIN3D_OT_apply_preset:
+                layout.operator_menu_enum(op.bl_idname, "preset")
+            else:
+                layout.operator(op.bl_idname)
+
+
+def draw_object_menu(self, context):
+    self.layout.separator()
+    self.layout.menu(VIEW3D_MT_pain3d.bl_idname)
+
+
+CLASSES = VIEW3D_MT_pain3d.operators + (VIEW3D_MT_pain3d,)
+
+
+def register() -> None:
+    for cls in CLASSES:
+        bpy.utils.register_class(cls)
+    bpy.types.VIEW3D_MT_object.append(draw_object_menu)
+
+
+def unregister() -> None:
+    bpy.types.VIEW3D_MT_object.remove(draw_object_menu)
+    for cls in reversed(CLASSES):
+        bpy.utils.unregister_class(cls)

@@ -1,0 +1,79 @@
+"""Blender properties: the head's AU intensities (one per catalog key) and the panel settings."""
+
+from __future__ import annotations
+
+import bpy
+from bpy.props import (BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty,
+                       StringProperty)
+
+from .core import facs
+from .core.jobs import demographics, ethnicity_names
+
+
+def _au_property(key: str) -> bpy.props._PropertyDeferred:
+    au, side = facs.parse_key(key)
+    where = {"L": " (subject's left only)", "R": " (subject's right only)"}.get(side, "")
+    description = f"{au.key} {au.name}{where}: FACS intensity"
+    if au.scale == "binary":
+        return IntProperty(name=key, description=description + " 0 or 1", min=0, max=1, default=0,
+                           options={"ANIMATABLE"})
+    return FloatProperty(name=key, description=description + " 0-5 (A-E)", min=0.0, max=5.0, default=0.0,
+                         step=100, precision=1, options={"ANIMATABLE"})
+
+
+def _head_annotations() -> dict:
+    annotations = {key: _au_property(key) for key in facs.all_keys()}
+    annotations["is_head"] = BoolProperty(name="Pain3D head", default=False, options=set())
+    annotations["identity_seed"] = IntProperty(name="Seed", min=0, default=0, options=set())
+    return annotations
+
+
+# One FloatProperty per AU key (AU4, AU4L, AU4R, ...): drivers read them, sliders write them.
+Pain3DHead = type("Pain3DHead", (bpy.types.PropertyGroup,), {"__annotations__": _head_annotations()})
+
+
+# Static enum item lists (Blender keeps pointers to these strings: they must outlive the property).
+ETHNICITY_ITEMS = [(name, name, f"FairFace group {name}") for name in ethnicity_names()]
+SEX_ITEMS = [(s, s.capitalize(), f"{s.capitalize()} head") for s in demographics()["default_sexes"]]
+PRESET_ITEMS = [(name, p["label"], f"{p['label']} (PSPI {facs.pspi(p['aus']):g})")
+                for name, p in facs.presets().items()]
+
+
+class Pain3DSettings(bpy.types.PropertyGroup):
+    """Scene-wide settings of the Pain3D panel: who the next head is and how previews render."""
+
+    age: FloatProperty(name="Age", description="Age in years of the next head", min=18, max=85, default=30)
+    sex: EnumProperty(name="Sex", description="Sex of the next head", items=SEX_ITEMS)
+    ethnicity: EnumProperty(name="Ethnicity", description="FairFace group of the next head", items=ETHNICITY_ITEMS)
+    seed: IntProperty(name="Seed", description="Identity seed: same seed, same head", min=0, default=0)
+    level: IntProperty(name="Detail", description="Mesh subdivision level (1 is the default topology)",
+                       min=0, max=2, default=1)
+    target_pspi: IntProperty(name="Target PSPI", description="PSPI of the random pain expression",
+                             min=0, max=facs.PSPI_MAX, default=8)
+    expression_seed: IntProperty(name="Expression seed", description="Seed of the next random expression",
+                                 min=0, default=0)
+    job_path: StringProperty(name="Job file", description="Job file whose views the preview cameras use "
+                             "(empty: yaw -30, 0 and 30)", subtype="FILE_PATH", default="")
+    preview_resolution: IntProperty(name="Resolution", description="Preview render size in pixels",
+                                    min=64, max=2048, default=256)
+    preview_samples: IntProperty(name="Samples", description="Cycles samples of the preview render",
+                                 min=1, max=1024, default=16)
+    preview_path: StringProperty(name="Output", description="Where the preview render is saved",
+                                 subtype="FILE_PATH", default="//pain3d_preview.png")
+
+
+CLASSES = (Pain3DHead, Pain3DSettings)
+
+
+def register() -> None:
+    for cls in CLASSES:
+        bpy.utils.register_class(cls)
+    bpy.types.Object.pain3d = PointerProperty(type=Pain3DHead)
+    bpy.types.Scene.pain3d = PointerProperty(type=Pain3DSettings)
+
+
+def unregister() -> None:
+    del bpy.types.Scene.pain3d
+    del bpy.types.Object.pain3d
+    for cls in reversed(CLASSES):
+        bpy.utils.unregister_class(cls)

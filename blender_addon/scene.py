@@ -1,0 +1,353 @@
+"""The Blender side of a head: objects, materials, shape keys, drivers, cameras, previews.
+
+Everything here turns core data (numpy arrays from `core.head` and `core.rig`) into Blender
+data; no geometry or FACS decision is made here. The farm uses the same functions.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import bpy
+import numpy as np
+
+from .core import camera as cam
+from .core import facs
+from .core.jobs import SCHEMA, load_job
+from .core.skin import skin_tone_rgb
+
+HEAD_COLLECTION = "Pain3D"
+LANDMARKS_PROP = "pain3d_landmarks"  # 68 iBUG vertex indices on the head object
+FACE_FRAME_PROP = "pain3d_face_frame"  # [cx, cy, cz, extent] of the face in object space
+
+
+# --- the head object ---------------------------------------------------------------------
+
+
+def new_head(context, age: float, sex: str, ethnicity: str, seed: int, level: int = 1,
+             skin_tone: float | None = None) -> bpy.types.Object:
+    """Build a complete head (mesh, materials, AU shape keys and drivers) and make it active."""
+    from .core.identity import build_identity  # the pure head model and its AU rig
+
+    identity = build_identity(age=age, sex=sex, ethnicity=ethnicity, seed=seed, level=level)
+    tone = identity.skin_tone if skin_tone is None else skin_tone
+    obj = mesh_object(identity.mesh, name=f"Pain3D_Head_{seed}")
+    assign_materials(obj, identity.mesh, tone, identity.iris_rgb)
+    add_shape_keys(obj, identity.au_deltas)
+    add_au_drivers(obj)
+    obj.pain3d.is_head = True
+    obj.pain3d.identity_seed = seed
+    obj[LANDMARKS_PROP] = [int(i) for i in identity.mesh.landmark_vertices]
+    obj[FACE_FRAME_PROP] = [float(x) for x in identity.mesh.face_frame]
+    _collection(context).objects.link(obj)
+    for other in context.view_layer.objects:
+        other.select_set(False)
+    context.view_layer.objects.active = obj
+    obj.select_set(True)
+    return obj
+
+
+def mesh_object(mesh_data, name: str) -> bpy.types.Object:
+    """A Blender mesh object from a core mesh (vertices, polygons, face parts, skin UVs)."""
+    mesh = bpy.data.meshes.new(name)
+    verts = np.asarray(mesh_data.vertices, dtype=np.float32)
+    loop_starts, loop_verts = mesh_data.polygon_starts, mesh_data.polygon_vertices
+    mesh.vertices.add(len(verts))
+    mesh.vertices.foreach_set("co", verts.ravel())
+    mesh.loops.add(len(loop_verts))
+    mesh.loops.foreach_set("vertex_index", np.asarray(loop_verts, dtype=np.int32))
+    mesh.polygons.add(len(loop_starts))
+    mesh.polygons.foreach_set("loop_start", np.asarray(loop_starts, dtype=np.int32))
+    mesh.polygons.foreach_set("material_index", np.asarray(mesh_data.polygon_parts, dtype=np.int32))
+    mesh.polygons.foreach_set("use_smooth", np.ones(len(loop_starts), dtype=bool))
+    uv = mesh.uv_layers.new(name="UVMap")
+    uv.data.foreach_set("uv", np.asarray(mesh_data.loop_uvs, dtype=np.float32).ravel())
+    mesh.update(calc_edges=True)
+    mesh.validate(clean_customdata=False)
+    for name_, weights in mesh_data.color_attributes.items():
+        attr = mesh.color_attributes.new(name_, "FLOAT_COLOR", "POINT")
+        rgba = np.c_[np.asarray(weights, np.float32), np.ones(len(weights), np.float32)]
+        attr.data.foreach_set("color", rgba.ravel())
+    return bpy.data.objects.new(name, mesh)
+
+
+def _collection(context) -> bpy.types.Collection:
+    coll = bpy.data.collections.get(HEAD_COLLECTION)
+    if coll is None:
+        coll = bpy.data.collections.new(HEAD_COLLECTION)
+        context.scene.collection.children.link(coll)
+    return coll
+
+
+# --- shape keys and drivers --------------------------------------------------------------
+
+
+def add_shape_keys(obj: bpy.types.Object, deltas: dict[str, np.ndarray]) -> None:
+    """A basis key plus one key per rig target (`AU4_L`, `AU9`, ...), values 0."""
+    base = np.empty(len(obj.data.vertices) * 3, dtype=np.float32)
+    obj.data.vertices.foreach_get("co", base)
+    obj.shape_key_add(name="Basis", from_mix=False)
+    for name, delta in deltas.items():
+        key = obj.shape_key_add(name=name, from_mix=False)
+        key.slider_min, key.slider_max = 0.0, 1.0
+        key.data.foreach_set("co", base + np.asarray(delta, dtype=np.float32).ravel())
+
+
+def shape_key_sources(key_name: str) -> tuple[str, ...]:
+    """The AU properties that drive a shape key: `AU4_L` <- AU4 and AU4L; `AU9` <- AU9."""
+    base, _, side = key_name.partition("_")
+    return (base, base + side) if side else (base,)
+
+
+def add_au_drivers(obj: bpy.types.Object) -> None:
+    """Drive each AU shape key from the object's AU intensity properties.
+
+    The driver takes the largest of the bilateral and one-sided intensities; its F-curve's
+    linear keyframes are the FACS intensity -> weight knots (`facs.IntensityScale.knots`),
+    so the mapping is exact and needs no Python at evaluation time.
+    """
+    keys = obj.data.shape_keys
+    for block in keys.key_blocks[1:]:
+        au, _ = facs.parse_key(shape_key_sources(block.name)[0])
+        curve = block.driver_add("value")
+        driver = curve.driver
+        driver.type = "MAX"
+        for prop in shape_key_sources(block.name):
+            var = driver.variables.new()
+            var.name = prop
+            var.type = "SINGLE_PROP"
+            var.targets[0].id_type = "OBJECT"
+            var.targets[0].id = obj
+            var.targets[0].data_path = f"pain3d.{prop}"
+        _set_mapping(curve, au.scale)
+
+
+def _set_mapping(curve: bpy.types.FCurve, scale: str) -> None:
+    for modifier in list(curve.modifiers):
+        curve.modifiers.remove(modifier)
+    xs, ys = ((0.0, 1.0), (0.0, 1.0)) if scale == "binary" else facs.intensity_scale().knots
+    for x, y in zip(xs, ys):
+        point = curve.keyframe_points.insert(float(x), float(y))
+        point.interpolation = "LINEAR"
+    curve.extrapolation = "CONSTANT"
+
+
+def set_aus(obj: bpy.types.Object, aus: dict[str, float]) -> None:
+    """Set the head's AU intensities (all others to 0) and re-evaluate its drivers."""
+    clean = facs.check_aus(aus)
+    for key in facs.all_keys():
+        value = clean.get(key, 0.0)
+        setattr(obj.pain3d, key, int(value) if facs.parse_key(key)[0].scale == "binary" else value)
+    refresh(bpy.context)
+
+
+def refresh(context) -> None:
+    """Evaluate drivers now (headless Blender does not redraw)."""
+    context.scene.frame_set(context.scene.frame_current)
+    context.view_layer.update()
+
+
+def shape_key_weights(obj: bpy.types.Object) -> dict[str, float]:
+    return {block.name: block.value for block in obj.data.shape_keys.key_blocks[1:]}
+
+
+# --- materials ---------------------------------------------------------------------------
+
+
+def assign_materials(obj: bpy.types.Object, mesh_data, skin_tone: float, iris_rgb) -> None:
+    """One material slot per part, in the core's part order."""
+    makers = {"skin": lambda: skin_material(skin_tone), "sclera": lambda: flat_material("sclera", (0.80, 0.78, 0.74), 0.25),
+              "iris": lambda: flat_material("iris", tuple(iris_rgb), 0.3), "pupil": lambda: flat_material("pupil", (0.01, 0.01, 0.01), 0.2),
+              "teeth": lambda: flat_material("teeth", (0.78, 0.74, 0.64), 0.35),
+              "mouth": lambda: flat_material("mouth", (0.20, 0.04, 0.04), 0.6)}
+    for part in mesh_data.part_names:
+        obj.data.materials.append(makers.get(part, lambda: flat_material(part, (0.5, 0.5, 0.5), 0.5))())
+
+
+def flat_material(name: str, rgb, roughness: float) -> bpy.types.Material:
+    mat = bpy.data.materials.new(f"Pain3D_{name}")
+    mat.use_nodes = True
+    bsdf = mat.node_tree.nodes["Principled BSDF"]
+    bsdf.inputs["Base Color"].default_value = (*rgb, 1.0)
+    bsdf.inputs["Roughness"].default_value = roughness
+    return mat
+
+
+def skin_material(skin_tone: float, albedo_image: str | None = None) -> bpy.types.Material:
+    """Principled skin: Monk-tone albedo (or a UV texture), redder lips, darker brows, pores.
+
+    The colour attribute `regions` (R lips, G brows, B cheeks) from the core marks where the
+    procedural tints go; a texture from `texturing/` replaces the procedural albedo.
+    """
+    mat = bpy.data.materials.new("Pain3D_skin")
+    mat.use_nodes = True
+    nodes, links = mat.node_tree.nodes, mat.node_tree.links
+    bsdf = nodes["Principled BSDF"]
+    base = np.asarray(skin_tone_rgb(skin_tone)) * 0.75  # swatches are lit skin; albedo is darker
+    regions = nodes.new("ShaderNodeAttribute")
+    regions.attribute_name = "regions"
+    split = nodes.new("ShaderNodeSeparateColor")
+    links.new(regions.outputs["Color"], split.inputs["Color"])
+    color = _rgb_node(nodes, base)
+    if albedo_image:
+        tex = nodes.new("ShaderNodeTexImage")
+        tex.image = bpy.data.images.load(albedo_image, check_existing=True)
+        color = tex
+    lips = _mix(nodes, links, color.outputs[0], _rgb_node(nodes, base * np.array([0.85, 0.55, 0.55])).outputs[0],
+                split.outputs["Red"])
+    brows = _mix(nodes, links, lips.outputs["Result"], _rgb_node(nodes, base * 0.25 + 0.01).outputs[0],
+                 split.outputs["Green"])
+    cheeks = _mix(nodes, links, brows.outputs["Result"], _rgb_node(nodes, base * np.array([1.0, 0.85, 0.85])).outputs[0],
+                  split.outputs["Blue"], factor_scale=0.5)
+    links.new(cheeks.outputs["Result"], bsdf.inputs["Base Color"])
+    bsdf.inputs["Roughness"].default_value = 0.5
+    bsdf.inputs["Subsurface Weight"].default_value = 0.15
+    bsdf.inputs["Subsurface Radius"].default_value = (1.0, 0.35, 0.2)
+    bsdf.inputs["Subsurface Scale"].default_value = 0.004
+    pores = nodes.new("ShaderNodeTexNoise")
+    pores.inputs["Scale"].default_value = 900.0
+    bump = nodes.new("ShaderNodeBump")
+    bump.inputs["Strength"].default_value = 0.08
+    links.new(pores.outputs["Fac"], bump.inputs["Height"])
+    links.new(bump.outputs["Normal"], bsdf.inputs["Normal"])
+    return mat
+
+
+def _rgb_node(nodes, rgb) -> bpy.types.ShaderNode:
+    node = nodes.new("ShaderNodeRGB")
+    node.outputs[0].default_value = (*[float(c) for c in rgb], 1.0)
+    return node
+
+
+def _mix(nodes, links, a, b, factor, factor_scale: float = 1.0) -> bpy.types.ShaderNode:
+    mix = nodes.new("ShaderNodeMix")
+    mix.data_type = "RGBA"
+    if factor_scale != 1.0:
+        scale = nodes.new("ShaderNodeMath")
+        scale.operation = "MULTIPLY"
+        scale.inputs[1].default_value = factor_scale
+        links.new(factor, scale.inputs[0])
+        factor = scale.outputs[0]
+    links.new(factor, mix.inputs["Factor"])
+    links.new(a, mix.inputs["A"])
+    links.new(b, mix.inputs["B"])
+    return mix
+
+
+# --- views, cameras, lights, preview -----------------------------------------------------
+
+
+def job_views(job_path: str | None) -> list[dict]:
+    """The views of a job file, or the job schema's default views."""
+    if job_path:
+        return load_job(job_path)["render"]["views"]
+    return SCHEMA["render"]["views"].default
+
+
+def face_camera(head: bpy.types.Object, yaw: float, pitch: float, resolution: int) -> cam.Camera:
+    """The camera that frames this head's face from a view (the farm uses the same)."""
+    cx, cy, cz, extent = head[FACE_FRAME_PROP]
+    target = np.array(head.matrix_world @ _vec((cx, cy, cz)))
+    return cam.orbit_camera(target, extent * head.matrix_world.to_scale()[0], yaw, pitch, resolution)
+
+
+def place_camera(obj: bpy.types.Object, camera: cam.Camera) -> None:
+    from mathutils import Matrix
+
+    obj.matrix_world = Matrix(camera.world.tolist())
+    obj.data.lens = camera.focal_mm
+    obj.data.sensor_width = camera.sensor_mm
+    obj.data.sensor_fit = "AUTO"
+
+
+def add_view_cameras(context, head: bpy.types.Object, views: list[dict], resolution: int) -> list[bpy.types.Object]:
+    """One camera per view; the frontal-most becomes the scene camera."""
+    cameras = []
+    for view in views:
+        name = f"Pain3D_Cam_yaw{view['yaw']:+.0f}_pitch{view['pitch']:+.0f}"
+        obj = bpy.data.objects.get(name) or bpy.data.objects.new(name, bpy.data.cameras.new(name))
+        if obj.name not in _collection(context).objects:
+            _collection(context).objects.link(obj)
+        place_camera(obj, face_camera(head, view["yaw"], view["pitch"], resolution))
+        cameras.append(obj)
+    frontal = min(zip(views, cameras), key=lambda vc: abs(vc[0]["yaw"]) + abs(vc[0]["pitch"]))[1]
+    context.scene.camera = frontal
+    add_default_lights(context, head)
+    return cameras
+
+
+def add_default_lights(context, head: bpy.types.Object) -> None:
+    """A key/fill/rim portrait rig around the face, created once."""
+    cx, cy, cz, extent = head[FACE_FRAME_PROP]
+    target = np.array(head.matrix_world @ _vec((cx, cy, cz)))
+    rig = {"Pain3D_Key": (-35, 25, 1.2, 60.0, 0.5), "Pain3D_Fill": (40, 5, 1.4, 25.0, 0.9),
+           "Pain3D_Rim": (160, 30, 1.2, 35.0, 0.4)}
+    for name, (yaw, pitch, dist, watts, size) in rig.items():
+        if name in bpy.data.objects:
+            continue
+        light = bpy.data.lights.new(name, "AREA")
+        light.energy, light.size = watts, size
+        obj = bpy.data.objects.new(name, light)
+        _collection(context).objects.link(obj)
+        eye = cam.orbit_position(target, dist, yaw, pitch)
+        from mathutils import Matrix
+
+        obj.matrix_world = Matrix(cam.look_at(eye, target).tolist())
+    world = context.scene.world or bpy.data.worlds.new("Pain3D_World")
+    context.scene.world = world
+    world.use_nodes = True
+    world.node_tree.nodes["Background"].inputs["Color"].default_value = (0.18, 0.18, 0.2, 1.0)
+    world.node_tree.nodes["Background"].inputs["Strength"].default_value = 0.6
+
+
+def configure_cycles(scene, resolution: int, samples: int, device: str = "CPU", denoise: bool = False) -> None:
+    scene.render.engine = "CYCLES"
+    scene.cycles.device = device
+    scene.cycles.samples = samples
+    scene.cycles.use_denoising = denoise
+    scene.cycles.use_adaptive_sampling = True
+    scene.render.resolution_x = scene.render.resolution_y = resolution
+    scene.render.resolution_percentage = 100
+    scene.render.image_settings.file_format = "PNG"
+    scene.render.image_settings.color_mode = "RGB"
+    scene.view_settings.view_transform = "AgX" if "AgX" in _view_transforms(scene) else "Filmic"
+
+
+def _view_transforms(scene) -> set[str]:
+    return {item.identifier for item in
+            type(scene.view_settings).bl_rna.properties["view_transform"].enum_items}
+
+
+def render_preview(context, path: str, resolution: int, samples: int) -> str:
+    """Render the scene camera to a PNG and load it as the image 'Pain3D Preview'."""
+    scene = context.scene
+    configure_cycles(scene, resolution, samples)
+    scene.render.filepath = path
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    bpy.ops.render.render(write_still=True)
+    image = bpy.data.images.get("Pain3D Preview")
+    if image is not None:
+        bpy.data.images.remove(image)
+    bpy.data.images.load(path).name = "Pain3D Preview"
+    return path
+
+
+def _vec(xyz):
+    from mathutils import Vector
+
+    return Vector(xyz)
+
+
+def landmark_positions(obj: bpy.types.Object, depsgraph=None) -> np.ndarray:
+    """World positions (68, 3) of the landmarks on the evaluated (expression-deformed) mesh."""
+    depsgraph = depsgraph or bpy.context.evaluated_depsgraph_get()
+    evaluated = obj.evaluated_get(depsgraph)
+    mesh = evaluated.to_mesh()
+    try:
+        co = np.empty(len(mesh.vertices) * 3, dtype=np.float64)
+        mesh.vertices.foreach_get("co", co)
+    finally:
+        evaluated.to_mesh_clear()
+    local = co.reshape(-1, 3)[np.asarray(obj[LANDMARKS_PROP], dtype=int)]
+    world = np.array(obj.matrix_world)
+    return local @ world[:3, :3].T + world[:3, 3]

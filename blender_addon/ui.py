@@ -1,0 +1,102 @@
+"""The Pain3D tab in the 3D viewport's sidebar."""
+
+from __future__ import annotations
+
+import bpy
+
+from .core import facs
+from .operators import active_head
+
+
+def head_aus(obj: bpy.types.Object) -> dict[str, float]:
+    """The head's current AU intensities by key (absent ones included as 0)."""
+    return {key: float(getattr(obj.pain3d, key)) for key in facs.all_keys()}
+
+
+class VIEW3D_PT_pain3d_head(bpy.types.Panel):
+    bl_label = "Head"
+    bl_idname = "VIEW3D_PT_pain3d_head"
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "Pain3D"
+
+    def draw(self, context):
+        settings = context.scene.pain3d
+        col = self.layout.column(align=True)
+        for name in ("age", "sex", "ethnicity", "seed", "level"):
+            col.prop(settings, name)
+        self.layout.operator("pain3d.new_head", icon="USER")
+
+
+class VIEW3D_PT_pain3d_expression(bpy.types.Panel):
+    bl_label = "Expression"
+    bl_idname = "VIEW3D_PT_pain3d_expression"
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "Pain3D"
+
+    @classmethod
+    def poll(cls, context):
+        return active_head(context) is not None
+
+    def draw(self, context):
+        head = active_head(context)
+        layout = self.layout
+        box = layout.box()
+        box.label(text=f"PSPI {facs.pspi(head_aus(head)):g} / {facs.PSPI_MAX}", icon="INFO")
+        row = layout.row(align=True)
+        row.operator_menu_enum("pain3d.apply_preset", "preset", text="Preset")
+        settings = context.scene.pain3d
+        row = layout.row(align=True)
+        row.prop(settings, "target_pspi")
+        row.operator("pain3d.random_expression", text="Random", icon="FILE_REFRESH")
+        for au in facs.catalog().values():
+            self._draw_au(layout, head, au)
+
+    @staticmethod
+    def _draw_au(layout, head, au) -> None:
+        row = layout.row(align=True)
+        value = getattr(head.pain3d, au.key)
+        letter = ("on" if value else "off") if au.scale == "binary" else facs.intensity_to_letter(value)
+        row.prop(head.pain3d, au.key, text=f"{au.key} {au.name}", slider=True)
+        row.label(text="-" if letter == "0" else letter)
+        if au.sides:
+            sub = layout.row(align=True)
+            sub.prop(head.pain3d, au.key + "L", text="L", slider=True)
+            sub.prop(head.pain3d, au.key + "R", text="R", slider=True)
+
+
+class VIEW3D_PT_pain3d_preview(bpy.types.Panel):
+    bl_label = "Preview"
+    bl_idname = "VIEW3D_PT_pain3d_preview"
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "Pain3D"
+
+    @classmethod
+    def poll(cls, context):
+        return active_head(context) is not None
+
+    def draw(self, context):
+        settings = context.scene.pain3d
+        col = self.layout.column(align=True)
+        col.prop(settings, "job_path")
+        col.operator("pain3d.add_preview_cameras", icon="CAMERA_DATA")
+        col.separator()
+        col.prop(settings, "preview_resolution")
+        col.prop(settings, "preview_samples")
+        col.prop(settings, "preview_path")
+        col.operator("pain3d.render_preview", icon="RENDER_STILL")
+
+
+CLASSES = (VIEW3D_PT_pain3d_head, VIEW3D_PT_pain3d_expression, VIEW3D_PT_pain3d_preview)
+
+
+def register() -> None:
+    for cls in CLASSES:
+        bpy.utils.register_class(cls)
+
+
+def unregister() -> None:
+    for cls in reversed(CLASSES):
+        bpy.utils.unregister_class(cls)

@@ -1,0 +1,49 @@
+"""Run scripts under the real `bpy` module in a fresh process, and read back their result.
+
+Each script runs in its own Python process (Blender's state is global and one process
+per test keeps tests independent), with Blender's user folders pointed into a temporary
+directory so that installing the extension never touches the machine's own Blender.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+RESULT_MARK = "PAIN3D_RESULT="
+
+bpy_missing = pytest.mark.skipif(
+    subprocess.run([sys.executable, "-c", "import bpy"], capture_output=True).returncode != 0,
+    reason="the bpy module (pip install bpy==4.5.*) is not installed",
+)
+
+PRELUDE = """
+import json, sys
+sys.path.insert(0, {repo!r})
+def report(value):
+    print({mark!r} + json.dumps(value), flush=True)
+"""
+
+
+def run_bpy(script: str, home: Path, timeout: int = 600, args: tuple[str, ...] = ()) -> object:
+    """Run `script` (which calls report(value)) under bpy; returns the reported value."""
+    home.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "BLENDER_USER_EXTENSIONS": str(home / "extensions"),
+           "BLENDER_USER_CONFIG": str(home / "config"), "BLENDER_USER_SCRIPTS": str(home / "scripts"),
+           "PYTHONUNBUFFERED": "1"}
+    code = PRELUDE.format(repo=str(REPO), mark=RESULT_MARK) + textwrap.dedent(script)
+    path = home / "script.py"
+    path.write_text(code)
+    proc = subprocess.run([sys.executable, str(path), *args], capture_output=True, text=True, env=env,
+                          timeout=timeout, cwd=home)
+    results = [line[len(RESULT_MARK):] for line in proc.stdout.splitlines() if line.startswith(RESULT_MARK)]
+    if proc.returncode != 0 or not results:
+        raise AssertionError(f"bpy script failed (exit {proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return json.loads(results[-1])
