@@ -101,6 +101,27 @@ def _report_plan(data: Path, plan_mod) -> None:
                f"{len(planned['views'])} views; not rendered yet (no manifest.jsonl)")
 
 
+@main.command()
+@click.argument("data", type=click.Path(path_type=Path))
+def merge(data: Path) -> None:
+    """Join the shard manifests of DATA into DATA/manifest.jsonl."""
+    from .shards import merge as merge_shards
+
+    click.echo(f"merged {merge_shards(data)} rows into {data / 'manifest.jsonl'}")
+
+
+@main.command("export")
+@click.option("--layout", required=True, type=click.Choice(["3dpain", "imagefolder"]), help="Target layout.")
+@click.option("--prefix", default="pain3d", show_default=True, help="Subject prefix of 3DPain names.")
+@click.argument("data", type=click.Path(path_type=Path))
+@click.argument("out", type=click.Path(path_type=Path))
+def export_cmd(layout: str, prefix: str, data: Path, out: Path) -> None:
+    """Export DATA to OUT in the 3DPain release layout or as a Hugging Face imagefolder."""
+    from .export import export
+
+    click.echo(f"exported {export(data, out, layout, prefix)} images to {out} ({layout})")
+
+
 @main.group()
 def addon() -> None:
     """The Blender extension."""
