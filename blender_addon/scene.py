@@ -12,7 +12,7 @@ import bpy
 import numpy as np
 
 from .core import camera as cam
-from .core import facs
+from .core import facs, rig
 from .core.jobs import SCHEMA, load_job
 from .core.skin import skin_tone_rgb
 
@@ -93,33 +93,35 @@ def add_shape_keys(obj: bpy.types.Object, deltas: dict[str, np.ndarray]) -> None
         key.data.foreach_set("co", base + np.asarray(delta, dtype=np.float32).ravel())
 
 
-def shape_key_sources(key_name: str) -> tuple[str, ...]:
-    """The AU properties that drive a shape key: `AU4_L` <- AU4 and AU4L; `AU9` <- AU9."""
-    base, _, side = key_name.partition("_")
-    return (base, base + side) if side else (base,)
-
-
 def add_au_drivers(obj: bpy.types.Object) -> None:
-    """Drive each AU shape key from the object's AU intensity properties.
+    """Drive each rig target's shape key from the object's AU intensity properties.
 
-    The driver takes the largest of the bilateral and one-sided intensities; its F-curve's
-    linear keyframes are the FACS intensity -> weight knots (`facs.IntensityScale.knots`),
-    so the mapping is exact and needs no Python at evaluation time.
+    The driver is a simple expression (no Python at evaluation time): the largest of the
+    target's source intensities, times zero while a suppressing AU is on (`rig.RigTarget`).
+    Its F-curve's linear keyframes are the FACS intensity -> weight knots, so the mapping
+    is exactly `facs.intensity_to_weight`.
     """
-    keys = obj.data.shape_keys
-    for block in keys.key_blocks[1:]:
-        au, _ = facs.parse_key(shape_key_sources(block.name)[0])
-        curve = block.driver_add("value")
+    blocks = obj.data.shape_keys.key_blocks
+    for target in rig.targets():
+        curve = blocks[target.name].driver_add("value")
         driver = curve.driver
-        driver.type = "MAX"
-        for prop in shape_key_sources(block.name):
+        driver.type = "SCRIPTED"
+        for prop in target.sources + target.suppressed_by:
             var = driver.variables.new()
             var.name = prop
             var.type = "SINGLE_PROP"
             var.targets[0].id_type = "OBJECT"
             var.targets[0].id = obj
             var.targets[0].data_path = f"pain3d.{prop}"
-        _set_mapping(curve, au.scale)
+        driver.expression = driver_expression(target)
+        _set_mapping(curve, facs.catalog()[target.au].scale)
+
+
+def driver_expression(target: "rig.RigTarget") -> str:
+    value = f"max({', '.join(target.sources)}, 0)"
+    if target.suppressed_by:
+        value += f" * (max({', '.join(target.suppressed_by)}, 0) == 0)"
+    return value
 
 
 def _set_mapping(curve: bpy.types.FCurve, scale: str) -> None:
@@ -156,12 +158,15 @@ def shape_key_weights(obj: bpy.types.Object) -> dict[str, float]:
 
 def assign_materials(obj: bpy.types.Object, mesh_data, skin_tone: float, iris_rgb) -> None:
     """One material slot per part, in the core's part order."""
-    makers = {"skin": lambda: skin_material(skin_tone), "sclera": lambda: flat_material("sclera", (0.80, 0.78, 0.74), 0.25),
-              "iris": lambda: flat_material("iris", tuple(iris_rgb), 0.3), "pupil": lambda: flat_material("pupil", (0.01, 0.01, 0.01), 0.2),
-              "teeth": lambda: flat_material("teeth", (0.78, 0.74, 0.64), 0.35),
-              "mouth": lambda: flat_material("mouth", (0.20, 0.04, 0.04), 0.6)}
-    for part in mesh_data.part_names:
-        obj.data.materials.append(makers.get(part, lambda: flat_material(part, (0.5, 0.5, 0.5), 0.5))())
+    shared = {"skin": skin_material(skin_tone),
+              "sclera": flat_material("sclera", (0.80, 0.78, 0.74), 0.25),
+              "iris": flat_material("iris", tuple(iris_rgb), 0.3),
+              "pupil": flat_material("pupil", (0.01, 0.01, 0.01), 0.2),
+              "teeth": flat_material("teeth", (0.78, 0.74, 0.64), 0.35),
+              "mouth_cavity": flat_material("mouth_cavity", (0.20, 0.04, 0.04), 0.6)}
+    for part in mesh_data.part_names:  # eye_L_iris -> iris, teeth_upper -> teeth
+        kind = next(k for k in shared if part == k or part.endswith("_" + k) or part.startswith(k))
+        obj.data.materials.append(shared[kind])
 
 
 def flat_material(name: str, rgb, roughness: float) -> bpy.types.Material:

@@ -1,0 +1,115 @@
+"""One identity, ready for Blender: head mesh, AU rig, skin tone and eye colour (pure numpy).
+
+`build_identity` is the single call the Blender layer and the farm make per identity. Its
+result carries the mesh in the flat form Blender's bulk setters take, per-vertex colour
+attributes the materials read (where lips, brows, cheeks and wrinkle zones are), the AU
+shape-key targets, the 68 landmark vertices and the face's framing box.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .head import build_identity as build_head_of, sample_identity
+from .head.mesh import HeadMesh
+from .jobs import demographics
+from .rig import build_rig
+from .sampling import derive_seed, skin_tone_prior
+
+SUB_CONTROLS, SUB_SKIN, SUB_IRIS = 1, 2, 3
+
+
+@dataclass
+class BlenderMesh:
+    """A mesh in the flat arrays Blender's foreach_set takes."""
+
+    vertices: np.ndarray  # (V, 3)
+    polygon_starts: np.ndarray  # (F,) first loop of each polygon
+    polygon_vertices: np.ndarray  # (L,) vertex of each loop
+    polygon_parts: np.ndarray  # (F,) index into part_names (the material slot)
+    part_names: tuple[str, ...]
+    loop_uvs: np.ndarray  # (L, 2)
+    color_attributes: dict[str, np.ndarray]  # name -> (V, 3) in 0..1
+    landmark_vertices: np.ndarray  # (68,) iBUG order
+    face_frame: np.ndarray  # [cx, cy, cz, extent]: what a portrait camera frames
+
+
+@dataclass
+class Identity:
+    head: HeadMesh
+    mesh: BlenderMesh
+    au_deltas: dict[str, np.ndarray]
+    skin_tone: float
+    iris_rgb: tuple[float, float, float]
+
+
+def build_identity(age: float, sex: str, ethnicity: str, seed: int, level: int = 1,
+                   skin_tone: float | None = None) -> Identity:
+    """The identity a seed names: same seed and demographics, same head, rig and colours."""
+    spec = sample_identity(age, sex, ethnicity, derive_seed(seed, SUB_CONTROLS))
+    head = build_head_of(spec, level=level)
+    if skin_tone is None:
+        mean, sd = skin_tone_prior(ethnicity, {})
+        skin_tone = float(np.clip(np.random.default_rng(derive_seed(seed, SUB_SKIN)).normal(mean, sd), 1, 10))
+    return Identity(head=head, mesh=blender_mesh(head), au_deltas=build_rig(head), skin_tone=skin_tone,
+                    iris_rgb=iris_colour(ethnicity, derive_seed(seed, SUB_IRIS)))
+
+
+def iris_colour(ethnicity: str, seed: int) -> tuple[float, float, float]:
+    table = demographics()["iris"]
+    weights = np.asarray(table["weights"][ethnicity], float)
+    pick = np.random.default_rng(seed).choice(len(weights), p=weights / weights.sum())
+    return tuple(float(c) for c in table["rgb"][pick])
+
+
+def blender_mesh(head: HeadMesh) -> BlenderMesh:
+    return BlenderMesh(
+        vertices=head.vertices, polygon_starts=head.poly_starts[:-1], polygon_vertices=head.poly_verts,
+        polygon_parts=head.face_part, part_names=head.part_names, loop_uvs=head.corner_uv,
+        color_attributes=color_attributes(head), landmark_vertices=np.asarray(head.landmark68_ids),
+        face_frame=face_frame(head))
+
+
+def color_attributes(head: HeadMesh) -> dict[str, np.ndarray]:
+    """`regions`: R lips, G brows, B cheeks; `wrinkles`: R glabella, G nose bridge, B crow's feet."""
+    r = head.regions
+    lips = np.clip(r["upper_lip"] + r["lower_lip"], 0, 1) * _vermilion(head)
+    brows = np.clip(r["brow_L"] + r["brow_R"], 0, 1)
+    cheeks = np.clip(r["cheek_L"] + r["cheek_R"], 0, 1)
+    glabella = r["glabella"]
+    bridge = r["nose_bridge"]
+    return {"regions": np.stack([lips, brows, cheeks], axis=1),
+            "wrinkles": np.stack([glabella, bridge, crows_feet(head)], axis=1)}
+
+
+def _vermilion(head: HeadMesh) -> np.ndarray:
+    """1 on the red of the lips: between the contact line and the vermilion border rings."""
+    weight = np.zeros(head.n_verts)
+    patch = head.topology.mouth_patch
+    weight[patch.rings[: head.topology.mouth_lip_rings + 1].ravel()] = 1.0
+    weight[head.topology.cavity_rings.ravel()] = 1.0
+    return weight
+
+
+def crows_feet(head: HeadMesh) -> np.ndarray:
+    """A fan beside each outer eye corner, outside the lids, where AU6 creases the skin."""
+    v = head.vertices
+    out = np.zeros(len(v))
+    for side, sign in (("L", 1.0), ("R", -1.0)):
+        corner = head.landmarks[f"exocanthion_{side}"]
+        d = v - (corner + np.array([sign * 0.008, 0.004, 0.0]))
+        out += np.exp(-(d[:, 0] ** 2 + (d[:, 2] / 1.3) ** 2 + d[:, 1] ** 2) / 0.009 ** 2)
+    lids = sum(head.regions[f"{p}_eyelid_{s}"] for p in ("upper", "lower") for s in "LR")
+    return np.clip(out, 0, 1) * (1 - np.clip(lids, 0, 1)) * (head.vertex_part == 0)
+
+
+def face_frame(head: HeadMesh) -> np.ndarray:
+    """Centre and size of the face (brows to chin, cheek to cheek) for portrait framing."""
+    lm = head.landmarks68
+    top = lm[17:27, 2].max() + 0.02
+    bottom = lm[8, 2]
+    centre = np.array([0.0, lm[:, 1].mean(), 0.5 * (top + bottom)])
+    extent = max(top - bottom, lm[:, 0].max() - lm[:, 0].min()) * 1.15
+    return np.r_[centre, extent]

@@ -1,0 +1,435 @@
+"""The FACS AU rig: per-identity shape-key targets built from the head's own geometry.
+
+Every target is a displacement field (V, 3) in metres at full activation (intensity E, rig
+weight 1), scaled by the identity's inter-ocular distance and bounded by the head's
+anatomical regions, following the FACS description of each AU (docs/rig.md):
+
+- Lid actions (AU5, AU6's push on the lower lid, AU7, AU43, AU45) rotate lid tissue about
+  the eyeball centre, which keeps every lid vertex at its distance from the eyeball: lids
+  slide over the eye and never through it.
+- Soft-tissue actions (brows, cheeks, nose, lips, chin) are smooth fields that move the
+  texture with the tissue; they leave the lids alone.
+- The jaw (AU26, AU27) rotates the lower face, lower lip, lower teeth and the lower mouth
+  cavity about the temporomandibular axis.
+
+Combinations that would make lids or the jaw double back are resolved by suppression: a
+closed eye (AU43 or AU45) switches off lid raising and the lower-lid push, and AU27's
+larger jaw opening switches off AU26. The Blender layer turns `suppressed_by` into drivers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import facs
+from .head.geometry import _lid_angles, eye_centre
+from .head.mesh import HeadMesh
+from .head.topology import PART_ID
+
+EYES_CLOSED = ("AU43", "AU45")
+MARGIN_RINGS = 3  # tucked, back and front loops of the lid margin (pain3d.head.geometry.eye_loops)
+LID_OVERLAP = 0.06  # radians the closed upper lid passes the lower margin, so no eye shows
+
+
+@dataclass(frozen=True)
+class RigTarget:
+    """One shape key: which AU drives it, on which side, and what switches it off."""
+
+    name: str
+    au: str
+    side: str = ""
+    suppressed_by: tuple[str, ...] = ()
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """The AU keys whose largest intensity drives this target (AU4 and AU4L for AU4_L)."""
+        return (self.au, self.au + self.side) if self.side else (self.au,)
+
+
+def targets() -> list[RigTarget]:
+    """Every shape key of the rig, in catalog order."""
+    out = []
+    for key, au in facs.catalog().items():
+        suppress = _SUPPRESSION.get(key, ())
+        sides = ("L", "R") if au.sides else ("",)
+        for side in sides:
+            name = f"{key}_{side}" if side else key
+            out.append(RigTarget(name, key, side, suppress))
+            if key == "AU6":  # the cheek raiser's push on the lower lid is a lid action
+                out.append(RigTarget(f"{name}_lid", key, side, EYES_CLOSED))
+    return out
+
+
+_SUPPRESSION = {"AU5": EYES_CLOSED, "AU7": EYES_CLOSED, "AU45": ("AU43",), "AU26": ("AU27",)}
+
+
+# --- the frame of one face -----------------------------------------------------------------
+
+
+@dataclass
+class Face:
+    """Positions and anatomical weights of one head that the AU fields are built from."""
+
+    head: HeadMesh
+    v: np.ndarray
+    iod: float
+    skin: np.ndarray  # 1 on skin and mouth-cavity vertices, 0 on eyes and teeth
+    outer: np.ndarray  # 1 on the outer skin only
+    edges: np.ndarray  # (E, 2) vertex pairs, for smoothing fields over the surface
+
+    @classmethod
+    def of(cls, head: HeadMesh) -> "Face":
+        v = head.vertices
+        iod = float(np.linalg.norm(head.landmarks["eye_centre_L"] - head.landmarks["eye_centre_R"]))
+        soft = np.isin(head.vertex_part, [PART_ID["skin"], PART_ID["mouth_cavity"]]).astype(float)
+        outer = (head.vertex_part == PART_ID["skin"]).astype(float)
+        return cls(head, v, iod, soft, outer, _edges(head))
+
+    def region(self, name: str) -> np.ndarray:
+        """A region's weights; the mouth's lining follows only the lip and jaw regions."""
+        inner = name.startswith(("upper_lip", "lower_lip", "lip_corner", "jaw"))
+        return np.clip(self.head.regions[name], 0.0, 1.0) * (self.skin if inner else self.outer)
+
+    def smooth(self, values: np.ndarray, iterations: int = 8) -> np.ndarray:
+        """Surface-neighbour averaging of a per-vertex field (removes kinks that fold faces)."""
+        i, j = self.edges[:, 0], self.edges[:, 1]
+        degree = np.bincount(i, minlength=len(values)) + np.bincount(j, minlength=len(values))
+        degree = np.maximum(degree, 1)
+        for _ in range(iterations):
+            total = np.bincount(i, values[j], len(values)) + np.bincount(j, values[i], len(values))
+            values = 0.5 * values + 0.5 * total / degree
+        return values
+
+    def sided(self, base: str, side: str) -> np.ndarray:
+        return self.region(f"{base}_{side}")
+
+    def side_weight(self, side: str) -> np.ndarray:
+        """Smooth 0/1 split at the midline (L = +X), so L + R targets add up to the bilateral one."""
+        left = _smoothstep(-0.003, 0.003, self.v[:, 0])
+        return left if side == "L" else 1.0 - left
+
+    @property
+    def lids(self) -> np.ndarray:
+        names = [f"{p}_eyelid_{s}" for p in ("upper", "lower") for s in ("L", "R")]
+        return np.clip(sum(self.region(n) for n in names), 0.0, 1.0)
+
+    @property
+    def off_lids(self) -> np.ndarray:
+        """Soft-tissue fields fade out over the lids: only lid actions move lids."""
+        return self.skin * (1.0 - self.lids)
+
+    def lateral(self) -> np.ndarray:
+        """+1 on the subject's left, -1 on the right (for medial/lateral motions)."""
+        return np.tanh(self.v[:, 0] / 0.004)
+
+
+def _edges(head: HeadMesh) -> np.ndarray:
+    """Unique undirected edges of all polygons."""
+    starts, verts = head.poly_starts, head.poly_verts
+    nxt = np.arange(1, len(verts) + 1)
+    nxt[starts[1:] - 1] = starts[:-1]  # each polygon's last corner links back to its first
+    pairs = np.sort(np.stack([verts, verts[nxt]], axis=1), axis=1)
+    return np.unique(pairs, axis=0)
+
+
+def _smoothstep(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
+    t = np.clip((x - e0) / (e1 - e0), 0.0, 1.0)
+    return t * t * (3 - 2 * t)
+
+
+def _vec(w: np.ndarray, dx: np.ndarray | float, dy: np.ndarray | float, dz: np.ndarray | float) -> np.ndarray:
+    return np.stack([w * dx, w * dy, w * dz], axis=1)
+
+
+# --- lid actions ---------------------------------------------------------------------------
+
+
+def _turn_down(points: np.ndarray, pivot: np.ndarray, phi: np.ndarray) -> np.ndarray:
+    """Displacement turning points about the horizontal (X) axis through `pivot` by `phi` radians.
+
+    Positive angles turn what lies in front of the pivot (-Y) downward; distance to the axis is kept.
+    """
+    d = points - pivot
+    cos, sin = np.cos(phi), np.sin(phi)
+    out = np.zeros_like(points)
+    out[:, 1] = d[:, 1] * cos - d[:, 2] * sin - d[:, 1]
+    out[:, 2] = d[:, 1] * sin + d[:, 2] * cos - d[:, 2]
+    return out
+
+
+def _rotate_about_eye(face: Face, side: str, weights: np.ndarray, angle: np.ndarray) -> np.ndarray:
+    """Lid tissue turned about the eye centre (positive: downward), weighted and kept on the globe."""
+    c = eye_centre(face.head.params, side)
+    phi = face.smooth(weights * _on_globe(face, face.v - c) * angle) * face.skin
+    rings = face.head.topology.eye_patches[side].rings
+    phi[rings[:MARGIN_RINGS]] = phi[rings[MARGIN_RINGS - 1]]  # the margin turns as one piece
+    return _turn_down(face.v, c, phi)
+
+
+def _on_globe(face: Face, offset: np.ndarray) -> np.ndarray:
+    """1 for lid tissue lying on the eyeball, fading out by 9 mm above it (orbit skin stays)."""
+    height = np.linalg.norm(offset, axis=1) - face.head.params.eye_r
+    return 1.0 - _smoothstep(0.003, 0.009, height)
+
+
+def _lid_gap(face: Face, side: str) -> np.ndarray:
+    """Angle (about the eye's horizontal axis) between upper and lower lid margins, by vertex.
+
+    Taken from the head's own lid model: vertices of the eye's ring patch use their column's
+    margin angles, so each column of the lid turns as one piece; other vertices look the gap
+    up by their horizontal angle around the eye. Zero at and beyond the canthi.
+    """
+    p = face.head.params
+    psi = np.linspace(0.0, np.pi, 181)
+    alpha, _ = _lid_angles(psi, p, side)
+    gap = _margin_gap(psi, p, side)
+    d = face.v - eye_centre(p, side)
+    order = np.argsort(alpha)
+    per_vertex = np.interp(np.arctan2(d[:, 0], -d[:, 1]), alpha[order], gap[order], left=0.0, right=0.0)
+    patch = face.head.topology.eye_patches[side]
+    per_vertex[patch.rings] = _margin_gap(np.abs(patch.psi), p, side)[None, :]
+    return np.maximum(per_vertex, 0.0)
+
+
+def _margin_gap(psi: np.ndarray, p, side: str) -> np.ndarray:
+    """Upper-minus-lower margin angle for loop angles psi in [0, pi] (the upper half)."""
+    alpha, b_up = _lid_angles(psi, p, side)
+    _, b_lo = _lid_angles(-psi, p, side)
+    return _yz_angle(alpha, b_up) - _yz_angle(alpha, b_lo)
+
+
+def _yz_angle(alpha: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    """Angle in the eye's y-z plane of a lid direction (alpha, beta), measured from the front."""
+    y = -np.cos(alpha) * np.cos(beta)
+    z = np.sin(beta)
+    return np.arctan2(z, -y)
+
+
+def lid_close(face: Face, side: str) -> np.ndarray:
+    """AU43/AU45: the upper lid comes down over the eye to just past the lower margin."""
+    gap = _lid_gap(face, side)
+    overlap = LID_OVERLAP * _smoothstep(0.0, 0.25, gap)  # none at the canthi, where the margins already meet
+    return _rotate_about_eye(face, side, face.sided("upper_eyelid", side), gap + overlap)
+
+
+def lid_raise(face: Face, side: str) -> np.ndarray:
+    """AU5: the upper lid lifts, widening the aperture by about a fifth."""
+    gap = _lid_gap(face, side)
+    return _rotate_about_eye(face, side, face.sided("upper_eyelid", side), -0.10 * gap)
+
+
+def lower_lid_raise(face: Face, side: str, share: float, upper_share: float = 0.0) -> np.ndarray:
+    """The lower lid rises by `share` of the aperture (the upper lid may come down a little)."""
+    gap = _lid_gap(face, side)
+    lower = _rotate_about_eye(face, side, face.sided("lower_eyelid", side), -share * gap)
+    if upper_share:
+        lower += _rotate_about_eye(face, side, face.sided("upper_eyelid", side), upper_share * gap)
+    return lower
+
+
+# --- soft tissue ---------------------------------------------------------------------------
+
+
+def brow_fields(face: Face, side: str, au: str) -> np.ndarray:
+    """AU1 (inner brow up), AU2 (outer brow up), AU4 (brows down and together)."""
+    s, x, z = face.iod, np.abs(face.v[:, 0]), face.v[:, 2]
+    brow = face.sided("brow", side) + 0.7 * face.region("forehead") * face.side_weight(side)
+    brow = np.clip(brow, 0, 1) * face.off_lids
+    if au == "AU1":
+        inner = np.exp(-((x - 0.25 * s) / (0.35 * s)) ** 2)
+        w = (brow * inner + 0.5 * face.region("glabella") * face.side_weight(side)) * face.off_lids
+        return _vec(w, 0.0, 0.0, 0.11 * s)
+    if au == "AU2":
+        outer = _smoothstep(0.35 * s, 0.75 * s, x)
+        return _vec(brow * outer, 0.0, 0.0, 0.10 * s)
+    low = 1.0 - _smoothstep(face.head.params.z_brow + 0.01, face.head.params.z_brow + 0.035, z)
+    w = (face.sided("brow", side) + 0.9 * face.region("glabella") * face.side_weight(side)
+         + 0.5 * face.region("forehead") * face.side_weight(side) * low)
+    w = np.clip(w, 0, 1) * face.off_lids
+    medial = -face.lateral() * 0.07 * s * np.exp(-((x - 0.3 * s) / (0.5 * s)) ** 2)
+    return _vec(w, medial, -0.015 * s, -0.11 * s)
+
+
+def cheek_raise(face: Face, side: str) -> np.ndarray:
+    """AU6: cheek and infraorbital triangle up and forward (lids handled by AU6_*_lid)."""
+    s = face.iod
+    w = np.clip(face.sided("cheek", side) * 0.8 + face.sided("infraorbital", side), 0, 1) * face.off_lids
+    return _vec(w, 0.0, -0.03 * s, 0.09 * s)
+
+
+def nose_wrinkle(face: Face) -> np.ndarray:
+    """AU9: nasal wings and infraorbital triangle up, the bridge skin bunched, brows drawn down.
+
+    FACS says AU9 may also lift the upper lip; that motion is left to AU10, which owns the lip.
+    """
+    s, z = face.iod, face.v[:, 2]
+    p = face.head.params
+    alae = face.region("nose_alae")
+    bridge = face.region("nose_bridge") * _smoothstep(p.z_tip + 0.005, p.z_nasion, z)
+    infra = face.region("infraorbital_L") + face.region("infraorbital_R")
+    out = _vec(alae * face.off_lids, 0.0, -0.01 * s, 0.07 * s)
+    out += _vec(bridge * face.off_lids, 0.0, 0.0, -0.025 * s)  # bunching is drawn by the wrinkle map
+    out += _vec(infra * face.off_lids, 0.0, -0.01 * s, 0.04 * s)
+    out += _vec(face.region("glabella") * face.off_lids, 0.0, 0.0, -0.02 * s)
+    return out
+
+
+def upper_lip_raise(face: Face, side: str) -> np.ndarray:
+    """AU10: the upper lip rises (most beside the philtrum) and the nasolabial fold deepens."""
+    s, x = face.iod, np.abs(face.v[:, 0])
+    sw = face.side_weight(side)
+    lip = face.region("upper_lip") * sw * (0.6 + 0.4 * np.exp(-((x - 0.12 * s) / (0.25 * s)) ** 2))
+    out = _vec(lip * face.off_lids, 0.0, -0.015 * s, 0.08 * s)
+    fold = face.sided("nasolabial", side)
+    out += _vec(fold * face.off_lids, 0.0, -0.03 * s, 0.04 * s)
+    out += _vec(face.sided("nose_ala", side) * face.off_lids, 0.0, 0.0, 0.025 * s)
+    return out
+
+
+def lip_corner(face: Face, side: str, au: str) -> np.ndarray:
+    """AU12 (corners up and back), AU15 (corners down), AU20 (corners stretched sideways)."""
+    s = face.iod
+    w = face.sided("lip_corner", side) * face.off_lids
+    out_dir = face.lateral()
+    if au == "AU12":
+        out = _vec(w, 0.07 * s * out_dir, 0.04 * s, 0.07 * s)
+        out += _vec(face.sided("cheek", side) * 0.5 * face.off_lids, 0.0, -0.02 * s, 0.03 * s)
+        out += _vec(face.sided("nasolabial", side) * face.off_lids, 0.01 * s * out_dir, -0.02 * s, 0.03 * s)
+        return out
+    if au == "AU15":
+        return _vec(w, 0.01 * s * out_dir, 0.0, -0.07 * s)
+    return _vec(w, 0.09 * s * out_dir, 0.015 * s, -0.01 * s)
+
+
+def chin_raise(face: Face) -> np.ndarray:
+    """AU17: the chin boss pushes up and the lower lip pouts up and out."""
+    s = face.iod
+    out = _vec(face.region("chin") * face.off_lids, 0.0, -0.01 * s, 0.05 * s)
+    lower = face.region("lower_lip") * _away_from_contact(face)
+    out += _vec(lower * face.off_lids, 0.0, -0.03 * s, 0.025 * s)
+    return out
+
+
+def lip_tighten(face: Face) -> np.ndarray:
+    """AU23: lips narrow and thin toward the contact line, which itself stays put."""
+    s, p = face.iod, face.head.params
+    lips = np.clip(face.region("upper_lip") + face.region("lower_lip"), 0, 1) * face.off_lids
+    thin = np.stack([np.zeros(len(lips)), np.zeros(len(lips)), -(face.v[:, 2] - p.z_sto) * 0.3], axis=1)
+    inward = _vec(np.ones(len(lips)), -0.035 * s * face.lateral() * _smoothstep(0.0, 0.6, np.abs(face.v[:, 0]) / (0.45 * s)),
+                  0.01 * s, 0.0)
+    return (thin + inward) * lips[:, None]
+
+
+def lips_part(face: Face) -> np.ndarray:
+    """AU25: the lips part at the contact line, the lower lip falling more than the upper rises."""
+    s = face.iod
+    lower = face.region("lower_lip") * face.off_lids
+    upper = face.region("upper_lip") * face.off_lids
+    return _vec(lower, 0.0, 0.0, -0.07 * s) + _vec(upper, 0.0, 0.0, 0.02 * s)
+
+
+def jaw_open(face: Face, degrees: float) -> np.ndarray:
+    """AU26/AU27: rotate the lower face, lower lip, lower teeth and lower cavity about the jaw hinge."""
+    lm = face.head.landmarks
+    hinge = 0.5 * (lm["tragus_L"] + lm["tragus_R"]) + np.array([0.0, -0.010, -0.012])
+    return _turn_down(face.v, hinge, np.radians(degrees) * jaw_weights(face))  # the chin goes down and back
+
+
+def jaw_weights(face: Face) -> np.ndarray:
+    """How fully each vertex follows the mandible (1 rigid, 0 still).
+
+    Outer skin: the head's jaw region, smoothed over the surface so the cheeks stretch
+    instead of folding; the lower lip follows fully. Mouth lining: by height below the lip
+    contact line, so the pocket opens like a sack. Lower teeth: rigidly.
+    """
+    head, z = face.head, face.v[:, 2]
+    jaw = np.clip(head.regions["jaw"], 0.0, 1.0) * face.outer
+    skin = np.maximum(face.smooth(jaw, 24), face.region("lower_lip") * face.outer) * face.outer
+    lining = _smoothstep(head.params.z_sto + 0.002, head.params.z_sto - 0.008, z)
+    lining *= (head.vertex_part == PART_ID["mouth_cavity"])
+    teeth = (head.vertex_part == PART_ID["teeth_lower"]).astype(float)
+    return np.clip(skin + lining + teeth, 0.0, 1.0)
+
+
+def _away_from_contact(face: Face) -> np.ndarray:
+    """0 at the lip contact line rising to 1 a few millimetres away (keeps the lips sealed)."""
+    return _smoothstep(0.0, 0.004, np.abs(face.v[:, 2] - face.head.params.z_sto))
+
+
+# --- assembly ------------------------------------------------------------------------------
+
+
+LID_ACTIONS = ("AU5", "AU7", "AU43", "AU45")
+
+
+def target_delta(face: Face, target: RigTarget) -> np.ndarray:
+    """The displacement field of one target at full activation; sided targets stay on their side.
+
+    Soft-tissue fields are smoothed over the surface (lid turns are smoothed as angles, so
+    they keep to the eyeball, and the jaw turns rigidly where its weight is 1).
+    """
+    delta = _field(face, target)
+    if target.au not in LID_ACTIONS + ("AU26", "AU27") and not target.name.endswith("_lid"):
+        delta = np.stack([face.smooth(delta[:, k], 4) for k in range(3)], axis=1) * face.skin[:, None]
+    return delta * face.side_weight(target.side)[:, None] if target.side else delta
+
+
+def _field(face: Face, target: RigTarget) -> np.ndarray:
+    au, side = target.au, target.side
+    if target.name.endswith("_lid"):
+        return lower_lid_raise(face, side, share=0.25)
+    if au in ("AU1", "AU2", "AU4"):
+        return brow_fields(face, side, au)
+    if au == "AU5":
+        return lid_raise(face, side)
+    if au == "AU6":
+        return cheek_raise(face, side)
+    if au == "AU7":
+        return lower_lid_raise(face, side, share=0.40, upper_share=0.08)
+    if au == "AU9":
+        return nose_wrinkle(face)
+    if au == "AU10":
+        return upper_lip_raise(face, side)
+    if au in ("AU12", "AU15", "AU20"):
+        return lip_corner(face, side, au)
+    if au == "AU17":
+        return chin_raise(face)
+    if au == "AU23":
+        return lip_tighten(face)
+    if au == "AU25":
+        return lips_part(face)
+    if au == "AU26":
+        return jaw_open(face, 11.0)
+    if au == "AU27":
+        return jaw_open(face, 20.0) + 0.5 * lip_tighten(face) * np.array([1.0, 0.0, 0.0])
+    if au in EYES_CLOSED:
+        return lid_close(face, "L") + lid_close(face, "R")
+    raise KeyError(f"no rig field for {au}")
+
+
+def build_rig(head: HeadMesh) -> dict[str, np.ndarray]:
+    """Every target's displacement field (V, 3), keyed by shape-key name."""
+    face = Face.of(head)
+    return {t.name: target_delta(face, t) for t in targets()}
+
+
+def pose(head: HeadMesh, deltas: dict[str, np.ndarray], aus: dict[str, float]) -> np.ndarray:
+    """Vertex positions for an AU configuration, exactly as Blender's drivers combine the keys."""
+    aus = facs.check_aus(aus)
+    v = head.vertices.copy()
+    for target in targets():
+        weight = target_weight(target, aus)
+        if weight:
+            v += weight * deltas[target.name]
+    return v
+
+
+def target_weight(target: RigTarget, aus: dict[str, float]) -> float:
+    """Shape-key weight of a target: FACS map of its largest source, zero when suppressed."""
+    au = facs.catalog()[target.au]
+    value = max(aus.get(k, 0.0) for k in target.sources)
+    if any(aus.get(k, 0.0) for k in target.suppressed_by):
+        return 0.0
+    return float(facs.intensity_to_weight(value, au.scale))

@@ -1,0 +1,228 @@
+"""Identity space, demographic priors and geometric validity of the head."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from helpers_head import polygon_areas, polys_of  # noqa: E402
+
+from pain3d.head import (CONTROL_DOCS, ETHNICITIES, GROUP_SHIFTS, HeadControls, build_head,  # noqa: E402
+                         build_identity, sample_controls, sample_identity)
+from pain3d.head.geometry import mouth_cavity_loops  # noqa: E402
+from pain3d.head.surface import face_depth, head_field  # noqa: E402
+
+LEVEL = 0  # validity checks run on the coarse level to stay fast
+
+EXTREMES = [
+    (HeadControls.from_array(np.full(21, 3.0)), 85, "male"),
+    (HeadControls.from_array(np.full(21, -3.0)), 18, "female"),
+    (HeadControls.from_array(np.tile([3.0, -3.0], 11)[:21]), 60, "female"),
+    (HeadControls.from_array(np.tile([-3.0, 3.0], 11)[:21]), 30, "male"),
+]
+
+
+def _random_identities(n: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        eth = ETHNICITIES[i % len(ETHNICITIES)]
+        sex = ("female", "male")[i % 2]
+        age = float(rng.uniform(18, 85))
+        spec = sample_identity(age, sex, eth, rng)
+        out.append((spec.controls, age, sex, spec.residual_seed))
+    return out
+
+
+def test_controls_documented_and_clamped():
+    assert set(CONTROL_DOCS) == set(HeadControls.names())
+    c = HeadControls(nose_width=7.0, eye_size=-9.0).clamped()
+    assert c.nose_width == 3.0 and c.eye_size == -3.0
+    assert np.allclose(HeadControls.from_array(c.as_array()).as_array(), c.as_array())
+
+
+def test_group_shift_tables_use_known_controls():
+    names = set(HeadControls.names())
+    assert set(GROUP_SHIFTS) == set(ETHNICITIES)
+    for shifts in GROUP_SHIFTS.values():
+        assert set(shifts) <= names
+
+
+def test_same_seed_same_head_different_seed_different_head():
+    a = sample_identity(40, "female", "Indian", np.random.default_rng(5))
+    b = sample_identity(40, "female", "Indian", np.random.default_rng(5))
+    c = sample_identity(40, "female", "Indian", np.random.default_rng(6))
+    assert a == b
+    assert a.controls != c.controls and a.residual_seed != c.residual_seed
+    assert sample_controls(40, "female", "Indian", 5) == sample_controls(40, "female", "Indian", 5)
+    ha, hb, hc = (build_identity(s, level=LEVEL) for s in (a, b, c))
+    assert np.array_equal(ha.vertices, hb.vertices)
+    assert np.abs(ha.vertices - hc.vertices).max() > 1e-3
+
+
+def test_real_human_scale():
+    h = build_head(level=LEVEL)
+    L = h.landmarks
+    ipd = np.linalg.norm(L["pupil_L"] - L["pupil_R"])
+    assert 0.058 < ipd < 0.068
+    height = L["vertex"][2] - L["menton"][2]
+    assert 0.20 < height < 0.26
+    width = h.vertices[h.vertex_part == 0][:, 0]
+    assert 0.13 < width.max() - width.min() < 0.19     # incl. ears
+
+
+def test_anthropometric_ratios():
+    for ctl, age, sex, rs in _random_identities(8, seed=3):
+        L = build_head(ctl, age, sex, level=LEVEL, residual_seed=rs).landmarks68
+        en_en = np.linalg.norm(L[42] - L[39])
+        ex_ex = np.linalg.norm(L[45] - L[36])
+        al_al = np.linalg.norm(L[35] - L[31]) + 0.006     # 31/35 sit ~3 mm inside the alae
+        ch_ch = np.linalg.norm(L[54] - L[48])
+        face_w = np.linalg.norm(L[16] - L[0])
+        assert 0.30 < en_en / ex_ex < 0.45
+        assert 0.55 < ex_ex / face_w < 0.80
+        assert 0.70 < al_al / en_en < 1.60
+        assert 1.15 < ch_ch / al_al < 2.0
+
+
+def _mean_metric(fn, n=6, **kw):
+    rng = np.random.default_rng(kw.pop("seed", 11))
+    vals = []
+    for _ in range(n):
+        spec = sample_identity(kw["age"], kw["sex"], kw["eth"], rng)
+        h = build_identity(spec, level=LEVEL)
+        vals.append(fn(h))
+    return float(np.mean(vals))
+
+
+def _jaw_w(h):
+    return np.linalg.norm(h.landmarks68[12] - h.landmarks68[4])
+
+
+def _intercanthal(h):
+    return np.linalg.norm(h.landmarks68[42] - h.landmarks68[39])
+
+
+def _nose_w(h):
+    return np.linalg.norm(h.landmarks68[35] - h.landmarks68[31])
+
+
+def _lower_lip(h):
+    return h.landmarks68[66][2] - h.landmarks68[57][2]
+
+
+def _upper_lip(h):
+    return h.landmarks68[51][2] - h.landmarks68[62][2]
+
+
+def _brow(h):
+    return h.landmarks["nasion"][1] - h.landmarks["glabella"][1]
+
+
+def test_sex_dimorphism_directions():
+    kw = dict(age=30, eth="White")
+    assert _mean_metric(_jaw_w, sex="male", **kw) > _mean_metric(_jaw_w, sex="female", **kw)
+    assert _mean_metric(_brow, sex="male", **kw) > _mean_metric(_brow, sex="female", **kw)
+    assert _mean_metric(_upper_lip, sex="female", **kw) > _mean_metric(_upper_lip, sex="male", **kw)
+
+
+def test_ageing_directions():
+    kw = dict(sex="female", eth="White")
+    assert _mean_metric(_lower_lip, age=80, **kw) < _mean_metric(_lower_lip, age=25, **kw)
+    young = build_head(HeadControls(), 25, "female", level=LEVEL)
+    old = build_head(HeadControls(), 80, "female", level=LEVEL)
+    assert old.params.nasolabial > 2 * young.params.nasolabial
+    # the fold is deeper: the skin along the fold recedes relative to the cheek beside it
+    w = young.regions["nasolabial_L"] > 0.9
+    assert np.mean(old.vertices[w, 1] - young.vertices[w, 1]) > 0.0
+    # larger nose with age: the alae reach further out at the alar level
+    assert old.params.nose_half_width > young.params.nose_half_width
+    x = np.array([young.params.nose_half_width - 0.001])
+    zy, zo = np.array([young.params.z_sn + 0.004]), np.array([old.params.z_sn + 0.004])
+    assert face_depth(x, zo, old.params)[0] > face_depth(x, zy, young.params)[0]
+
+
+def test_ethnicity_directions():
+    base = dict(age=35, sex="male")
+    assert _mean_metric(_intercanthal, eth="East Asian", **base) > _mean_metric(_intercanthal, eth="White", **base)
+    assert _mean_metric(_nose_w, eth="Black", **base) > _mean_metric(_nose_w, eth="White", **base)
+    assert _mean_metric(_lower_lip, eth="Black", **base) > _mean_metric(_lower_lip, eth="White", **base)
+
+
+def _check_valid(h):
+    skin_polys = polys_of(h, ("skin", "mouth_cavity"))
+    areas = polygon_areas(h.vertices, skin_polys)
+    assert areas.min() > 1e-10, "degenerate skin face"
+    for part in ("eye_R_sclera", "teeth_upper", "teeth_lower"):
+        assert polygon_areas(h.vertices, polys_of(h, (part,))).min() > 1e-10
+    V = h.vertices
+    skin = np.nonzero(h.vertex_part == 0)[0]
+    for side in ("R", "L"):
+        c = h.landmarks[f"eye_centre_{side}"]
+        d = np.linalg.norm(V[skin] - c, axis=1)
+        assert d.min() > h.params.eye_r, "skin vertex inside an eyeball"
+        ptc = h.topology.eye_patches[side]
+        margin = V[ptc.rings[2]]
+        s = np.sin(ptc.psi)
+        # the upper lid margin stays above the lower one (no crossing lids)
+        for sel_up in np.nonzero(s > 0.3)[0]:
+            x = margin[sel_up, 0]
+            low = np.nonzero(s < -0.3)[0]
+            j = low[np.argmin(np.abs(margin[low, 0] - x))]
+            if abs(margin[j, 0] - x) < 0.002:
+                assert margin[sel_up, 2] > margin[j, 2]
+    # lips: upper vermilion above the contact line above the lower vermilion
+    L = h.landmarks68
+    assert L[51, 2] > L[62, 2] >= L[66, 2] > L[57, 2]
+    # teeth inside the cavity pocket (cross-section test on the cavity loops)
+    mp = h.topology.mouth_patch
+    contact = V[mp.rings[0]]
+    cav = mouth_cavity_loops(h.params, mp.psi, contact)
+    for name in ("teeth_upper", "teeth_lower"):
+        T = V[h.topology.teeth_ids[name]]
+        assert head_field(T, h.params).max() < 0.0, "teeth outside the lips/cheeks"
+        ys = cav[:, 0, 1]
+        k = np.clip(np.searchsorted(ys, T[:, 1]) - 1, 0, len(ys) - 2)
+        t = np.clip((T[:, 1] - ys[k]) / (ys[k + 1] - ys[k]), 0, 1)
+        ax = (1 - t) * cav[k, :, 0].max(axis=1) + t * cav[k + 1, :, 0].max(axis=1)
+        az = (1 - t) * cav[k, :, 2].max(axis=1) + t * cav[k + 1, :, 2].max(axis=1) - h.params.z_sto
+        inside = np.abs(T[:, 0] / ax) ** 3 + np.abs((T[:, 2] - h.params.z_sto) / az) ** 3
+        assert inside.max() < 1.0, name
+
+
+@pytest.mark.parametrize("case", range(len(EXTREMES)))
+def test_extreme_controls_stay_valid(case):
+    ctl, age, sex = EXTREMES[case]
+    _check_valid(build_head(ctl, age, sex, level=LEVEL, residual_seed=case))
+
+
+def _normals(h):
+    n = np.zeros((h.n_faces, 3))
+    for f in range(h.n_faces):
+        p = h.vertices[h.poly_verts[h.poly_starts[f]:h.poly_starts[f + 1]]]
+        n[f] = np.cross(p[2] - p[0], p[-1] - p[1]) if len(p) == 4 else np.cross(p[1] - p[0], p[2] - p[0])
+    return n
+
+
+def test_random_identities_stay_valid():
+    tpl = build_head(level=LEVEL)
+    n0 = _normals(tpl)
+    topo = tpl.topology
+    fold = np.zeros(topo.n_verts, dtype=bool)   # the lid fold under the lids may swing
+    for ptc in topo.eye_patches.values():
+        fold[ptc.rings[:2].ravel()] = True
+    faces = [f for f in range(tpl.n_faces) if tpl.face_part[f] == 0
+             and not fold[tpl.poly_verts[tpl.poly_starts[f]:tpl.poly_starts[f + 1]]].any()]
+    for ctl, age, sex, rs in _random_identities(7, seed=9):
+        h = build_head(ctl, age, sex, level=LEVEL, residual_seed=rs)
+        _check_valid(h)
+        dots = np.einsum("ij,ij->i", _normals(h)[faces], n0[faces])
+        assert np.all(dots > 0), "a skin face flipped relative to the template (fold)"
+
+
+def test_default_level_valid():
+    _check_valid(build_head(level=1, residual_seed=1))
