@@ -7,7 +7,10 @@ Relative imports only, as Blender extensions require.
 
 from __future__ import annotations
 
+import atexit
+
 _MODULES = ("props", "operators", "ui")
+_registered = False
 
 
 def _modules():
@@ -17,10 +20,24 @@ def _modules():
 
 
 def register() -> None:
+    global _registered
     for module in _modules():
         module.register()
+    if not _registered:
+        atexit.register(_unregister_at_exit)
+    _registered = True
 
 
 def unregister() -> None:
+    global _registered
     for module in reversed(_modules()):
         module.unregister()
+    _registered = False
+    atexit.unregister(_unregister_at_exit)
+
+
+def _unregister_at_exit() -> None:
+    """Under the PyPI `bpy` module nothing unregisters add-ons at exit, and Blender's teardown
+    then hangs on our Python property-update callbacks; Blender itself disables add-ons first."""
+    if _registered:
+        unregister()

@@ -10,21 +10,27 @@ from .core import facs
 from .core.jobs import demographics, ethnicity_names
 
 
+def _tag_head(self, _context) -> None:
+    """Re-evaluate the head's drivers: a changed custom property alone does not tag its shape keys."""
+    self.id_data.update_tag()
+
+
 def _au_property(key: str) -> bpy.props._PropertyDeferred:
     au, side = facs.parse_key(key)
     where = {"L": " (subject's left only)", "R": " (subject's right only)"}.get(side, "")
     description = f"{au.key} {au.name}{where}: FACS intensity"
     if au.scale == "binary":
         return IntProperty(name=key, description=description + " 0 or 1", min=0, max=1, default=0,
-                           options={"ANIMATABLE"})
+                           options={"ANIMATABLE"}, update=_tag_head)
     return FloatProperty(name=key, description=description + " 0-5 (A-E)", min=0.0, max=5.0, default=0.0,
-                         step=100, precision=1, options={"ANIMATABLE"})
+                         step=100, precision=1, options={"ANIMATABLE"}, update=_tag_head)
 
 
 def _head_annotations() -> dict:
     annotations = {key: _au_property(key) for key in facs.all_keys()}
     annotations["is_head"] = BoolProperty(name="Pain3D head", default=False, options=set())
-    annotations["identity_seed"] = IntProperty(name="Seed", min=0, default=0, options=set())
+    # a string: plan seeds are 63-bit, beyond Blender's 32-bit IntProperty
+    annotations["identity_seed"] = StringProperty(name="Seed", default="", options=set())
     return annotations
 
 

@@ -32,11 +32,13 @@ def new_head(context, age: float, sex: str, ethnicity: str, seed: int, level: in
     identity = build_identity(age=age, sex=sex, ethnicity=ethnicity, seed=seed, level=level)
     tone = identity.skin_tone if skin_tone is None else skin_tone
     obj = mesh_object(identity.mesh, name=f"Pain3D_Head_{seed}")
+    smooth = obj.modifiers.new("Pain3D_Smooth", "SUBSURF")  # renders smooth; the cage keeps the landmarks
+    smooth.levels, smooth.render_levels = 0, 1
     assign_materials(obj, identity.mesh, tone, identity.iris_rgb)
     add_shape_keys(obj, identity.au_deltas)
     add_au_drivers(obj)
     obj.pain3d.is_head = True
-    obj.pain3d.identity_seed = seed
+    obj.pain3d.identity_seed = str(seed)
     obj[LANDMARKS_PROP] = [int(i) for i in identity.mesh.landmark_vertices]
     obj[FACE_FRAME_PROP] = [float(x) for x in identity.mesh.face_frame]
     _collection(context).objects.link(obj)
@@ -188,34 +190,108 @@ def skin_material(skin_tone: float, albedo_image: str | None = None) -> bpy.type
     mat.use_nodes = True
     nodes, links = mat.node_tree.nodes, mat.node_tree.links
     bsdf = nodes["Principled BSDF"]
-    base = np.asarray(skin_tone_rgb(skin_tone)) * 0.75  # swatches are lit skin; albedo is darker
-    regions = nodes.new("ShaderNodeAttribute")
-    regions.attribute_name = "regions"
-    split = nodes.new("ShaderNodeSeparateColor")
-    links.new(regions.outputs["Color"], split.inputs["Color"])
+    base = np.asarray(skin_tone_rgb(skin_tone)) * 0.8  # swatches are lit skin; albedo is darker
+    split = _split(nodes, links, _attribute(nodes, "regions").outputs["Color"])
     color = _rgb_node(nodes, base)
     if albedo_image:
         tex = nodes.new("ShaderNodeTexImage")
         tex.image = bpy.data.images.load(albedo_image, check_existing=True)
         color = tex
     lips = _mix(nodes, links, color.outputs[0], _rgb_node(nodes, base * np.array([0.85, 0.55, 0.55])).outputs[0],
-                split.outputs["Red"])
-    brows = _mix(nodes, links, lips.outputs["Result"], _rgb_node(nodes, base * 0.25 + 0.01).outputs[0],
-                 split.outputs["Green"])
+                split["Red"])
+    brows = _mix(nodes, links, lips.outputs["Result"], _rgb_node(nodes, (0.05, 0.035, 0.025)).outputs[0],
+                 split["Green"], factor_scale=0.85)
     cheeks = _mix(nodes, links, brows.outputs["Result"], _rgb_node(nodes, base * np.array([1.0, 0.85, 0.85])).outputs[0],
-                  split.outputs["Blue"], factor_scale=0.5)
-    links.new(cheeks.outputs["Result"], bsdf.inputs["Base Color"])
+                  split["Blue"], factor_scale=0.5)
+    creases = wrinkle_depth(nodes, links)
+    shaded = _mix(nodes, links, cheeks.outputs["Result"], _rgb_node(nodes, base * 0.45).outputs[0],
+                  creases, factor_scale=1.0)  # the floor of a crease catches less light
+    links.new(shaded.outputs["Result"], bsdf.inputs["Base Color"])
     bsdf.inputs["Roughness"].default_value = 0.5
     bsdf.inputs["Subsurface Weight"].default_value = 0.15
     bsdf.inputs["Subsurface Radius"].default_value = (1.0, 0.35, 0.2)
     bsdf.inputs["Subsurface Scale"].default_value = 0.004
     pores = nodes.new("ShaderNodeTexNoise")
     pores.inputs["Scale"].default_value = 900.0
-    bump = nodes.new("ShaderNodeBump")
-    bump.inputs["Strength"].default_value = 0.08
-    links.new(pores.outputs["Fac"], bump.inputs["Height"])
-    links.new(bump.outputs["Normal"], bsdf.inputs["Normal"])
+    pore_bump = nodes.new("ShaderNodeBump")
+    pore_bump.inputs["Strength"].default_value = 0.03
+    links.new(pores.outputs["Fac"], pore_bump.inputs["Height"])
+    crease_bump = nodes.new("ShaderNodeBump")
+    crease_bump.invert = True  # creases are grooves
+    crease_bump.inputs["Strength"].default_value = 0.35
+    crease_bump.inputs["Distance"].default_value = 0.0015
+    links.new(creases, crease_bump.inputs["Height"])
+    links.new(pore_bump.outputs["Normal"], crease_bump.inputs["Normal"])
+    links.new(crease_bump.outputs["Normal"], bsdf.inputs["Normal"])
     return mat
+
+
+WRINKLE_STRENGTH_NODE = "Pain3D wrinkle strength"
+# Wrinkle families: (channel of `wrinkles`/`wrinkle_phase`, shape keys whose weight deepens
+# them, line spacing in phase units (mm or degrees), phase of the first line).
+WRINKLES = (("Red", ("AU4_L", "AU4_R"), 8.0, 0.5),  # glabellar "11" lines either side of the midline
+            ("Green", ("AU9",), 3.0, 0.0),  # horizontal lines across the nose bridge
+            ("Blue", ("AU6_L", "AU6_R"), 20.0, 0.25))  # crow's feet fanning from the eye corner
+
+
+def wrinkle_depth(nodes, links) -> bpy.types.NodeSocket:
+    """Crease depth (0..1) from the AU shape-key weights: mask x weight x narrow line profile.
+
+    Object attributes read the head's current shape-key values at render time, so wrinkles
+    deepen with the same weights that move the geometry. Two-sided families take each side's
+    weight from its own half of the face (object x > 0 is the subject's left).
+    """
+    mask = _split(nodes, links, _attribute(nodes, "wrinkles").outputs["Color"])
+    phase = _split(nodes, links, _attribute(nodes, "wrinkle_phase").outputs["Color"])
+    coords = nodes.new("ShaderNodeTexCoord")
+    side = _split(nodes, links, coords.outputs["Object"], xyz=True)
+    is_left = _math(nodes, links, "GREATER_THAN", side["X"], 0.0)
+    total = None
+    for channel, keys, spacing, offset in WRINKLES:
+        weights = [_attribute(nodes, f'data.shape_keys.key_blocks["{k}"].value', "OBJECT").outputs["Fac"]
+                   for k in keys]
+        weight = weights[0] if len(weights) == 1 else _lerp(nodes, links, weights[1], weights[0], is_left)
+        cycles = _math(nodes, links, "ADD", _math(nodes, links, "DIVIDE", phase[channel], spacing), offset)
+        wave = _math(nodes, links, "ABSOLUTE", _math(nodes, links, "SINE", _math(nodes, links, "MULTIPLY", cycles, np.pi)))
+        line = _math(nodes, links, "POWER", _math(nodes, links, "SUBTRACT", 1.0, wave), 2.0)  # narrow grooves
+        depth = _math(nodes, links, "MULTIPLY", _math(nodes, links, "MULTIPLY", line, mask[channel]), weight)
+        total = depth if total is None else _math(nodes, links, "ADD", total, depth)
+    strength = nodes.new("ShaderNodeValue")  # artists tune (and tests switch off) wrinkles here
+    strength.name = strength.label = WRINKLE_STRENGTH_NODE
+    strength.outputs[0].default_value = 1.0
+    return _math(nodes, links, "MINIMUM", _math(nodes, links, "MULTIPLY", total, strength.outputs[0]), 1.0)
+
+
+def _attribute(nodes, name: str, kind: str = "GEOMETRY") -> bpy.types.ShaderNode:
+    node = nodes.new("ShaderNodeAttribute")
+    node.attribute_type, node.attribute_name = kind, name
+    return node
+
+
+def _split(nodes, links, socket, xyz: bool = False) -> dict:
+    node = nodes.new("ShaderNodeSeparateXYZ" if xyz else "ShaderNodeSeparateColor")
+    links.new(socket, node.inputs[0])
+    return {out.name: out for out in node.outputs}
+
+
+def _math(nodes, links, operation: str, a, b=None) -> bpy.types.NodeSocket:
+    node = nodes.new("ShaderNodeMath")
+    node.operation = operation
+    for socket, value in zip(node.inputs, (a, b)):
+        if isinstance(value, bpy.types.NodeSocket):
+            links.new(value, socket)
+        elif value is not None:
+            socket.default_value = float(value)
+    return node.outputs[0]
+
+
+def _lerp(nodes, links, a, b, factor) -> bpy.types.NodeSocket:
+    node = nodes.new("ShaderNodeMix")
+    node.data_type = "FLOAT"
+    links.new(factor, node.inputs["Factor"])
+    links.new(a, node.inputs["A"])
+    links.new(b, node.inputs["B"])
+    return node.outputs["Result"]
 
 
 def _rgb_node(nodes, rgb) -> bpy.types.ShaderNode:
@@ -285,8 +361,8 @@ def add_default_lights(context, head: bpy.types.Object) -> None:
     """A key/fill/rim portrait rig around the face, created once."""
     cx, cy, cz, extent = head[FACE_FRAME_PROP]
     target = np.array(head.matrix_world @ _vec((cx, cy, cz)))
-    rig = {"Pain3D_Key": (-35, 25, 1.2, 60.0, 0.5), "Pain3D_Fill": (40, 5, 1.4, 25.0, 0.9),
-           "Pain3D_Rim": (160, 30, 1.2, 35.0, 0.4)}
+    rig = {"Pain3D_Key": (-35, 25, 1.2, 22.0, 0.5), "Pain3D_Fill": (40, 5, 1.4, 8.0, 0.9),
+           "Pain3D_Rim": (160, 30, 1.2, 20.0, 0.4)}
     for name, (yaw, pitch, dist, watts, size) in rig.items():
         if name in bpy.data.objects:
             continue
@@ -302,7 +378,7 @@ def add_default_lights(context, head: bpy.types.Object) -> None:
     context.scene.world = world
     world.use_nodes = True
     world.node_tree.nodes["Background"].inputs["Color"].default_value = (0.18, 0.18, 0.2, 1.0)
-    world.node_tree.nodes["Background"].inputs["Strength"].default_value = 0.6
+    world.node_tree.nodes["Background"].inputs["Strength"].default_value = 0.35
 
 
 def configure_cycles(scene, resolution: int, samples: int, device: str = "CPU", denoise: bool = False) -> None:
@@ -315,18 +391,48 @@ def configure_cycles(scene, resolution: int, samples: int, device: str = "CPU", 
     scene.render.resolution_percentage = 100
     scene.render.image_settings.file_format = "PNG"
     scene.render.image_settings.color_mode = "RGB"
-    scene.view_settings.view_transform = "AgX" if "AgX" in _view_transforms(scene) else "Filmic"
+    scene.view_settings.view_transform = "Standard"  # albedo colours come out as authored
 
 
-def _view_transforms(scene) -> set[str]:
-    return {item.identifier for item in
-            type(scene.view_settings).bl_rna.properties["view_transform"].enum_items}
+def render_views(context, head: bpy.types.Object, views: list[dict], resolution: int,
+                 path_for) -> list[dict]:
+    """Render the head from each view; returns per view its path, camera and pixel landmarks.
+
+    `path_for(index, view)` names each PNG. Landmarks are the expression-deformed landmark
+    vertices projected through the same core camera that placed Blender's camera.
+    """
+    scene = context.scene
+    camera_obj = bpy.data.objects.get("Pain3D_Render_Camera")
+    if camera_obj is None:
+        camera_obj = bpy.data.objects.new("Pain3D_Render_Camera", bpy.data.cameras.new("Pain3D_Render_Camera"))
+        _collection(context).objects.link(camera_obj)
+    scene.camera = camera_obj
+    points = landmark_positions(head)
+    out = []
+    for index, view in enumerate(views):
+        camera = face_camera(head, view["yaw"], view["pitch"], resolution)
+        place_camera(camera_obj, camera)
+        scene.render.filepath = str(path_for(index, view))
+        bpy.ops.render.render(write_still=True)
+        out.append({"path": scene.render.filepath, "view": view, "camera": camera,
+                    "landmarks": cam.project(camera, points)})
+    return out
+
+
+def remove_head(head: bpy.types.Object) -> None:
+    """Delete a head object with its mesh, shape keys and materials (the farm's next identity)."""
+    mesh, names = head.data, {m.name for m in head.data.materials if m is not None}
+    bpy.data.objects.remove(head)
+    bpy.data.meshes.remove(mesh)
+    for name in names:
+        if bpy.data.materials[name].users == 0:
+            bpy.data.materials.remove(bpy.data.materials[name])
 
 
 def render_preview(context, path: str, resolution: int, samples: int) -> str:
     """Render the scene camera to a PNG and load it as the image 'Pain3D Preview'."""
     scene = context.scene
-    configure_cycles(scene, resolution, samples)
+    configure_cycles(scene, resolution, samples, denoise=True)
     scene.render.filepath = path
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     bpy.ops.render.render(write_still=True)

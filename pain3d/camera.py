@@ -79,7 +79,7 @@ def framing_distance(extent_m: float, focal_mm: float, fill: float, sensor_mm: f
 
 
 def orbit_camera(target: np.ndarray, extent_m: float, yaw_deg: float, pitch_deg: float, resolution: int,
-                 focal_mm: float = 85.0, fill: float = 0.8) -> Camera:
+                 focal_mm: float = 85.0, fill: float = 0.65) -> Camera:
     """A portrait camera framing an object of size `extent_m` at `target` from the given view."""
     distance = framing_distance(extent_m, focal_mm, fill)
     eye = orbit_position(target, distance, yaw_deg, pitch_deg)

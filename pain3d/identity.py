@@ -31,7 +31,7 @@ class BlenderMesh:
     polygon_parts: np.ndarray  # (F,) index into part_names (the material slot)
     part_names: tuple[str, ...]
     loop_uvs: np.ndarray  # (L, 2)
-    color_attributes: dict[str, np.ndarray]  # name -> (V, 3) in 0..1
+    color_attributes: dict[str, np.ndarray]  # name -> (V, 3) per-vertex data for the materials
     landmark_vertices: np.ndarray  # (68,) iBUG order
     face_frame: np.ndarray  # [cx, cy, cz, extent]: what a portrait camera frames
 
@@ -73,15 +73,32 @@ def blender_mesh(head: HeadMesh) -> BlenderMesh:
 
 
 def color_attributes(head: HeadMesh) -> dict[str, np.ndarray]:
-    """`regions`: R lips, G brows, B cheeks; `wrinkles`: R glabella, G nose bridge, B crow's feet."""
+    """`regions`: R lips, G brows, B cheeks; `wrinkles`: R glabella, G nose bridge, B crow's feet;
+    `wrinkle_phase`: the coordinate each wrinkle family's lines run across (see `wrinkle_phase`)."""
     r = head.regions
     lips = np.clip(r["upper_lip"] + r["lower_lip"], 0, 1) * _vermilion(head)
-    brows = np.clip(r["brow_L"] + r["brow_R"], 0, 1)
+    brows = brow_hair(head)
     cheeks = np.clip(r["cheek_L"] + r["cheek_R"], 0, 1)
     glabella = r["glabella"]
-    bridge = r["nose_bridge"]
+    below_nasion = head.landmarks68[27, 2] - head.vertices[:, 2]
+    bridge = r["nose_bridge"] * np.clip(1.0 - below_nasion / 0.02, 0.0, 1.0)  # AU9 lines sit high on the nose
     return {"regions": np.stack([lips, brows, cheeks], axis=1),
-            "wrinkles": np.stack([glabella, bridge, crows_feet(head)], axis=1)}
+            "wrinkles": np.stack([glabella, bridge, crows_feet(head)], axis=1),
+            "wrinkle_phase": wrinkle_phase(head)}
+
+
+def brow_hair(head: HeadMesh, half_width: float = 0.0025, feather: float = 0.002) -> np.ndarray:
+    """Where eyebrow hair grows: a feathered band along each brow's landmark polyline (iBUG 17-26)."""
+    v = head.vertices
+    out = np.zeros(len(v))
+    points = head.landmarks68[17:27]
+    for brow in (points[:5], points[5:]):
+        for a, b in zip(brow[:-1], brow[1:]):
+            d = b - a
+            t = np.clip(((v - a) @ d) / (d @ d), 0.0, 1.0)
+            dist = np.linalg.norm(v - (a + t[:, None] * d), axis=1)
+            out = np.maximum(out, np.clip(1.0 - (dist - half_width) / feather, 0.0, 1.0))
+    return out * (head.vertex_part == 0)
 
 
 def _vermilion(head: HeadMesh) -> np.ndarray:
@@ -100,9 +117,26 @@ def crows_feet(head: HeadMesh) -> np.ndarray:
     for side, sign in (("L", 1.0), ("R", -1.0)):
         corner = head.landmarks[f"exocanthion_{side}"]
         d = v - (corner + np.array([sign * 0.008, 0.004, 0.0]))
-        out += np.exp(-(d[:, 0] ** 2 + (d[:, 2] / 1.3) ** 2 + d[:, 1] ** 2) / 0.009 ** 2)
+        out += np.exp(-(d[:, 0] ** 2 + (d[:, 2] / 1.3) ** 2 + d[:, 1] ** 2) / 0.012 ** 2)
     lids = sum(head.regions[f"{p}_eyelid_{s}"] for p in ("upper", "lower") for s in "LR")
     return np.clip(out, 0, 1) * (1 - np.clip(lids, 0, 1)) * (head.vertex_part == 0)
+
+
+def wrinkle_phase(head: HeadMesh) -> np.ndarray:
+    """Per vertex, the coordinate across each wrinkle family's lines, in the material's units.
+
+    R: lateral distance from the midline in mm (glabellar lines of AU4 run vertically);
+    G: height above the nasion in mm (AU9's nose-bridge lines run across the nose);
+    B: angle in degrees about the nearer outer eye corner (AU6's crow's feet radiate from it).
+    Being vertex data, the phases ride along with the shape keys, so the lines deform with the skin.
+    """
+    v = head.vertices
+    lateral = v[:, 0] * 1000.0
+    height = (v[:, 2] - head.landmarks68[27, 2]) * 1000.0
+    corner = np.where(v[:, :1] >= 0, head.landmarks["exocanthion_L"], head.landmarks["exocanthion_R"])
+    d = v - corner
+    angle = np.degrees(np.arctan2(d[:, 2], np.abs(d[:, 0])))
+    return np.stack([lateral, height, angle], axis=1)
 
 
 def face_frame(head: HeadMesh) -> np.ndarray:

@@ -15,7 +15,7 @@ Public API::
 
 Frame: metres, Z up, the face looks toward -Y, +X is the subject's left; the
 origin is mid-sagittal, at pupil height, in the coronal plane of the ear
-canals.  See ``pain3d/head/README.md`` for topology, UV, landmarks, regions,
+canals.  See ``docs/head-model.md`` for topology, UV, landmarks, regions,
 controls and the demographic priors.
 """
 

@@ -1,0 +1,231 @@
+"""The head in real Blender: operators, shape keys, drivers, presets, cameras, renders.
+
+Each fixture runs one bpy script in its own process (harness.run_bpy) and reports facts;
+the tests assert on them. Renders use Cycles on the CPU.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pain3d import facs, rig
+from tests.blender.harness import bpy_missing, run_bpy
+
+pytestmark = bpy_missing
+
+SETUP = """
+import bpy, numpy as np
+import blender_addon
+from blender_addon import scene as tool
+bpy.ops.wm.read_factory_settings(use_empty=True)
+blender_addon.register()
+ctx = bpy.context
+"""
+
+BUILD = SETUP + """
+from pain3d import facs, rig
+from pain3d.identity import build_identity
+settings = ctx.scene.pain3d
+settings.age, settings.sex, settings.ethnicity, settings.seed = 47.0, "female", "Indian", 11
+assert bpy.ops.pain3d.new_head() == {"FINISHED"}
+head = ctx.active_object
+keys = head.data.shape_keys.key_blocks
+facts = {"name": head.name, "n_verts": len(head.data.vertices), "keys": [k.name for k in keys],
+         "materials": [m.name for m in head.data.materials], "uv": [u.name for u in head.data.uv_layers],
+         "attributes": sorted(a.name for a in head.data.color_attributes),
+         "landmarks": len(head[tool.LANDMARKS_PROP]), "undo": "UNDO" in bpy.ops.pain3d.new_head.bl_options}
+
+# drivers: every target's weight for single AUs at each intensity
+weights = {}
+for key in ("AU4", "AU6L", "AU9", "AU26", "AU43"):
+    au, _ = facs.parse_key(key)
+    for value in ([0, 1] if au.scale == "binary" else [0, 1, 2.5, 3, 5]):
+        tool.set_aus(head, {key: value})
+        weights[f"{key}={value}"] = tool.shape_key_weights(head)
+tool.set_aus(head, {"AU5": 5, "AU7": 4, "AU43": 1})
+weights["AU5=5,AU7=4,AU43=1"] = tool.shape_key_weights(head)
+facts["weights"] = weights
+
+# the evaluated Blender mesh equals the core's pose of the same identity
+identity = build_identity(47.0, "female", "Indian", 11)
+mixed = {"AU4": 3.5, "AU6": 2, "AU7": 4, "AU9": 1.5, "AU10R": 3, "AU12L": 2, "AU25": 2, "AU26": 3}
+tool.set_aus(head, mixed)
+evaluated = head.evaluated_get(ctx.evaluated_depsgraph_get())
+ev = evaluated.to_mesh()
+co = np.empty(len(ev.vertices) * 3); ev.vertices.foreach_get("co", co)
+evaluated.to_mesh_clear()
+facts["pose_error"] = float(np.abs(co.reshape(-1, 3) - rig.pose(identity.head, identity.au_deltas, mixed)).max())
+
+# presets and the random expression at a target PSPI
+pspis = {}
+for name in facs.presets():
+    bpy.ops.pain3d.apply_preset(preset=name)
+    pspis[name] = facs.pspi({k: getattr(head.pain3d, k) for k in facs.all_keys()})
+facts["preset_pspi"] = pspis
+randoms = []
+for target in (0, 4, 9, 16):
+    settings.target_pspi = target
+    for _ in range(2):
+        bpy.ops.pain3d.random_expression()
+        randoms.append([target, facs.pspi({k: getattr(head.pain3d, k) for k in facs.all_keys()})])
+facts["random"] = randoms
+
+# preview cameras and preview render
+assert bpy.ops.pain3d.add_preview_cameras() == {"FINISHED"}
+facts["cameras"] = sorted(o.name for o in bpy.data.objects if o.type == "CAMERA")
+settings.preview_resolution, settings.preview_samples = 64, 2
+settings.preview_path = sys.argv[1]
+assert bpy.ops.pain3d.render_preview() == {"FINISHED"}
+facts["preview_image"] = "Pain3D Preview" in bpy.data.images
+report(facts)
+"""
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    home = tmp_path_factory.mktemp("head")
+    preview = home / "preview.png"
+    facts = run_bpy(BUILD, home, args=(str(preview),))
+    facts["preview_path"] = preview
+    return facts
+
+
+def test_new_head_operator_builds_a_complete_head(built):
+    assert 10_000 <= built["n_verts"] <= 40_000
+    assert built["keys"] == ["Basis"] + [t.name for t in rig.targets()]
+    assert {"Pain3D_skin", "Pain3D_sclera", "Pain3D_iris", "Pain3D_pupil", "Pain3D_teeth",
+            "Pain3D_mouth_cavity"} <= {m.split(".")[0] for m in built["materials"]}
+    assert built["uv"] == ["UVMap"] and {"regions", "wrinkles", "wrinkle_phase"} <= set(built["attributes"])
+    assert built["landmarks"] == 68 and built["undo"]
+
+
+@pytest.mark.parametrize("key", ["AU4", "AU6L", "AU9", "AU26", "AU43"])
+def test_drivers_map_intensity_through_the_facs_scale(built, key):
+    au, side = facs.parse_key(key)
+    for label, weights in built["weights"].items():
+        if not label.startswith(key + "="):
+            continue
+        value = float(label.split("=")[1])
+        expected = value if au.scale == "binary" else facs.intensity_to_weight(value)
+        for target in rig.targets():
+            on = target.au == au.key and (not side or target.side == side)
+            assert weights[target.name] == pytest.approx(expected if on else 0.0, abs=1e-5), (label, target.name)
+
+
+def test_eye_closure_suppresses_lid_raisers(built):
+    weights = built["weights"]["AU5=5,AU7=4,AU43=1"]
+    assert weights["AU43"] == pytest.approx(1.0)
+    for name in ("AU5_L", "AU5_R", "AU7_L", "AU7_R"):
+        assert weights[name] == 0.0, name
+
+
+def test_blender_mesh_is_the_core_pose(built):
+    assert built["pose_error"] < 1e-5
+
+
+def test_presets_have_their_pspi(built):
+    for name, preset in facs.presets().items():
+        assert built["preset_pspi"][name] == pytest.approx(facs.pspi(preset["aus"]))
+    assert built["preset_pspi"]["neutral"] == 0
+
+
+def test_random_expression_hits_the_target_pspi(built):
+    for target, got in built["random"]:
+        assert got == pytest.approx(target)
+
+
+def test_preview_cameras_and_render(built):
+    assert len([c for c in built["cameras"] if c.startswith("Pain3D_Cam_")]) == 3
+    assert built["preview_image"]
+    from PIL import Image
+
+    with Image.open(built["preview_path"]) as im:
+        assert im.size == (64, 64)
+        assert np.asarray(im.convert("L")).std() > 5  # a head, not a blank frame
+
+
+EYE_MASK = SETUP + """
+# Everything renders black except the eyeballs (sclera, iris, pupil), which glow white.
+def emission(name, strength):
+    mat = bpy.data.materials.new(name); mat.use_nodes = True
+    nodes = mat.node_tree.nodes; nodes.clear()
+    out = nodes.new("ShaderNodeOutputMaterial"); em = nodes.new("ShaderNodeEmission")
+    em.inputs["Strength"].default_value = strength
+    mat.node_tree.links.new(em.outputs[0], out.inputs["Surface"])
+    return mat
+white, black = emission("eyeball", 1.0), emission("other", 0.0)
+head = tool.new_head(ctx, age=float(sys.argv[2]), sex=sys.argv[3], ethnicity=sys.argv[4], seed=int(sys.argv[5]))
+for i, mat in enumerate(head.data.materials):
+    eyeball = any(part in mat.name for part in ("sclera", "iris", "pupil"))
+    head.data.materials[i] = white if eyeball else black
+tool.configure_cycles(ctx.scene, 256, 4)
+ctx.scene.cycles.filter_width = 0.01  # no pixel filter: a visible eyeball shows as a white pixel
+world = bpy.data.worlds.new("black"); world.use_nodes = True
+world.node_tree.nodes["Background"].inputs["Strength"].default_value = 0.0
+ctx.scene.world = world
+views = [{"yaw": y, "pitch": 0.0} for y in (0.0, -30.0, 30.0)]
+counts = {}
+for name, aus in {"open": {}, "AU43": {"AU43": 1}, "AU43_pspi16": {"AU4": 5, "AU6": 5, "AU7": 5, "AU9": 5,
+                  "AU10": 5, "AU43": 1}, "AU43_AU5": {"AU5": 5, "AU43": 1}}.items():
+    tool.set_aus(head, aus)
+    for r in tool.render_views(ctx, head, views, 256, lambda i, v: f"{sys.argv[1]}/{name}_{v['yaw']:+.0f}.png"):
+        img = bpy.data.images.load(r["path"])
+        px = np.array(img.pixels[:]).reshape(-1, 4)[:, 0]
+        counts[f"{name}@{r['view']['yaw']:+.0f}"] = int((px > 2 / 255).sum())
+        bpy.data.images.remove(img)
+report(counts)
+"""
+
+CLOSERS = [(25, "male", "East Asian", 4), (72, "female", "Black", 9)]
+
+
+@pytest.mark.parametrize("person", CLOSERS, ids=lambda p: f"{p[2]}-{p[1]}-{p[0]}")
+def test_closed_eyes_hide_the_eyeballs(tmp_path, person):
+    """At AU43 = 1 no eyeball pixel shows from the front or +/-30 degrees, also with other AUs on."""
+    counts = run_bpy(EYE_MASK, tmp_path, args=(str(tmp_path), *map(str, person)))
+    for yaw in ("+0", "-30", "+30"):
+        assert counts[f"open@{yaw}"] > 150, "the open eyes must show (the mask render works)"
+        for closed in ("AU43", "AU43_pspi16", "AU43_AU5"):
+            assert counts[f"{closed}@{yaw}"] == 0, f"{closed} at yaw {yaw}: {counts[f'{closed}@{yaw}']} eyeball px"
+
+
+WRINKLES = SETUP + """
+head = tool.new_head(ctx, age=55.0, sex="male", ethnicity="Latino/Hispanic", seed=21)
+tool.add_default_lights(ctx, head)
+tool.configure_cycles(ctx.scene, 256, 16, denoise=True)
+skin = next(m for m in head.data.materials if m.name.startswith("Pain3D_skin"))
+strength = skin.node_tree.nodes[tool.WRINKLE_STRENGTH_NODE].outputs[0]
+view = [{"yaw": 0.0, "pitch": 0.0}]
+out = {}
+for name, aus in {"neutral": {}, "AU4": {"AU4": 5}, "AU9": {"AU9": 5}, "AU6": {"AU6": 5}}.items():
+    tool.set_aus(head, aus)
+    for on in (0.0, 1.0):
+        strength.default_value = on
+        r = tool.render_views(ctx, head, view, 256, lambda i, v: f"{sys.argv[1]}/{name}_{on:.0f}.png")[0]
+        img = bpy.data.images.load(r["path"])
+        out[f"{name}_{on:.0f}"] = np.array(img.pixels[:]).reshape(256, 256, 4)[::-1, :, :3].mean(axis=2).tolist()
+        bpy.data.images.remove(img)
+    out[f"{name}_landmarks"] = r["landmarks"].tolist()
+report(out)
+"""
+
+# Where each wrinkle family shows, as a box around iBUG landmarks (x from, x to, y from, y to).
+WRINKLE_ZONES = {"AU4": ((21, 22), (21, 22), (21, 22), (27, 27)),  # glabella between the inner brows
+                 "AU9": ((39, 39), (42, 42), (27, 27), (28, 28)),  # the upper nose bridge
+                 "AU6": ((45, 45), (16, 16), (44, 44), (46, 46))}  # beyond the subject's left eye corner
+
+
+def test_wrinkles_show_in_a_render(tmp_path):
+    """Each family changes its zone's pixels when its AU is on, and nothing at neutral."""
+    out = run_bpy(WRINKLES, tmp_path, args=(str(tmp_path),))
+    for au, (x0, x1, y0, y1) in WRINKLE_ZONES.items():
+        lm = np.array(out[f"{au}_landmarks"])
+        xs = sorted((int(min(lm[list(x0), 0])), int(max(lm[list(x1), 0]))))
+        ys = sorted((int(min(lm[list(y0), 1])) - 5, int(max(lm[list(y1), 1])) + 5))
+        zone = (slice(ys[0], ys[1] + 1), slice(xs[0], xs[1] + 1))
+        diff = np.abs(np.array(out[f"{au}_1"])[zone] - np.array(out[f"{au}_0"])[zone])
+        at_rest = np.abs(np.array(out["neutral_1"])[zone] - np.array(out["neutral_0"])[zone])
+        assert at_rest.max() < 0.01, f"{au} zone changes with wrinkles at neutral"
+        visible = int((diff > 0.03).sum())  # pixels changed by more than 3% grey
+        assert visible >= 30, f"{au} wrinkles barely show: {visible} pixels of the zone change"
