@@ -31,6 +31,8 @@ from .head.topology import PART_ID
 EYES_CLOSED = ("AU43", "AU45")
 MARGIN_RINGS = 3  # tucked, back and front loops of the lid margin (pain3d.head.geometry.eye_loops)
 LID_OVERLAP = 0.06  # radians the closed upper lid passes the lower margin, so no eye shows
+JAW_CORNER = 0.2  # share of the jaw's turn that the mouth corners follow
+MOUTH_CORNER_CORE = (0.002, 0.005)  # metres within which a mouth corner moves as one piece, fading out
 
 
 @dataclass(frozen=True)
@@ -88,9 +90,16 @@ class Face:
         return cls(head, v, iod, soft, outer, _edges(head))
 
     def region(self, name: str) -> np.ndarray:
-        """A region's weights; the mouth's lining follows only the lip and jaw regions."""
-        inner = name.startswith(("upper_lip", "lower_lip", "lip_corner", "jaw"))
-        return np.clip(self.head.regions[name], 0.0, 1.0) * (self.skin if inner else self.outer)
+        """A region's weights on the outer skin; the lip regions extend into the lining.
+
+        The first pocket loop behind the lips takes its lip column's weight, so the strip from
+        the lip contact line into the mouth moves with the lip instead of shearing.
+        """
+        weights = np.clip(self.head.regions[name], 0.0, 1.0) * self.outer
+        if name.startswith(("upper_lip", "lower_lip", "lip_corner")):
+            topology = self.head.topology
+            weights[topology.cavity_rings[0]] = weights[topology.mouth_patch.rings[0]]
+        return weights
 
     def smooth(self, values: np.ndarray, iterations: int = 8) -> np.ndarray:
         """Surface-neighbour averaging of a per-vertex field (removes kinks that fold faces)."""
@@ -291,7 +300,7 @@ def upper_lip_raise(face: Face, side: str) -> np.ndarray:
 def lip_corner(face: Face, side: str, au: str) -> np.ndarray:
     """AU12 (corners up and back), AU15 (corners down), AU20 (corners stretched sideways)."""
     s = face.iod
-    w = face.sided("lip_corner", side) * face.off_lids
+    w = np.sqrt(face.sided("lip_corner", side)) * face.off_lids  # wide, so the skin beside the corner follows
     out_dir = face.lateral()
     if au == "AU12":
         out = _vec(w, 0.07 * s * out_dir, 0.04 * s, 0.07 * s)
@@ -340,17 +349,33 @@ def jaw_open(face: Face, degrees: float) -> np.ndarray:
 def jaw_weights(face: Face) -> np.ndarray:
     """How fully each vertex follows the mandible (1 rigid, 0 still).
 
-    Outer skin: the head's jaw region, smoothed over the surface so the cheeks stretch
-    instead of folding; the lower lip follows fully. Mouth lining: by height below the lip
-    contact line, so the pocket opens like a sack. Lower teeth: rigidly.
+    Outer skin: the head's jaw region, smoothed widely over the surface so cheeks and neck
+    stretch instead of folding. Lips and the first pocket loop behind them: by mouth column,
+    so each column (lip, contact line and the lining behind it) turns as one piece. Deeper
+    lining: by height below the lip contact line, so the pocket opens like a sack. Lower
+    teeth: rigidly.
     """
     head, z = face.head, face.v[:, 2]
     jaw = np.clip(head.regions["jaw"], 0.0, 1.0) * face.outer
-    skin = np.maximum(face.smooth(jaw, 24), face.region("lower_lip") * face.outer) * face.outer
+    skin = np.maximum(face.smooth(jaw, 32), face.region("lower_lip") * face.outer) * face.outer
     lining = _smoothstep(head.params.z_sto + 0.002, head.params.z_sto - 0.008, z)
     lining *= (head.vertex_part == PART_ID["mouth_cavity"])
     teeth = (head.vertex_part == PART_ID["teeth_lower"]).astype(float)
-    return np.clip(skin + lining + teeth, 0.0, 1.0)
+    weights = np.clip(skin + lining + teeth, 0.0, 1.0)
+    mouth = head.topology.mouth_patch
+    weights[np.vstack([mouth.rings[:-1], head.topology.cavity_rings[:1]])] = _jaw_share(np.sin(mouth.psi))
+    return weights
+
+
+def _jaw_share(sin_psi: np.ndarray) -> np.ndarray:
+    """Share of the jaw turn of each mouth column: lower lip 1, upper lip 0, corners JAW_CORNER.
+
+    The loops crowd and fold in at the corners, where opening across columns would turn faces
+    over, so the corner columns move as one block and the lips part beside them.
+    """
+    lower = JAW_CORNER + (1.0 - JAW_CORNER) * _smoothstep(-0.3, -0.9, sin_psi)
+    upper = JAW_CORNER * _smoothstep(0.7, 0.3, sin_psi)
+    return np.where(sin_psi < 0.0, lower, upper)
 
 
 def _away_from_contact(face: Face) -> np.ndarray:
@@ -372,8 +397,25 @@ def target_delta(face: Face, target: RigTarget) -> np.ndarray:
     """
     delta = _field(face, target)
     if target.au not in LID_ACTIONS + ("AU26", "AU27") and not target.name.endswith("_lid"):
-        delta = np.stack([face.smooth(delta[:, k], 4) for k in range(3)], axis=1) * face.skin[:, None]
+        delta = soft_tissue(face, delta)
     return delta * face.side_weight(target.side)[:, None] if target.side else delta
+
+
+def soft_tissue(face: Face, delta: np.ndarray) -> np.ndarray:
+    """A soft-tissue field smoothed over the surface, with each mouth corner moving as one piece.
+
+    The lip loops crowd into a crumpled millimetre at each corner, whose slivers turn over
+    under any stretch: there the field takes the corner's own value, fading back to itself
+    by MOUTH_CORNER_CORE[1] (a smooth blend in space; depth counts less, as the crumple is deep
+    but the mouth's far lining is not part of it).
+    """
+    delta = np.stack([face.smooth(delta[:, k], 4) for k in range(3)], axis=1)
+    mouth = face.head.topology.mouth_patch
+    for corner in mouth.rings[0, [np.argmax(np.cos(mouth.psi)), np.argmin(np.cos(mouth.psi))]]:
+        offset = face.v - face.v[corner]
+        pin = 1.0 - _smoothstep(*MOUTH_CORNER_CORE, np.linalg.norm(offset * [1.0, 0.3, 1.0], axis=1))
+        delta += pin[:, None] * (delta[corner] - delta)
+    return delta * face.skin[:, None]
 
 
 def _field(face: Face, target: RigTarget) -> np.ndarray:
@@ -403,7 +445,7 @@ def _field(face: Face, target: RigTarget) -> np.ndarray:
     if au == "AU26":
         return jaw_open(face, 11.0)
     if au == "AU27":
-        return jaw_open(face, 20.0) + 0.5 * lip_tighten(face) * np.array([1.0, 0.0, 0.0])
+        return jaw_open(face, 20.0) + 0.5 * soft_tissue(face, lip_tighten(face)) * np.array([1.0, 0.0, 0.0])
     if au in EYES_CLOSED:
         return lid_close(face, "L") + lid_close(face, "R")
     raise KeyError(f"no rig field for {au}")

@@ -2,8 +2,8 @@
 
     python docs/figures/make_head_figures.py
 
-heads_42.png: one neutral identity per age band x sex x ethnicity cell (the demo job's
-first 42 identities), frontal, procedural skin. pspi_series.png: one identity at PSPI 0, 4,
+heads_42.jpg: one neutral identity per age band x sex x ethnicity cell (the demo job's
+first 42 identities), frontal, procedural skin. pspi_series.jpg: one identity at PSPI 0, 4,
 8, 12 and 16, each expression drawn by the farm's sampler for that target.
 """
 
@@ -68,9 +68,9 @@ def main() -> None:
                 series = [(target, render(head, expression(target), Path(tmp) / f"pspi{target}.png"))
                           for target in (0, 4, 8, 12, 16)]
             tool.remove_head(head)
-        sheet(tiles, labels, 7).save(OUT / "heads_42.png", optimize=True)
-        sheet([t for _, t in series], [f"PSPI {p}" for p, _ in series], 5).save(OUT / "pspi_series.png",
-                                                                              optimize=True)
+        sheet(tiles, labels, 7).save(OUT / "heads_42.jpg", quality=85)
+        sheet([t for _, t in series], [f"PSPI {p}" for p, _ in series], 5).save(OUT / "pspi_series.jpg",
+                                                                              quality=85)
     blender_addon.unregister()
 
 
