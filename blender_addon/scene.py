@@ -13,6 +13,7 @@ import numpy as np
 
 from .core import camera as cam
 from .core import facs, rig
+from .core.dataset import MASK_CLASSES
 from .core.jobs import SCHEMA, load_job
 from .core.skin import skin_tone_rgb
 
@@ -30,11 +31,17 @@ def new_head(context, age: float, sex: str, ethnicity: str, seed: int, level: in
     from .core.identity import build_identity  # the pure head model and its AU rig
 
     identity = build_identity(age=age, sex=sex, ethnicity=ethnicity, seed=seed, level=level)
+    return head_object(context, identity, seed, skin_tone)
+
+
+def head_object(context, identity, seed: int, skin_tone: float | None = None) -> bpy.types.Object:
+    """The Blender head of a core identity (`core.identity.build_identity`), made active."""
     tone = identity.skin_tone if skin_tone is None else skin_tone
     obj = mesh_object(identity.mesh, name=f"Pain3D_Head_{seed}")
     smooth = obj.modifiers.new("Pain3D_Smooth", "SUBSURF")  # renders smooth; the cage keeps the landmarks
     smooth.levels, smooth.render_levels = 0, 1
     assign_materials(obj, identity.mesh, tone, identity.iris_rgb)
+    obj.data.attributes.new(HEAT_ATTRIBUTE, "FLOAT", "POINT")
     add_shape_keys(obj, identity.au_deltas)
     add_au_drivers(obj)
     obj.pain3d.is_head = True
@@ -169,6 +176,26 @@ def assign_materials(obj: bpy.types.Object, mesh_data, skin_tone: float, iris_rg
     for part in mesh_data.part_names:  # eye_L_iris -> iris, teeth_upper -> teeth
         kind = next(k for k in shared if part == k or part.endswith("_" + k) or part.startswith(k))
         obj.data.materials.append(shared[kind])
+    for kind, mat in shared.items():
+        mat.pass_index = MASK_CLASSES[MATERIAL_CLASS[kind]]  # the material-index pass is the coarse mask
+        add_label_outputs(mat)
+
+
+MATERIAL_CLASS = {"skin": "skin", "sclera": "eyes", "iris": "eyes", "pupil": "eyes", "teeth": "teeth",
+                  "mouth_cavity": "inner_mouth"}
+HEAT_ATTRIBUTE = "pain_heat"  # per-vertex heat of the current expression (core.heatmap)
+LABEL_AOVS = ("heat", "lips", "brows")
+
+
+def add_label_outputs(mat: bpy.types.Material) -> None:
+    """AOV outputs for the label passes: vertex heat, and where lips and brows are on the skin."""
+    nodes, links = mat.node_tree.nodes, mat.node_tree.links
+    heat = _attribute(nodes, HEAT_ATTRIBUTE)
+    regions = _split(nodes, links, _attribute(nodes, "regions").outputs["Color"])
+    for name, socket in (("heat", heat.outputs["Fac"]), ("lips", regions["Red"]), ("brows", regions["Green"])):
+        out = nodes.new("ShaderNodeOutputAOV")
+        out.aov_name = name
+        links.new(socket, out.inputs["Value"])
 
 
 def flat_material(name: str, rgb, roughness: float) -> bpy.types.Material:
@@ -417,6 +444,95 @@ def render_views(context, head: bpy.types.Object, views: list[dict], resolution:
         out.append({"path": scene.render.filepath, "view": view, "camera": camera,
                     "landmarks": cam.project(camera, points)})
     return out
+
+
+def set_vertex_heat(head: bpy.types.Object, heat: np.ndarray) -> None:
+    """Per-vertex heat (core.heatmap.vertex_heat) that the heat AOV renders."""
+    head.data.attributes[HEAT_ATTRIBUTE].data.foreach_set("value", np.asarray(heat, dtype=np.float32))
+    head.data.update()
+
+
+# Label files the compositor writes beside each render: slot -> (colour mode, bit depth).
+LABEL_FILES = {"heatmap": ("BW", "16"), "heatmap_color": ("RGB", "8"), "mask": ("BW", "8")}
+
+
+def setup_label_passes(scene) -> bpy.types.CompositorNode:
+    """Heatmap (16-bit and colourised) and segmentation mask from the same render, via the compositor.
+
+    The mask is the material-index pass (skin, eyes, inner mouth, teeth; never anti-aliased)
+    with lips and brows cut out of the skin by their AOVs. Data passes are saved without the
+    view transform, so the PNG values are the pass values. Returns the File Output node, whose
+    `base_path` the caller points at a folder per image.
+    """
+    layer = scene.view_layers[0]
+    layer.use_pass_material_index = True
+    for name in LABEL_AOVS:
+        if name not in layer.aovs:
+            aov = layer.aovs.add()
+            aov.name, aov.type = name, "VALUE"
+    scene.use_nodes = True
+    tree = scene.node_tree
+    tree.nodes.clear()
+    passes = tree.nodes.new("CompositorNodeRLayers")
+    composite = tree.nodes.new("CompositorNodeComposite")
+    tree.links.new(passes.outputs["Image"], composite.inputs["Image"])
+    files = tree.nodes.new("CompositorNodeOutputFile")
+    files.name = "Pain3D labels"
+    files.file_slots.clear()
+    for slot_name, (mode, depth) in LABEL_FILES.items():
+        files.file_slots.new(slot_name)
+        slot = files.file_slots[slot_name]
+        slot.use_node_format = False
+        slot.save_as_render = False
+        slot.format.file_format, slot.format.color_mode, slot.format.color_depth = "PNG", mode, depth
+    heat = tree.nodes.new("CompositorNodeMath")  # heat only where the head is (AOVs are filtered at edges)
+    heat.operation = "MULTIPLY"
+    tree.links.new(passes.outputs["heat"], heat.inputs[0])
+    on_head = tree.nodes.new("CompositorNodeMath")
+    on_head.operation = "GREATER_THAN"
+    on_head.inputs[1].default_value = 0.5
+    tree.links.new(passes.outputs["IndexMA"], on_head.inputs[0])
+    tree.links.new(on_head.outputs[0], heat.inputs[1])
+    tree.links.new(heat.outputs[0], files.inputs["heatmap"])
+    ramp = tree.nodes.new("CompositorNodeValToRGB")
+    _jet_ramp(ramp.color_ramp)
+    tree.links.new(heat.outputs[0], ramp.inputs["Fac"])
+    tree.links.new(ramp.outputs["Image"], files.inputs["heatmap_color"])
+    tree.links.new(_mask_socket(tree, passes), files.inputs["mask"])
+    return files
+
+
+def _mask_socket(tree, passes) -> bpy.types.NodeSocket:
+    """class = material class, or lips/brows where the skin carries them; scaled for an 8-bit PNG."""
+    def op(operation, a, b=None):
+        node = tree.nodes.new("CompositorNodeMath")
+        node.operation = operation
+        for socket, value in zip(node.inputs, (a, b)):
+            if isinstance(value, bpy.types.NodeSocket):
+                tree.links.new(value, socket)
+            elif value is not None:
+                socket.default_value = float(value)
+        return node.outputs[0]
+
+    index = passes.outputs["IndexMA"]
+    on_skin = op("LESS_THAN", op("ABSOLUTE", op("SUBTRACT", index, MASK_CLASSES["skin"])), 0.5)
+    lips = op("GREATER_THAN", passes.outputs["lips"], 0.5)
+    brows = op("GREATER_THAN", passes.outputs["brows"], 0.5)
+    extra = op("ADD", op("MULTIPLY", lips, MASK_CLASSES["lips"] - MASK_CLASSES["skin"]),
+               op("MULTIPLY", op("MULTIPLY", brows, op("SUBTRACT", 1.0, lips)),
+                  MASK_CLASSES["brows"] - MASK_CLASSES["skin"]))
+    return op("DIVIDE", op("ADD", index, op("MULTIPLY", on_skin, extra)), 255.0)
+
+
+def _jet_ramp(ramp) -> None:
+    """Black at zero heat, then blue -> cyan -> yellow -> red, like the 3DPain heatmaps."""
+    stops = [(0.0, (0, 0, 0)), (0.002, (0, 0, 0.5)), (0.25, (0, 0.3, 1)), (0.5, (0, 1, 1)), (0.75, (1, 1, 0)),
+             (1.0, (1, 0, 0))]
+    elements = ramp.elements
+    while len(elements) < len(stops):
+        elements.new(0.5)
+    for element, (position, rgb) in zip(elements, stops):
+        element.position, element.color = position, (*rgb, 1.0)
 
 
 def remove_head(head: bpy.types.Object) -> None:

@@ -29,6 +29,9 @@ DATASET_FILE = "dataset.json"
 MANIFEST_FILE = "manifest.jsonl"
 NEUTRAL = "neutral"
 N_LANDMARKS = 68
+# Face segmentation classes: the pixel values of a mask PNG (8-bit, one class per pixel).
+MASK_CLASSES = {"background": 0, "skin": 1, "brows": 2, "eyes": 3, "lips": 4, "inner_mouth": 5, "teeth": 6,
+                "hair": 7}
 
 # Required row fields and their JSON types (bool is excluded from numbers on purpose).
 ROW_FIELDS: dict[str, tuple[type, ...]] = {
