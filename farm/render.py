@@ -35,10 +35,21 @@ FOLDERS = {"image": "images", "heatmap": "heatmaps", "heatmap_color": "heatmaps_
 def parse_args(argv: list[str]) -> argparse.Namespace:
     if "--" in argv:  # under `blender -b -P`, our arguments follow "--"
         argv = argv[argv.index("--") + 1:]
-    parser = argparse.ArgumentParser(prog="farm/render.py", description=__doc__.splitlines()[0])
+    parser = OneLineErrors(prog="farm/render.py", description=__doc__.splitlines()[0])
     parser.add_argument("--plan", required=True, help="dataset folder holding plan.json (from `pain3d plan`)")
     parser.add_argument("--shard", default="0/1", help="I/N: render shard I of N (0-based)")
-    return parser.parse_args(argv)
+    # `--shard -1/4` would read as an option; glue values to their flags so any value reaches the checks
+    glued, rest = [], list(argv)
+    while rest:
+        arg = rest.pop(0)
+        glued.append(f"{arg}={rest.pop(0)}" if arg in ("--plan", "--shard") and rest else arg)
+    return parser.parse_args(glued)
+
+
+class OneLineErrors(argparse.ArgumentParser):
+    def error(self, message: str) -> None:
+        print(f"error: {message}", file=sys.stderr)
+        sys.exit(2)
 
 
 def main(argv: list[str]) -> int:

@@ -65,6 +65,50 @@ def plan(config: Path, out: Path) -> None:
 
 
 @main.command()
+@click.option("--config", "config", required=True, type=click.Path(path_type=Path), help="Job file (TOML).")
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path), help="Dataset folder.")
+@click.option("--workers", type=click.IntRange(1, 256), default=None,
+              help="Blender processes at once (local launcher; default: half the CPU cores).")
+@click.option("--shards", type=click.IntRange(1, 100000), default=None,
+              help="Shards to split the identities into (default: workers, or identities for SLURM).")
+@click.option("--launcher", type=click.Choice(["local", "slurm"]), default="local", show_default=True,
+              help="Run the shards here, or as a SLURM job array.")
+@click.option("--blender", default=None, help="Blender executable (default: this Python's bpy module).")
+@click.option("--slurm-args", default="", help="Extra sbatch options, e.g. '--partition=gpu --time=2:00:00'.")
+def generate(config: Path, out: Path, workers: int | None, shards: int | None, launcher: str, blender: str | None,
+             slurm_args: str) -> None:
+    """Plan, render and merge a job into OUT (resumes if OUT holds this job's earlier output)."""
+    from . import generate as gen
+    from .dataset import validate as validate_dataset
+    from .jobs import load_job
+
+    job = load_job(config)
+    renderer = gen.Renderer(blender)
+    renderer.check()
+    plan = gen.prepare(job, out)
+    workers = workers or gen.default_workers()
+    shards = min(shards or (workers if launcher == "local" else len(plan["identities"])), len(plan["identities"]))
+    total = gen.total_images(plan)
+    click.echo(f"{total} images of {len(plan['identities'])} identities in {shards} shards ({launcher})", err=True)
+    with click.progressbar(length=total, label="rendering", show_eta=True, show_pos=True,
+                           file=sys.stderr) as bar:
+        def progress(done: int) -> None:
+            bar.update(max(0, done - bar.pos))
+
+        progress(gen.rendered_images(out, shards))
+        if launcher == "local":
+            failed = gen.run_local(out, shards, workers, renderer, progress)
+        else:
+            failed = gen.run_slurm(out, shards, renderer, progress, slurm_args)
+    rows, missing = gen.finish(out, plan)
+    report = validate_dataset(out)
+    problems = failed + missing + ([] if report.ok else [f"validation: {report.problems[0]}"])
+    if problems:
+        raise Pain3DError(f"{out}: {rows} images merged; " + "; ".join(problems))
+    click.echo(f"generated {rows} images in {out} (valid)")
+
+
+@main.command()
 @click.argument("data", type=click.Path(path_type=Path))
 @click.option("--no-files", is_flag=True, help="Check the manifest only; do not open images.")
 def validate(data: Path, no_files: bool) -> None:
