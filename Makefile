@@ -27,10 +27,9 @@ $(SYSTEM_STAMP): $(STAMP)
 
 install: $(STAMP)
 
-# Runs the main job on the built-in defaults: plan it, then check it against the contract.
+# Runs the main job on the built-in defaults: plan, render, merge and validate (resumes if stopped).
 demo: install
-	$(BIN)/pain3d plan --config assets/jobs/demo.toml --out $(DEMO_DATA)
-	$(BIN)/pain3d validate $(DEMO_DATA)
+	$(BIN)/pain3d generate --config assets/jobs/demo.toml --out $(DEMO_DATA)
 
 test: install $(SYSTEM_STAMP)
 	$(BIN)/python -m pytest

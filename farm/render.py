@@ -28,6 +28,7 @@ from pain3d.judge import inter_ocular  # noqa: E402
 from pain3d.plan import read_plan  # noqa: E402
 from pain3d.shards import ShardManifest, parse_shard, shard_identities  # noqa: E402
 
+RENDER_SECONDS: list[float] = []  # duration of each render call in this process
 FOLDERS = {"image": "images", "heatmap": "heatmaps", "heatmap_color": "heatmaps_color", "mask": "masks",
            "camera": "cameras"}
 
@@ -105,6 +106,8 @@ def render_shard(data: Path, plan: dict, index: int, count: int) -> list[tuple[i
                 print(f"identity {i}: render failed: {type(err).__name__}: {err}", file=sys.stderr, flush=True)
                 failures.append((i, f"{type(err).__name__}: {err}"))
     blender_addon.unregister()
+    print(f"shard {index}/{count}: {len(RENDER_SECONDS)} images rendered, render calls {sum(RENDER_SECONDS):.2f} s",
+          flush=True)
     return failures
 
 
@@ -145,8 +148,10 @@ def render_sample(context, tool, labels, data: Path, plan: dict, identity: dict,
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     labels.base_path = str(tmp)
+    started = time.perf_counter()
     result = tool.render_views(context, head, [view], context.scene.render.resolution_x,
                                lambda i, v: tmp / "image.png")[0]
+    RENDER_SECONDS.append(time.perf_counter() - started)  # Blender's render call alone (benchmarks/bench_farm.py)
     camera = result["camera"]
     atomic_write_text(tmp / "camera.json", dumps_json({"intrinsics": camera.intrinsics.tolist(),
                                                        "extrinsics": camera.extrinsics.tolist(),
