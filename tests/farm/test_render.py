@@ -178,3 +178,17 @@ def test_missing_plan_is_a_one_line_error(tmp_path):
                             text=True)
     assert result.returncode == 2 and "no plan here" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_rendered_dataset_exports_to_the_3dpain_layout(data, tmp_path):
+    from tests.unit.test_export import load_3dpain
+
+    result = pain3d("export", "--layout", "3dpain", str(data), str(tmp_path / "OUT"))
+    assert result.returncode == 0, result.stderr
+    samples = load_3dpain(tmp_path / "OUT")
+    rows = rows_of(data)
+    assert len(samples) == len(rows)
+    pspi = {(r["identity"], r["pspi"]) for r in rows}
+    for s in samples.values():
+        assert (int(s["subject"].rsplit("_", 1)[1]), s["labels"]["PSPI"]) in pspi
+    assert len(list((tmp_path / "OUT" / "heatmaps").glob("*.png"))) == 4 * 2
