@@ -192,3 +192,16 @@ def test_rendered_dataset_exports_to_the_3dpain_layout(data, tmp_path):
     for s in samples.values():
         assert (int(s["subject"].rsplit("_", 1)[1]), s["labels"]["PSPI"]) in pspi
     assert len(list((tmp_path / "OUT" / "heatmaps").glob("*.png"))) == 4 * 2
+
+
+def test_a_failing_identity_does_not_stop_the_shard(tmp_path):
+    broken = planned(tmp_path, "BROKEN")
+    plan = json.loads((broken / "plan.json").read_text())
+    plan["identities"][0]["ethnicity"] = "Martian"  # the head model rejects it
+    (broken / "plan.json").write_text(json.dumps(plan))
+    proc = render(broken, "0/2")  # identities 0 and 2
+    _, err = proc.communicate(timeout=900)
+    assert proc.returncode == 1
+    assert "identity 0" in err and "Martian" in err and "1 identities failed" in err
+    rows = [json.loads(line) for line in (broken / "shards" / "manifest-0000-of-0002.jsonl").read_text().splitlines()]
+    assert {r["identity"] for r in rows} == {2} and len(rows) == 9

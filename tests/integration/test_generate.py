@@ -53,3 +53,15 @@ def test_slurm_job_array(tmp_path):
         "manifest-0000-of-0002.jsonl", "manifest-0001-of-0002.jsonl"]
     assert "#SBATCH --array=0-1" in (tmp_path / "DATA" / "logs" / "render.sbatch").read_text()
     assert dataset.validate(tmp_path / "DATA").ok
+
+
+def test_missing_blender_and_foreign_output_are_one_line_errors(tmp_path):
+    result = generate(tmp_path, "--blender", str(tmp_path / "no-blender"))
+    assert result.returncode == 2 and "--blender" in result.stderr and "not found" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    (tmp_path / "other.toml").write_text(JOB.replace("seed = 5", "seed = 6"))
+    first = subprocess.run([sys.executable, "-m", "pain3d.cli", "plan", "--config", str(tmp_path / "other.toml"),
+                            "--out", str(tmp_path / "DATA")], capture_output=True, text=True, cwd=REPO)
+    assert first.returncode == 0
+    clash = generate(tmp_path)
+    assert clash.returncode == 2 and "different job" in clash.stderr
