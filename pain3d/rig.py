@@ -6,7 +6,8 @@ anatomical regions, following the FACS description of each AU (docs/rig.md):
 
 - Lid actions (AU5, AU6's push on the lower lid, AU7, AU43, AU45) rotate lid tissue about
   the eyeball centre, which keeps every lid vertex at its distance from the eyeball: lids
-  slide over the eye and never through it.
+  slide over the eye and never through it. Their turn angles are relaxed near the canthi
+  until no action, nor any blend of them, turns a face over.
 - Soft-tissue actions (brows, cheeks, nose, lips, chin) are smooth fields that move the
   texture with the tissue; they leave the lids alone.
 - The jaw (AU26, AU27) rotates the lower face, lower lip, lower teeth and the lower mouth
@@ -19,7 +20,7 @@ larger jaw opening switches off AU26. The Blender layer turns `suppressed_by` in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -30,6 +31,8 @@ from .head.topology import PART_ID
 
 EYES_CLOSED = ("AU43", "AU45")
 MARGIN_RINGS = 3  # tucked, back and front loops of the lid margin (pain3d.head.geometry.eye_loops)
+MARGIN_SHELTER = (1.0, 1.0, 1.0, 1.0, 1.0, 0.9, 0.75, 0.6, 0.45, 0.3, 0.15)  # lid share of the eye loops, inner first
+MARGIN_MOBILITY = 0.2  # how readily the margin loops give way when a lid turn is relaxed (_unfold)
 LID_OVERLAP = 0.06  # radians the closed upper lid passes the lower margin, so no eye shows
 JAW_CORNER = 0.2  # share of the jaw's turn that the mouth corners follow
 MOUTH_CORNER_CORE = (0.002, 0.005)  # metres within which a mouth corner moves as one piece, fading out
@@ -80,6 +83,8 @@ class Face:
     skin: np.ndarray  # 1 on skin and mouth-cavity vertices, 0 on eyes and teeth
     outer: np.ndarray  # 1 on the outer skin only
     edges: np.ndarray  # (E, 2) vertex pairs, for smoothing fields over the surface
+    triangles: np.ndarray  # (T, 3) fan triangulation, for fold checks
+    cache: dict = field(default_factory=dict)  # fields shared by several targets
 
     @classmethod
     def of(cls, head: HeadMesh) -> "Face":
@@ -87,7 +92,7 @@ class Face:
         iod = float(np.linalg.norm(head.landmarks["eye_centre_L"] - head.landmarks["eye_centre_R"]))
         soft = np.isin(head.vertex_part, [PART_ID["skin"], PART_ID["mouth_cavity"]]).astype(float)
         outer = (head.vertex_part == PART_ID["skin"]).astype(float)
-        return cls(head, v, iod, soft, outer, _edges(head))
+        return cls(head, v, iod, soft, outer, _edges(head), _triangles(head))
 
     def region(self, name: str) -> np.ndarray:
         """A region's weights on the outer skin; the lip regions extend into the lining.
@@ -121,8 +126,13 @@ class Face:
 
     @property
     def lids(self) -> np.ndarray:
+        """Lid weights; the margin loops count as lid right into the canthi, where the regions fade."""
         names = [f"{p}_eyelid_{s}" for p in ("upper", "lower") for s in ("L", "R")]
-        return np.clip(sum(self.region(n) for n in names), 0.0, 1.0)
+        lids = np.clip(sum(self.region(n) for n in names), 0.0, 1.0)
+        for patch in self.head.topology.eye_patches.values():  # the margins, right into the canthi
+            for k, share in enumerate(MARGIN_SHELTER):
+                lids[patch.rings[k]] = np.maximum(lids[patch.rings[k]], share)
+        return lids
 
     @property
     def off_lids(self) -> np.ndarray:
@@ -163,18 +173,117 @@ def _turn_down(points: np.ndarray, pivot: np.ndarray, phi: np.ndarray) -> np.nda
     d = points - pivot
     cos, sin = np.cos(phi), np.sin(phi)
     out = np.zeros_like(points)
-    out[:, 1] = d[:, 1] * cos - d[:, 2] * sin - d[:, 1]
-    out[:, 2] = d[:, 1] * sin + d[:, 2] * cos - d[:, 2]
+    out[..., 1] = d[..., 1] * cos - d[..., 2] * sin - d[..., 1]
+    out[..., 2] = d[..., 1] * sin + d[..., 2] * cos - d[..., 2]
     return out
 
 
-def _rotate_about_eye(face: Face, side: str, weights: np.ndarray, angle: np.ndarray) -> np.ndarray:
-    """Lid tissue turned about the eye centre (positive: downward), weighted and kept on the globe."""
-    c = eye_centre(face.head.params, side)
-    phi = face.smooth(weights * _on_globe(face, face.v - c) * angle) * face.skin
+def _lid_turn(face: Face, side: str, weights: np.ndarray, angle: np.ndarray) -> np.ndarray:
+    """Turn angle (about the eye centre, positive: downward) of lid tissue, weighted and smoothed."""
+    phi = face.smooth(weights * _on_globe(face, face.v - eye_centre(face.head.params, side)) * angle) * face.skin
     rings = face.head.topology.eye_patches[side].rings
     phi[rings[:MARGIN_RINGS]] = phi[rings[MARGIN_RINGS - 1]]  # the margin turns as one piece
-    return _turn_down(face.v, c, phi)
+    return phi
+
+
+def _lid_turns(face: Face, side: str) -> dict[str, np.ndarray]:
+    """The lid-turn fields of one eye, relaxed so that no lid action or blend of them folds a face.
+
+    "close": the upper lid's turn onto the lower margin (AU43, AU45; they switch the rest off).
+    "upper", "lower": each lid's turn by the whole aperture; AU5, AU7 and AU6's lid push turn
+    the lids by shares of them (LID_SHARES) and are relaxed together, as they blend.
+    """
+    key = ("lid_turns", side)
+    if key not in face.cache:
+        gap = _lid_gap(face, side)
+        upper, lower = face.sided("upper_eyelid", side), face.sided("lower_eyelid", side)
+        overlap = LID_OVERLAP * _smoothstep(0.0, 0.25, gap)  # none at the canthi, where the margins already meet
+        (close,) = _unfold(face, side, [_lid_turn(face, side, upper, gap + overlap)], [(1.0,)])
+        up, low = _unfold(face, side, [_lid_turn(face, side, upper, gap), _lid_turn(face, side, lower, gap)],
+                          list(LID_SHARES.values()))
+        face.cache[key] = {"close": close, "upper": up, "lower": low}
+    return face.cache[key]
+
+
+LID_SHARES = {"AU5": (-0.10, 0.0), "AU7": (0.08, -0.40), "AU6_lid": (0.0, -0.25)}  # (upper, lower) aperture shares
+
+
+def _triangles(head: HeadMesh) -> np.ndarray:
+    """Fan triangulation (T, 3) of every polygon, as the fold checks see it."""
+    sizes = np.diff(head.poly_starts)
+    first = np.repeat(head.poly_starts[:-1], sizes - 2)
+    offset = np.arange(len(first)) - np.repeat(np.cumsum(sizes - 2) - (sizes - 2), sizes - 2)
+    verts = head.poly_verts
+    return np.stack([verts[first], verts[first + offset + 1], verts[first + offset + 2]], axis=1)
+
+
+def _unfold(face: Face, side: str, fields: list[np.ndarray], actions: list[tuple[float, ...]],
+            iterations: int = 400) -> list[np.ndarray]:
+    """Relax lid-turn fields where an action, or a blend of actions, would turn faces over or crush them.
+
+    Each action turns the lids by a mix of the fields; shape keys blend linearly, so every
+    blend of the actions at weights 0, 1/2 and 1 is checked. Near the canthi the margin loops
+    crowd and the tucked loop runs sideways under the margin, so column-wise turns shear faces
+    past flat: wherever a face that the turns reach would flip or lose most of its area, its
+    corners move toward the face's mean turn (a face turned as one piece keeps its shape; the
+    margin loops give way least, so the lids still close), until none does. Only faces whose
+    corners changed are checked again.
+    """
+    rings = face.head.topology.eye_patches[side].rings
+    moving = np.zeros(len(face.v), bool)
+    moving[rings.ravel()] = True
+    for f in fields:
+        moving |= f != 0.0
+    tris = face.triangles[moving[face.triangles].any(axis=1)]  # every face a turn reaches
+    local = np.concatenate([rings.ravel(), np.setdiff1d(tris, rings)])
+    index = np.full(len(face.v), -1)
+    index[local] = np.arange(len(local))
+    tris = index[tris]
+    c = eye_centre(face.head.params, side)
+    v, local_fields = face.v[local], np.stack([f[local] for f in fields])
+    n0 = _normals(v, tris)
+    a0 = np.linalg.norm(n0, axis=1)
+    tris, n0, a0 = tris[a0 > 1e-12], n0[a0 > 1e-12], a0[a0 > 1e-12]
+    mixes = np.array(actions)
+    grid = np.stack(np.meshgrid(*[[0.0, 0.5, 1.0]] * len(actions), indexing="ij"), axis=-1).reshape(-1, len(actions))
+    blends = grid[grid.sum(axis=1) > 0]
+    columns = rings.shape[1]
+    mobility = np.ones(len(local))
+    mobility[columns:3 * columns] = MARGIN_MOBILITY  # the margin loops (rings 1 and 2) give way least
+    active = np.ones(len(tris), bool)  # faces whose corners turned differently since they were checked
+    for _ in range(iterations):
+        check = tris[active]
+        at = v[check]
+        turns = np.stack([_turn_down(at, c, (m @ local_fields)[check]) for m in mixes])  # (A, F, 3, 3)
+        moved = at + np.tensordot(blends, turns, axes=1)  # (B, F, 3, 3)
+        n1 = _normals_of(moved)
+        a1 = np.linalg.norm(n1, axis=-1)
+        bad = (((n0[active] * n1).sum(axis=-1) <= 0.05 * a0[active] * a1) | (a1 <= 0.01 * a0[active])).any(axis=0)
+        if not bad.any():
+            break
+        corners = check[bad].ravel()
+        count = np.bincount(corners, minlength=len(local))
+        hit = count > 0
+        for f in local_fields:
+            total = np.bincount(corners, np.repeat(f[check[bad]].mean(axis=1), 3), len(local))
+            f[hit] += mobility[hit] * (total[hit] / count[hit] - f[hit])
+        active = hit[tris].any(axis=1)
+    out = [f.copy() for f in fields]
+    for f, g in zip(out, local_fields):
+        f[local] = g
+    return out
+
+
+def _normals(v: np.ndarray, tris: np.ndarray) -> np.ndarray:
+    return _normals_of(v[tris])
+
+
+def _normals_of(corners: np.ndarray) -> np.ndarray:
+    """Area-weighted normals of triangles given as (..., 3 corners, 3)."""
+    a = corners[..., 1, :] - corners[..., 0, :]
+    b = corners[..., 2, :] - corners[..., 0, :]
+    return np.stack([a[..., 1] * b[..., 2] - a[..., 2] * b[..., 1], a[..., 2] * b[..., 0] - a[..., 0] * b[..., 2],
+                     a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]], axis=-1)
 
 
 def _on_globe(face: Face, offset: np.ndarray) -> np.ndarray:
@@ -218,24 +327,15 @@ def _yz_angle(alpha: np.ndarray, beta: np.ndarray) -> np.ndarray:
 
 def lid_close(face: Face, side: str) -> np.ndarray:
     """AU43/AU45: the upper lid comes down over the eye to just past the lower margin."""
-    gap = _lid_gap(face, side)
-    overlap = LID_OVERLAP * _smoothstep(0.0, 0.25, gap)  # none at the canthi, where the margins already meet
-    return _rotate_about_eye(face, side, face.sided("upper_eyelid", side), gap + overlap)
+    return _turn_down(face.v, eye_centre(face.head.params, side), _lid_turns(face, side)["close"])
 
 
-def lid_raise(face: Face, side: str) -> np.ndarray:
-    """AU5: the upper lid lifts, widening the aperture by about a fifth."""
-    gap = _lid_gap(face, side)
-    return _rotate_about_eye(face, side, face.sided("upper_eyelid", side), -0.10 * gap)
-
-
-def lower_lid_raise(face: Face, side: str, share: float, upper_share: float = 0.0) -> np.ndarray:
-    """The lower lid rises by `share` of the aperture (the upper lid may come down a little)."""
-    gap = _lid_gap(face, side)
-    lower = _rotate_about_eye(face, side, face.sided("lower_eyelid", side), -share * gap)
-    if upper_share:
-        lower += _rotate_about_eye(face, side, face.sided("upper_eyelid", side), upper_share * gap)
-    return lower
+def lid_action(face: Face, side: str, action: str) -> np.ndarray:
+    """AU5 (the upper lid lifts), AU7 (the lower lid rises by 40% of the aperture, the upper lid
+    coming down a little) and AU6's push on the lower lid (a quarter of the aperture)."""
+    turns = _lid_turns(face, side)
+    up, low = LID_SHARES[action]
+    return _turn_down(face.v, eye_centre(face.head.params, side), up * turns["upper"] + low * turns["lower"])
 
 
 # --- soft tissue ---------------------------------------------------------------------------
@@ -421,15 +521,13 @@ def soft_tissue(face: Face, delta: np.ndarray) -> np.ndarray:
 def _field(face: Face, target: RigTarget) -> np.ndarray:
     au, side = target.au, target.side
     if target.name.endswith("_lid"):
-        return lower_lid_raise(face, side, share=0.25)
+        return lid_action(face, side, "AU6_lid")
     if au in ("AU1", "AU2", "AU4"):
         return brow_fields(face, side, au)
-    if au == "AU5":
-        return lid_raise(face, side)
+    if au in ("AU5", "AU7"):
+        return lid_action(face, side, au)
     if au == "AU6":
         return cheek_raise(face, side)
-    if au == "AU7":
-        return lower_lid_raise(face, side, share=0.40, upper_share=0.08)
     if au == "AU9":
         return nose_wrinkle(face)
     if au == "AU10":

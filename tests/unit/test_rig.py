@@ -160,13 +160,28 @@ def assert_no_folds(head, deltas, configs):
         assert (area[area0 > 1e-12] > 1e-3 * area0[area0 > 1e-12]).all(), f"degenerate faces for {aus}"
 
 
-@pytest.mark.xfail(strict=True, reason="open: lid closure (AU43/AU45: 120-150 faces; AU7: 6-9; AU6's lid push: 2-5) "
-                   "folds the lid-margin loops near the canthi, where the eye opening ends in a near-vertical edge; "
-                   "and lip-corner actions stacked at high intensity (AU12 with AU20 or AU10 on one side) compress "
-                   "the skin beside the mouth corner past folding (each alone is fold-free)")
+LIP_ACTIONS = ("AU10", "AU12", "AU15", "AU20", "AU25")
+
+
+def stacks_lip_actions(aus: dict) -> bool:
+    """Two lip actions at full intensity on one side of the mouth (AU25 counts on both sides)."""
+    return any(sum(max(aus.get(k, 0.0), aus.get(k + side, 0.0)) >= 5 for k in LIP_ACTIONS) >= 2 for side in "LR")
+
+
 def test_no_flipped_or_degenerate_faces_on_100_combinations(person):
+    """Lid actions, their blends and every other action fold nothing (stacked lip actions: see below)."""
     head, deltas = person
-    assert_no_folds(head, deltas, random_configs(100, seed=7, jaw=False))
+    configs = [aus for aus in random_configs(100, seed=7, jaw=False) if not stacks_lip_actions(aus)]
+    assert len(configs) > 90
+    assert_no_folds(head, deltas, configs)
+
+
+@pytest.mark.xfail(strict=True, reason="open: two lip actions at full intensity on one side (AU12 with AU20 "
+                   "or AU10, AU25 with AU10 or AU15) compress the skin beside the mouth corner past folding "
+                   "(each alone is fold-free)")
+def test_no_folds_when_lip_actions_stack(person):
+    head, deltas = person
+    assert_no_folds(head, deltas, [aus for aus in random_configs(100, seed=7, jaw=False) if stacks_lip_actions(aus)])
 
 
 LID_PUSHERS = ("AU5", "AU6", "AU7", "AU43", "AU45")  # AU6 drives its lid push too
@@ -212,7 +227,7 @@ def part_triangles(head, part):
     return np.array(tris)
 
 
-FOLD_FREE = ("AU1", "AU2", "AU4", "AU9", "AU17")  # the rest: see the xfail above
+FOLD_FREE = ("AU1", "AU2", "AU4", "AU9", "AU17")  # lip actions may fold when stacked: see the xfail above
 
 
 def test_fold_free_actions_make_no_folds(person):
