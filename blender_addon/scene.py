@@ -12,7 +12,7 @@ import bpy
 import numpy as np
 
 from .core import camera as cam
-from .core import facs, rig
+from .core import facs, rig, scenery
 from .core.dataset import MASK_CLASSES
 from .core.jobs import SCHEMA, load_job
 from .core.skin import skin_tone_rgb
@@ -196,6 +196,13 @@ def add_label_outputs(mat: bpy.types.Material) -> None:
         out = nodes.new("ShaderNodeOutputAOV")
         out.aov_name = name
         links.new(socket, out.inputs["Value"])
+    geometry = nodes.new("ShaderNodeNewGeometry")  # camera-space shading normal (the normals pass)
+    to_camera = nodes.new("ShaderNodeVectorTransform")
+    to_camera.vector_type, to_camera.convert_from, to_camera.convert_to = "NORMAL", "WORLD", "CAMERA"
+    links.new(geometry.outputs["Normal"], to_camera.inputs["Vector"])
+    out = nodes.new("ShaderNodeOutputAOV")
+    out.aov_name = "normal_cam"
+    links.new(to_camera.outputs["Vector"], out.inputs["Color"])
 
 
 def flat_material(name: str, rgb, roughness: float) -> bpy.types.Material:
@@ -385,27 +392,97 @@ def add_view_cameras(context, head: bpy.types.Object, views: list[dict], resolut
 
 
 def add_default_lights(context, head: bpy.types.Object) -> None:
-    """A key/fill/rim portrait rig around the face, created once."""
-    cx, cy, cz, extent = head[FACE_FRAME_PROP]
-    target = np.array(head.matrix_world @ _vec((cx, cy, cz)))
-    rig = {"Pain3D_Key": (-35, 25, 1.2, 22.0, 0.5), "Pain3D_Fill": (40, 5, 1.4, 8.0, 0.9),
-           "Pain3D_Rim": (160, 30, 1.2, 20.0, 0.4)}
-    for name, (yaw, pitch, dist, watts, size) in rig.items():
-        if name in bpy.data.objects:
-            continue
-        light = bpy.data.lights.new(name, "AREA")
-        light.energy, light.size = watts, size
-        obj = bpy.data.objects.new(name, light)
-        _collection(context).objects.link(obj)
-        eye = cam.orbit_position(target, dist, yaw, pitch)
-        from mathutils import Matrix
+    """The fixed key/fill/rim portrait rig around the face (`core.scenery.DEFAULT_RIG`)."""
+    apply_lighting(context, head, scenery.default_lighting())
 
+
+LIGHT_NAMES = {"key": "Pain3D_Key", "fill": "Pain3D_Fill", "rim": "Pain3D_Rim"}
+WORLD_NAME = "Pain3D_World"
+
+
+def apply_lighting(context, head: bpy.types.Object, lighting: dict) -> None:
+    """Place the area lights and set the world of a lighting record (`core.scenery.draw_lighting`).
+
+    Lights are aimed at the face centre from (azimuth, elevation, distance) around it, so the
+    rig stays put while the camera moves between views. Objects are reused between calls.
+    """
+    from mathutils import Matrix
+
+    cx, cy, cz, _extent = head[FACE_FRAME_PROP]
+    target = np.array(head.matrix_world @ _vec((cx, cy, cz)))
+    for spec in lighting["lights"]:
+        name = LIGHT_NAMES[spec["name"]]
+        obj = bpy.data.objects.get(name)
+        if obj is None:
+            obj = bpy.data.objects.new(name, bpy.data.lights.new(name, "AREA"))
+            _collection(context).objects.link(obj)
+        light = obj.data
+        light.energy, light.size, light.color = spec["power"], spec["size"], tuple(spec["color"])
+        eye = cam.orbit_position(target, spec["distance"], spec["azimuth"], spec["elevation"])
         obj.matrix_world = Matrix(cam.look_at(eye, target).tolist())
-    world = context.scene.world or bpy.data.worlds.new("Pain3D_World")
-    context.scene.world = world
+    set_world(context.scene, lighting["world"])
+
+
+def set_world(scene, world_record: dict) -> None:
+    """A grey ambient world, or an environment image rotated about the vertical axis."""
+    world = bpy.data.worlds.get(WORLD_NAME) or bpy.data.worlds.new(WORLD_NAME)
+    scene.world = world
     world.use_nodes = True
-    world.node_tree.nodes["Background"].inputs["Color"].default_value = (0.18, 0.18, 0.2, 1.0)
-    world.node_tree.nodes["Background"].inputs["Strength"].default_value = 0.35
+    nodes, links = world.node_tree.nodes, world.node_tree.links
+    background = nodes.get("Background") or nodes.new("ShaderNodeBackground")
+    output = nodes.get("World Output") or nodes.new("ShaderNodeOutputWorld")
+    links.new(background.outputs["Background"], output.inputs["Surface"])
+    for node in [n for n in nodes if n.name.startswith("Pain3D env")]:
+        nodes.remove(node)
+    background.inputs["Strength"].default_value = world_record["strength"]
+    if world_record["kind"] == "ambient":
+        background.inputs["Color"].default_value = (*world_record["color"], 1.0)
+        return
+    coords = nodes.new("ShaderNodeTexCoord")
+    mapping = nodes.new("ShaderNodeMapping")
+    texture = nodes.new("ShaderNodeTexEnvironment")
+    for node, label in ((coords, "coords"), (mapping, "mapping"), (texture, "texture")):
+        node.name = f"Pain3D env {label}"
+    texture.image = bpy.data.images.load(world_record["path"], check_existing=True)
+    mapping.inputs["Rotation"].default_value = (0.0, 0.0, np.radians(world_record["rotation"]))
+    links.new(coords.outputs["Generated"], mapping.inputs["Vector"])
+    links.new(mapping.outputs["Vector"], texture.inputs["Vector"])
+    links.new(texture.outputs["Color"], background.inputs["Color"])
+
+
+BACKGROUND_IMAGE = "Pain3D_Background"
+
+
+def set_background(scene, record: dict) -> None:
+    """Put a background record (`core.scenery.draw_background`) behind the next renders.
+
+    Needs `setup_label_passes(scene, background=True)`: the render is film-transparent and the
+    compositor lays it over this image, so the label passes never see the background.
+    """
+    tree = scene.node_tree
+    source, scale = tree.nodes["Pain3D background"], tree.nodes["Pain3D background scale"]
+    key = repr((sorted(record.items()), scene.render.resolution_x))
+    if source.image is not None and source.get("pain3d_record") == key:
+        return  # per-identity backgrounds: made once, reused for every image
+    source["pain3d_record"] = key
+    if record["kind"] == "images":
+        image = bpy.data.images.load(str(Path(record["folder"]) / record["file"]), check_existing=True)
+        scale.frame_method = "CROP"  # cover the frame, keeping the picture's aspect
+    else:
+        pixels = scenery.background_pixels(record, scene.render.resolution_x)
+        n = pixels.shape[0]
+        image = bpy.data.images.get(BACKGROUND_IMAGE)
+        if image is not None and tuple(image.size) != (n, n):
+            bpy.data.images.remove(image)
+            image = None
+        if image is None:
+            image = bpy.data.images.new(BACKGROUND_IMAGE, n, n, alpha=True, float_buffer=True)
+        linear = scenery.srgb_to_linear(pixels[::-1])  # Blender's rows run bottom to top
+        rgba = np.concatenate([linear, np.ones((n, n, 1))], axis=2).astype(np.float32)
+        image.pixels.foreach_set(rgba.ravel())
+        image.update()
+        scale.frame_method = "STRETCH"
+    source.image = image
 
 
 def configure_cycles(scene, resolution: int, samples: int, device: str = "CPU", denoise: bool = False) -> None:
@@ -454,37 +531,74 @@ def set_vertex_heat(head: bpy.types.Object, heat: np.ndarray) -> None:
 
 # Label files the compositor writes beside each render: slot -> (colour mode, bit depth).
 LABEL_FILES = {"heatmap": ("BW", "16"), "heatmap_color": ("RGB", "8"), "mask": ("BW", "8")}
+OPTIONAL_LABEL_FILES = {"depth": ("BW", "16"), "normals": ("RGB", "8")}
+DEPTH_UNIT_M = 1e-4  # depth PNG value 1 = 0.1 mm along the camera axis; 0 = no surface
+NORMAL_AOV = "normal_cam"
 
 
-def setup_label_passes(scene) -> bpy.types.CompositorNode:
+def setup_label_passes(scene, background: bool = False, depth: bool = False,
+                       normals: bool = False) -> bpy.types.CompositorNode:
     """Heatmap (16-bit and colourised) and segmentation mask from the same render, via the compositor.
 
     The mask is the material-index pass (skin, eyes, inner mouth, teeth; never anti-aliased)
     with lips and brows cut out of the skin by their AOVs. Data passes are saved without the
     view transform, so the PNG values are the pass values. Returns the File Output node, whose
     `base_path` the caller points at a folder per image.
+
+    Options: `background` renders film-transparent and lays the image over the background that
+    `set_background` puts in; `depth` adds the Z pass as a 16-bit PNG (DEPTH_UNIT_M per step,
+    0 off the head, not anti-aliased); `normals` adds camera-space normals (x right, y up, z
+    towards the camera) as an 8-bit RGB PNG, (n + 1) / 2, black off the head; edge normals are
+    the mean over the part of the pixel the head covers (with `background`, the AOV is divided
+    by the film-transparent render's alpha).
     """
     layer = scene.view_layers[0]
     layer.use_pass_material_index = True
-    for name in LABEL_AOVS:
+    layer.use_pass_z = depth
+    aovs = {name: "VALUE" for name in LABEL_AOVS}
+    if normals:
+        aovs[NORMAL_AOV] = "COLOR"
+    for name, kind in aovs.items():
         if name not in layer.aovs:
             aov = layer.aovs.add()
-            aov.name, aov.type = name, "VALUE"
+            aov.name, aov.type = name, kind
+    scene.render.film_transparent = background  # then alpha = the head's coverage of each pixel
+    scene.render.dither_intensity = 0.0  # 8-bit label files hold exact values (black off the head)
+    for name in dir(scene.render):  # no date or render time in the files: the same plan, the same bytes
+        if name.startswith("use_stamp") and name != "use_stamp_note":
+            setattr(scene.render, name, False)
     scene.use_nodes = True
     tree = scene.node_tree
     tree.nodes.clear()
     passes = tree.nodes.new("CompositorNodeRLayers")
     composite = tree.nodes.new("CompositorNodeComposite")
-    tree.links.new(passes.outputs["Image"], composite.inputs["Image"])
+    if background:
+        source = tree.nodes.new("CompositorNodeImage")
+        source.name = "Pain3D background"
+        scale = tree.nodes.new("CompositorNodeScale")
+        scale.name = "Pain3D background scale"
+        scale.space = "RENDER_SIZE"
+        over = tree.nodes.new("CompositorNodeAlphaOver")
+        tree.links.new(source.outputs["Image"], scale.inputs["Image"])
+        tree.links.new(scale.outputs["Image"], over.inputs[1])
+        tree.links.new(passes.outputs["Image"], over.inputs[2])
+        tree.links.new(over.outputs["Image"], composite.inputs["Image"])
+    else:
+        tree.links.new(passes.outputs["Image"], composite.inputs["Image"])
     files = tree.nodes.new("CompositorNodeOutputFile")
     files.name = "Pain3D labels"
     files.file_slots.clear()
-    for slot_name, (mode, depth) in LABEL_FILES.items():
+    wanted = dict(LABEL_FILES)
+    wanted.update({k: v for k, v in OPTIONAL_LABEL_FILES.items() if {"depth": depth, "normals": normals}[k]})
+    for slot_name, (mode, bits) in wanted.items():
         files.file_slots.new(slot_name)
         slot = files.file_slots[slot_name]
         slot.use_node_format = False
         slot.save_as_render = False
-        slot.format.file_format, slot.format.color_mode, slot.format.color_depth = "PNG", mode, depth
+        slot.format.file_format, slot.format.color_mode, slot.format.color_depth = "PNG", mode, bits
+        if slot_name in OPTIONAL_LABEL_FILES:  # raw values: no sRGB encoding of 8-bit RGB data
+            slot.format.color_management = "OVERRIDE"
+            slot.format.linear_colorspace_settings.name = "Non-Color"
     heat = tree.nodes.new("CompositorNodeMath")  # heat only where the head is (AOVs are filtered at edges)
     heat.operation = "MULTIPLY"
     tree.links.new(passes.outputs["heat"], heat.inputs[0])
@@ -499,7 +613,47 @@ def setup_label_passes(scene) -> bpy.types.CompositorNode:
     tree.links.new(heat.outputs[0], ramp.inputs["Fac"])
     tree.links.new(ramp.outputs["Image"], files.inputs["heatmap_color"])
     tree.links.new(_mask_socket(tree, passes), files.inputs["mask"])
+    coverage = _comp_math(tree, "MAXIMUM", passes.outputs["Alpha"], 1e-4) if background else 1.0
+    if depth:
+        tree.links.new(_depth_socket(tree, passes, on_head.outputs[0]), files.inputs["depth"])
+    if normals:
+        tree.links.new(_normals_socket(tree, passes, on_head.outputs[0], coverage), files.inputs["normals"])
     return files
+
+
+def _comp_math(tree, operation, a, b=None) -> bpy.types.NodeSocket:
+    node = tree.nodes.new("CompositorNodeMath")
+    node.operation = operation
+    for socket, value in zip(node.inputs, (a, b)):
+        if isinstance(value, bpy.types.NodeSocket):
+            tree.links.new(value, socket)
+        elif value is not None:
+            socket.default_value = float(value)
+    return node.outputs[0]
+
+
+def _depth_socket(tree, passes, on_head) -> bpy.types.NodeSocket:
+    """Camera-axis depth in DEPTH_UNIT_M steps, / 65535, where the mask is on the head.
+
+    Cycles writes the Z pass from each pixel's first sample, like the material-index pass, so
+    depth is not anti-aliased and is non-zero exactly where the mask is.
+    """
+    metres = _comp_math(tree, "MULTIPLY", passes.outputs["Depth"], on_head)
+    return _comp_math(tree, "MINIMUM", _comp_math(tree, "DIVIDE", metres, DEPTH_UNIT_M * 65535.0), 1.0)
+
+
+def _normals_socket(tree, passes, on_head, coverage) -> bpy.types.NodeSocket:
+    """(n + 1) / 2 of the camera-space normal AOV (divided by coverage), black off the head."""
+    split = tree.nodes.new("CompositorNodeSeparateColor")
+    tree.links.new(passes.outputs[NORMAL_AOV], split.inputs["Image"])
+    join = tree.nodes.new("CompositorNodeCombineColor")
+    for channel in ("Red", "Green", "Blue"):
+        n = _comp_math(tree, "DIVIDE", split.outputs[channel], coverage)
+        if channel == "Blue":  # Cycles' camera space looks along +z; ours has z towards the camera
+            n = _comp_math(tree, "MULTIPLY", n, -1.0)
+        mapped = _comp_math(tree, "MULTIPLY", _comp_math(tree, "ADD", n, 1.0), 0.5)
+        tree.links.new(_comp_math(tree, "MULTIPLY", mapped, on_head), join.inputs[channel])
+    return join.outputs["Image"]
 
 
 def _mask_socket(tree, passes) -> bpy.types.NodeSocket:

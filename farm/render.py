@@ -2,7 +2,9 @@
 
 Also runs under the PyPI `bpy` module: `python farm/render.py --plan DATA --shard I/N`.
 Each identity is built once (head, rig, materials); its expressions and views are rendered
-by changing AU intensities (shape-key drivers) and the camera. Per image the files are
+by changing AU intensities (shape-key drivers) and the camera; its lighting and background
+are drawn per identity or per image by `pain3d.scenery` (recorded under `scene` in the
+image's camera file), and depth/normal maps are written when the job asks. Per image the files are
 rendered into a private temporary folder and renamed into place, and only then is the row
 appended to the shard's manifest, so a killed render never leaves a row without its files.
 Re-running a shard skips the samples its manifest already holds.
@@ -20,7 +22,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from pain3d import dataset, rig  # noqa: E402
+from pain3d import dataset, rig, scenery  # noqa: E402
 from pain3d.errors import Pain3DError  # noqa: E402
 from pain3d.fileio import atomic_write_text, dumps_json  # noqa: E402
 from pain3d.heatmap import vertex_heat  # noqa: E402
@@ -30,7 +32,7 @@ from pain3d.shards import ShardManifest, parse_shard, shard_identities  # noqa: 
 
 RENDER_SECONDS: list[float] = []  # duration of each render call in this process
 FOLDERS = {"image": "images", "heatmap": "heatmaps", "heatmap_color": "heatmaps_color", "mask": "masks",
-           "camera": "cameras"}
+           "depth": "depths", "normals": "normals", "camera": "cameras"}
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -94,7 +96,8 @@ def render_shard(data: Path, plan: dict, index: int, count: int) -> list[tuple[i
     scene = bpy.context.scene
     tool.configure_cycles(scene, settings["resolution"], settings["samples"],
                           device=settings["device"].upper(), denoise=settings["denoise"])
-    labels = tool.setup_label_passes(scene)
+    labels = tool.setup_label_passes(scene, background=True, depth=settings.get("depth", False),
+                                     normals=settings.get("normals", False))
     failures = []
     with ShardManifest(data, index, count) as manifest:
         done = {row["sample_id"] for row in manifest.rows()}
@@ -121,7 +124,6 @@ def render_identity(context, tool, labels, data: Path, plan: dict, identity: dic
     started = time.perf_counter()
     core = build_identity(identity["age"], identity["sex"], identity["ethnicity"], identity["head_seed"])
     head = tool.head_object(context, core, identity["head_seed"], skin_tone=identity["skin_tone"])
-    tool.add_default_lights(context, head)
     iod = inter_ocular(core.head.landmarks68)
     try:
         for expression in identity["expressions"]:
@@ -132,7 +134,10 @@ def render_identity(context, tool, labels, data: Path, plan: dict, identity: dic
             tool.set_vertex_heat(head, vertex_heat(core.head.vertices, posed, iod))
             tool.set_aus(head, expression["aus"])
             for v in views:
-                row = render_sample(context, tool, labels, data, plan, identity, expression, v, head)
+                drawn = scenery.draw_scene(plan["job"], identity, expression, v)
+                tool.apply_lighting(context, head, drawn["lighting"])
+                tool.set_background(context.scene, drawn["background"])
+                row = render_sample(context, tool, labels, data, plan, identity, expression, v, head, drawn)
                 manifest.append(row)
     finally:
         tool.remove_head(head)
@@ -140,7 +145,7 @@ def render_identity(context, tool, labels, data: Path, plan: dict, identity: dic
 
 
 def render_sample(context, tool, labels, data: Path, plan: dict, identity: dict, expression: dict,
-                  view_index: int, head) -> dict:
+                  view_index: int, head, drawn: dict) -> dict:
     """Render one image with its label passes into a temporary folder, then move it into place."""
     view = plan["views"][view_index]
     sid = dataset.sample_id(identity["index"], expression["id"], view_index)
@@ -153,13 +158,19 @@ def render_sample(context, tool, labels, data: Path, plan: dict, identity: dict,
                                lambda i, v: tmp / "image.png")[0]
     RENDER_SECONDS.append(time.perf_counter() - started)  # Blender's render call alone (benchmarks/bench_farm.py)
     camera = result["camera"]
-    atomic_write_text(tmp / "camera.json", dumps_json({"intrinsics": camera.intrinsics.tolist(),
-                                                       "extrinsics": camera.extrinsics.tolist(),
-                                                       "resolution": context.scene.render.resolution_x}) + "\n")
+    settings = plan["job"]["render"]
+    record = {"intrinsics": camera.intrinsics.tolist(), "extrinsics": camera.extrinsics.tolist(),
+              "resolution": context.scene.render.resolution_x, "scene": drawn}
+    if settings.get("depth"):
+        record["depth_unit_m"] = tool.DEPTH_UNIT_M
+    atomic_write_text(tmp / "camera.json", dumps_json(record) + "\n")
     frame = f"{context.scene.frame_current:04d}"
     produced = {"image": tmp / "image.png", "heatmap": tmp / f"heatmap{frame}.png",
                 "heatmap_color": tmp / f"heatmap_color{frame}.png", "mask": tmp / f"mask{frame}.png",
                 "camera": tmp / "camera.json"}
+    for optional in ("depth", "normals"):
+        if settings.get(optional):
+            produced[optional] = tmp / f"{optional}{frame}.png"
     if expression["id"] == dataset.NEUTRAL:
         del produced["heatmap"], produced["heatmap_color"]
     files = {}

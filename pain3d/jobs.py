@@ -193,6 +193,62 @@ def _check_views(name: str, value: Any) -> list[dict[str, float]]:
     return views
 
 
+def _range_checker(lo: float, hi: float, unit: str = "") -> Callable[[str, Any], list[float]]:
+    """A [low, high] range inside lo..hi (low may equal high: a fixed value)."""
+    def show(x: float) -> str:
+        return str(int(x)) if float(x).is_integer() else str(x)
+
+    allowed = f"[low, high] with {show(lo)} <= low <= high <= {show(hi)}" + (f" ({unit})" if unit else "")
+
+    def check(name: str, value: Any) -> list[float]:
+        ok = isinstance(value, list) and len(value) == 2 and all(_is_num(x) for x in value)
+        if not ok or not (lo <= value[0] <= value[1] <= hi):
+            raise _bad(name, value, allowed)
+        return [float(value[0]), float(value[1])]
+
+    check.allowed = allowed  # type: ignore[attr-defined]
+    return check
+
+
+def _range(default: list[float], lo: float, hi: float, unit: str, doc: str) -> Field:
+    check = _range_checker(lo, hi, unit)
+    return Field("custom", default, doc, check=check, allowed=check.allowed)  # type: ignore[attr-defined]
+
+
+BACKGROUND_KINDS = ("solid", "gradient", "procedural", "images")
+
+
+def _check_kinds(name: str, value: Any) -> dict[str, float]:
+    allowed = "a table of kind = weight >= 0 (kinds: " + ", ".join(BACKGROUND_KINDS) + "), not all 0"
+    if not isinstance(value, dict) or not value:
+        raise _bad(name, value, allowed)
+    out = {}
+    for kind, weight in value.items():
+        if kind not in BACKGROUND_KINDS:
+            raise Pain3DError(f"{name}: unknown kind {kind!r}; allowed: {', '.join(BACKGROUND_KINDS)}")
+        if not _is_num(weight) or weight < 0:
+            raise _bad(f"{name}.{kind}", weight, "a weight >= 0")
+        out[kind] = float(weight)
+    if not any(out.values()):
+        raise _bad(name, value, allowed)
+    return {kind: out.get(kind, 0.0) for kind in BACKGROUND_KINDS}
+
+
+def _light_fields() -> dict[str, Field]:
+    """key_/fill_/rim_ azimuth, elevation, power and size ranges around the portrait rig."""
+    ranges = {"key": ([-60, -15], [10, 40], [10, 20], [0.3, 0.9]),
+              "fill": ([20, 60], [-10, 20], [3, 8], [0.6, 1.4]),
+              "rim": ([135, 185], [15, 50], [8, 24], [0.3, 0.8])}
+    fields = {}
+    for light, (azimuth, elevation, power, size) in ranges.items():
+        fields[f"{light}_azimuth"] = _range(azimuth, -180, 360, "degrees",
+                                            f"{light.capitalize()} light azimuth around the face (as a view's yaw).")
+        fields[f"{light}_elevation"] = _range(elevation, -60, 80, "degrees", f"{light.capitalize()} light elevation.")
+        fields[f"{light}_power"] = _range(power, 0, 500, "W", f"{light.capitalize()} area light power.")
+        fields[f"{light}_size"] = _range(size, 0.01, 5, "m", f"{light.capitalize()} area light size.")
+    return fields
+
+
 # --- the schema ----------------------------------------------------------------------------
 
 SCHEMA: dict[str, dict[str, Field]] = {
@@ -241,6 +297,32 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "denoise": Field("bool", False, "Run Blender's denoiser on each image."),
         "device": Field("choice", "cpu", "Render device.", choices=("cpu", "gpu")),
         "engine": Field("choice", "cycles", "Render engine (eevee needs a GPU).", choices=("cycles", "eevee")),
+        "depth": Field("bool", False, "Also write a depth map per image (16-bit PNG, 0.1 mm units; docs/dataset-format.md)."),
+        "normals": Field("bool", False, "Also write camera-space normals per image (8-bit RGB PNG; docs/dataset-format.md)."),
+    },
+    "lighting": {
+        "per": Field("choice", "identity", "Draw the lighting once per identity, per image, or use the fixed "
+                     "portrait rig (docs/scenery.md).", choices=("identity", "image", "fixed")),
+        **_light_fields(),
+        "mirror": Field("float", 0.5, "Chance that the rig is mirrored (key light on the subject's left).", 0, 1),
+        "temperature": _range([3200, 6500], 1000, 20000, "K", "Colour temperature of each light."),
+        "ambient": _range([0.15, 0.4], 0, 5, "strength", "Strength of the grey world light when no environment is set."),
+        "environment": Field("str", "", "An HDR/EXR image used as the world light, randomly rotated "
+                             "(a path; relative to the job file)."),
+        "environment_strength": _range([0.3, 1.0], 0, 20, "strength", "Strength of the environment image."),
+    },
+    "background": {
+        "per": Field("choice", "identity", "Draw the background once per identity or per image.",
+                     choices=("identity", "image")),
+        "kinds": Field("custom", {"solid": 1.0, "gradient": 1.0, "procedural": 1.0, "images": 0.0},
+                       "Relative weights of the background kinds (a kind left out weighs 0).", check=_check_kinds,
+                       allowed="table of solid/gradient/procedural/images = weight >= 0"),
+        "hue": _range([0, 360], 0, 360, "degrees", "Hue of background colours."),
+        "saturation": _range([0.0, 0.5], 0, 1, "", "Saturation of background colours."),
+        "value": _range([0.1, 0.8], 0, 1, "", "Brightness (HSV value, sRGB) of background colours."),
+        "procedural_scale": _range([3, 12], 1, 64, "features across", "Size of procedural noise/Voronoi features."),
+        "images": Field("str", "", "A folder of background images (png, jpg, exr, ...; relative to the job file); "
+                        "needed when kinds.images > 0."),
     },
     "texture": {
         "backend": Field("choice", "procedural", "Skin texture source.", choices=("procedural", "diffusion")),
@@ -271,7 +353,9 @@ def load_job(path: str | Path) -> dict:
     except tomllib.TOMLDecodeError as err:
         raise Pain3DError(f"{label}: TOML syntax error: {err}") from None
     try:
-        return resolve_job(data)
+        job = resolve_job(data)
+        _resolve_paths(job, path.resolve().parent)
+        return job
     except Pain3DError as err:
         raise Pain3DError(f"{label}: {err}") from None
 
@@ -343,10 +427,30 @@ def _cross_checks(job: dict) -> None:
     if expr["per_identity"] == 0 and not expr["explicit"]:
         raise Pain3DError("expressions.per_identity = 0 with no [[expressions.explicit]] entries: nothing to "
                           "render; allowed: per_identity >= 1, or an explicit list")
+    if job["background"]["kinds"]["images"] > 0 and not job["background"]["images"]:
+        raise Pain3DError(f"background.kinds.images = {_num(job['background']['kinds']['images'])} but "
+                          "background.images is not set; allowed: a folder of images, or kinds.images = 0")
     groups = job["identities"]["ethnicities"]
     unused = sorted(set(job["identities"]["skin_tone"]) - set(groups))
     if unused:
         raise Pain3DError(f"identities.skin_tone: group {unused[0]!r} is not in identities.ethnicities")
+
+
+def _resolve_paths(job: dict, base: Path) -> None:
+    """Make the job's file paths absolute (relative ones are relative to the job file) and check them."""
+    from .scenery import list_images
+
+    background, lighting = job["background"], job["lighting"]
+    if background["images"]:
+        background["images"] = str(base / Path(background["images"]).expanduser())
+        if background["kinds"]["images"] > 0:
+            list_images(background["images"])
+    if lighting["environment"]:
+        env = base / Path(lighting["environment"]).expanduser()
+        if not env.is_file():
+            raise Pain3DError(f'lighting.environment = "{lighting["environment"]}": no such file; '
+                              "allowed: an HDR/EXR (or PNG/JPEG) image file")
+        lighting["environment"] = str(env)
 
 
 # --- helpers -------------------------------------------------------------------------------

@@ -1,0 +1,269 @@
+"""Seeded lighting and backgrounds (docs/scenery.md): pure draws, returned as plain records.
+
+Nothing here touches Blender: `blender_addon/scene.py` applies the records (`apply_lighting`,
+`set_background`) and the farm stores them beside each image, so a dataset says what was drawn.
+
+Seeds (docs/plan-format.md): per identity, the draws derive from the identity's seed; per image,
+from the expression's seed and the view index. The same plan therefore gives the same draws on
+any machine, worker count or shard layout.
+"""
+
+from __future__ import annotations
+
+import colorsys
+import math
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from .errors import Pain3DError
+from .sampling import derive_seed
+
+SUB_SCENERY = 4  # identity seed -> (SUB_SCENERY, part); sampling.py uses 1..3
+PART_LIGHTING = 1
+PART_BACKGROUND = 2
+LIGHTS = ("key", "fill", "rim")
+LIGHT_PARAMS = ("azimuth", "elevation", "power", "size")
+BACKGROUND_KINDS = ("solid", "gradient", "procedural", "images")
+PROCEDURAL_PATTERNS = ("noise", "voronoi")
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".exr", ".hdr")
+BACKGROUND_PIXELS = 512  # generated backgrounds are made at most this size, then scaled to the render
+
+# The portrait rig: azimuth/elevation in degrees around the face (azimuth as a view's yaw:
+# > 0 is the subject's left), distance in metres from the face centre, power in W, size in m.
+# The artist's panel uses it as is; jobs draw around it (`[lighting]` defaults in pain3d/jobs.py).
+DEFAULT_RIG = {
+    "key": {"azimuth": -35.0, "elevation": 25.0, "distance": 1.2, "power": 22.0, "size": 0.5},
+    "fill": {"azimuth": 40.0, "elevation": 5.0, "distance": 1.4, "power": 8.0, "size": 0.9},
+    "rim": {"azimuth": 160.0, "elevation": 30.0, "distance": 1.2, "power": 20.0, "size": 0.4},
+}
+DEFAULT_AMBIENT = {"color": [0.18, 0.18, 0.2], "strength": 0.35}  # the world when no HDR is given
+
+
+# --- seeds -----------------------------------------------------------------------------------
+
+
+def scenery_seed(per: str, identity: dict, expression: dict, view_index: int, part: int) -> int:
+    """The seed of one part's draws: per identity, or per image (expression seed + view)."""
+    if per == "image":
+        return derive_seed(expression["seed"], SUB_SCENERY, part, view_index)
+    return derive_seed(identity["seed"], SUB_SCENERY, part)
+
+
+def draw_scene(job: dict, identity: dict, expression: dict, view_index: int) -> dict:
+    """Lighting and background records of one image of the plan."""
+    light_cfg, back_cfg = job.get("lighting"), job.get("background")
+    if light_cfg is None or back_cfg is None:  # a plan made before [lighting] and [background] existed
+        from .jobs import resolve_job
+
+        defaults = resolve_job({})
+        light_cfg, back_cfg = light_cfg or defaults["lighting"], back_cfg or defaults["background"]
+    return {
+        "lighting": draw_lighting(light_cfg, scenery_seed(light_cfg["per"], identity, expression, view_index,
+                                                          PART_LIGHTING)),
+        "background": draw_background(back_cfg, scenery_seed(back_cfg["per"], identity, expression, view_index,
+                                                             PART_BACKGROUND)),
+    }
+
+
+# --- lighting --------------------------------------------------------------------------------
+
+
+def default_lighting() -> dict:
+    """The fixed portrait rig (what `per = "fixed"` renders and the artist's panel adds)."""
+    lights = [{"name": name, **values, "temperature": None, "color": [1.0, 1.0, 1.0]}  # plain white lights
+              for name, values in DEFAULT_RIG.items()]
+    return {"per": "fixed", "seed": None, "mirrored": False, "lights": lights,
+            "world": {"kind": "ambient", **DEFAULT_AMBIENT}}
+
+
+def draw_lighting(cfg: dict, seed: int) -> dict:
+    """Key/fill/rim area lights and the world, drawn from the `[lighting]` ranges."""
+    if cfg["per"] == "fixed":
+        record = default_lighting()
+        if cfg["environment"]:  # a fixed HDR: unrotated, at the middle of the strength range
+            record["world"] = {"kind": "environment", "path": cfg["environment"], "rotation": 0.0,
+                               "strength": _round(float(np.mean(cfg["environment_strength"])))}
+        return record
+    rng = np.random.default_rng(seed)
+    mirrored = bool(rng.random() < cfg["mirror"])
+    lights = []
+    for name in LIGHTS:
+        values = {p: _uniform(rng, cfg[f"{name}_{p}"]) for p in LIGHT_PARAMS}
+        temperature = _uniform(rng, cfg["temperature"], digits=0)
+        if mirrored:
+            values["azimuth"] = -values["azimuth"]
+        lights.append({"name": name, "azimuth": values["azimuth"], "elevation": values["elevation"],
+                       "distance": DEFAULT_RIG[name]["distance"], "power": values["power"], "size": values["size"],
+                       "temperature": temperature, "color": kelvin_to_rgb(temperature)})
+    rotation = _uniform(rng, (0.0, 360.0))  # drawn even without an HDR, so adding one keeps the lights
+    strength = _uniform(rng, cfg["environment_strength"])
+    ambient = _uniform(rng, cfg["ambient"])
+    if cfg["environment"]:
+        world = {"kind": "environment", "path": cfg["environment"], "rotation": rotation, "strength": strength}
+    else:
+        world = {"kind": "ambient", "color": list(DEFAULT_AMBIENT["color"]), "strength": ambient}
+    return {"per": cfg["per"], "seed": seed, "mirrored": mirrored, "lights": lights, "world": world}
+
+
+def kelvin_to_rgb(kelvin: float) -> list[float]:
+    """Linear RGB (largest channel 1) of a black body at `kelvin` (1000..40000 K).
+
+    Tanner Helland's fit of the CIE 1964 black-body colours (sRGB-encoded, 6500 K about white),
+    decoded to linear light for the renderer.
+    """
+    t = min(max(float(kelvin), 1000.0), 40000.0) / 100.0
+    if t <= 66:
+        r = 255.0
+        g = 99.4708025861 * math.log(t) - 161.1195681661
+        b = 0.0 if t <= 19 else 138.5177312231 * math.log(t - 10) - 305.0447927307
+    else:
+        r = 329.698727446 * (t - 60) ** -0.1332047592
+        g = 288.1221695283 * (t - 60) ** -0.0755148492
+        b = 255.0
+    srgb = np.clip(np.array([r, g, b]) / 255.0, 0.0, 1.0)
+    linear = srgb_to_linear(srgb)
+    return [round(float(c), 4) for c in linear / linear.max()]
+
+
+def srgb_to_linear(c) -> np.ndarray:
+    c = np.asarray(c, dtype=np.float64)
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+
+
+# --- backgrounds -----------------------------------------------------------------------------
+
+
+def draw_background(cfg: dict, seed: int) -> dict:
+    """One background record: its kind (seeded by `kinds` weights) and its drawn parameters.
+
+    Colours are sRGB (display) values 0..1: a solid background comes out in the image as drawn.
+    """
+    rng = np.random.default_rng(seed)
+    weights = np.array([cfg["kinds"].get(k, 0.0) for k in BACKGROUND_KINDS], dtype=float)
+    kind = BACKGROUND_KINDS[int(np.searchsorted(np.cumsum(weights) / weights.sum(), rng.random(), side="right"))]
+    colors = [_color(rng, cfg) for _ in range(2)]
+    angle = _uniform(rng, (0.0, 360.0))
+    pattern = PROCEDURAL_PATTERNS[int(rng.integers(len(PROCEDURAL_PATTERNS)))]
+    scale = _uniform(rng, cfg["procedural_scale"])
+    pixel_seed = int(rng.integers(2**31))
+    pick = rng.random()
+    record = {"kind": kind, "seed": seed}
+    if kind == "solid":
+        record["color"] = colors[0]
+    elif kind == "gradient":
+        record.update(colors=colors, angle=angle)
+    elif kind == "procedural":
+        record.update(pattern=pattern, colors=colors, scale=scale, pixel_seed=pixel_seed)
+    else:
+        files = list_images(cfg["images"])
+        record.update(folder=str(cfg["images"]), file=files[min(int(pick * len(files)), len(files) - 1)])
+    return record
+
+
+def _color(rng: np.random.Generator, cfg: dict) -> list[float]:
+    hue = _uniform(rng, cfg["hue"]) / 360.0 % 1.0
+    rgb = colorsys.hsv_to_rgb(hue, _uniform(rng, cfg["saturation"]), _uniform(rng, cfg["value"]))
+    return [round(float(c), 4) for c in rgb]
+
+
+@lru_cache(maxsize=8)
+def _listing(folder: str, mtime_ns: int) -> tuple[str, ...]:
+    return tuple(sorted(p.name for p in Path(folder).iterdir()
+                        if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".")))
+
+
+def list_images(folder: str | os.PathLike) -> tuple[str, ...]:
+    """The image files of a background folder, sorted by name; an error if there are none."""
+    path = Path(folder)
+    allowed = "a folder holding images (" + ", ".join(e[1:] for e in IMAGE_EXTENSIONS) + ")"
+    if not str(folder):
+        raise Pain3DError(f"background.images is not set but background.kinds.images > 0; allowed: {allowed}")
+    if not path.is_dir():
+        raise Pain3DError(f'background.images = "{folder}": no such folder; allowed: {allowed}')
+    files = _listing(str(path), path.stat().st_mtime_ns)
+    if not files:
+        raise Pain3DError(f'background.images = "{folder}": the folder holds no images; allowed: {allowed}')
+    return files
+
+
+def background_pixels(record: dict, size: int) -> np.ndarray:
+    """A generated background (solid, gradient, procedural) as (size, size, 3) sRGB floats, row 0 on top.
+
+    Made at min(size, BACKGROUND_PIXELS) pixels; the renderer scales it to the image.
+    """
+    n = min(int(size), BACKGROUND_PIXELS)
+    kind = record["kind"]
+    if kind == "solid":
+        return np.broadcast_to(np.asarray(record["color"], np.float32), (n, n, 3)).copy()
+    y, x = np.mgrid[0:n, 0:n].astype(np.float64)
+    u, v = (x + 0.5) / n - 0.5, 0.5 - (y + 0.5) / n  # centred, v up
+    if kind == "gradient":
+        a = math.radians(record["angle"])
+        t = np.clip((u * math.cos(a) + v * math.sin(a)) / math.sqrt(0.5) * 0.5 + 0.5, 0.0, 1.0)
+    elif kind == "procedural":
+        rng = np.random.default_rng(record["pixel_seed"])
+        if record["pattern"] == "noise":
+            t = _fractal_noise(rng, n, record["scale"])
+        else:
+            t = _voronoi(rng, n, record["scale"])
+    else:
+        raise ValueError(f"background kind {kind!r} has no generated pixels (images are loaded by the renderer)")
+    c0, c1 = (np.asarray(c, np.float64) for c in record["colors"])
+    return (c0 + (c1 - c0) * t[..., None]).astype(np.float32)
+
+
+def _fractal_noise(rng: np.random.Generator, n: int, scale: float, octaves: int = 4) -> np.ndarray:
+    """Value noise summed over octaves, stretched to 0..1."""
+    total = np.zeros((n, n))
+    amplitude, cells = 1.0, scale
+    for _ in range(octaves):
+        k = int(math.ceil(cells)) + 2
+        grid = rng.random((k, k))
+        coords = np.linspace(0.0, cells, n, endpoint=False)
+        i = coords.astype(int)
+        f = coords - i
+        f = f * f * (3 - 2 * f)  # smoothstep
+        rows = grid[i][:, i] * (1 - f)[None, :] + grid[i][:, i + 1] * f[None, :]
+        rows_next = grid[i + 1][:, i] * (1 - f)[None, :] + grid[i + 1][:, i + 1] * f[None, :]
+        total += amplitude * (rows * (1 - f)[:, None] + rows_next * f[:, None])
+        amplitude, cells = amplitude * 0.5, cells * 2.0
+    lo, hi = total.min(), total.max()
+    return (total - lo) / (hi - lo) if hi > lo else np.zeros_like(total)
+
+
+def _voronoi(rng: np.random.Generator, n: int, scale: float) -> np.ndarray:
+    """Jittered-grid Voronoi cells with a random shade each, darker towards their borders (0..1)."""
+    k = max(2, int(round(scale)))
+    jitter = rng.random((k + 2, k + 2, 2))  # one point per grid cell, a ring of cells around the image
+    shades = rng.random((k + 2, k + 2))
+    coords = (np.arange(n) + 0.5) / n * k + 1.0  # in cell units, offset by the ring
+    gx, gy = np.meshgrid(coords, coords)
+    cx, cy = gx.astype(int), gy.astype(int)
+    best = np.full((n, n), np.inf)
+    second = np.full((n, n), np.inf)
+    shade = np.zeros((n, n))
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            ix, iy = np.clip(cx + dx, 0, k + 1), np.clip(cy + dy, 0, k + 1)
+            d = np.hypot(gx - (ix + jitter[iy, ix, 0]), gy - (iy + jitter[iy, ix, 1]))
+            closer = d < best
+            second = np.where(closer, best, np.minimum(second, d))
+            shade = np.where(closer, shades[iy, ix], shade)
+            best = np.where(closer, d, best)
+    edge = np.clip((second - best) / 0.15, 0.0, 1.0)
+    return shade * (0.6 + 0.4 * edge)
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _uniform(rng: np.random.Generator, bounds, digits: int = 4) -> float:
+    lo, hi = float(bounds[0]), float(bounds[1])
+    return _round(lo + (hi - lo) * rng.random(), digits)
+
+
+def _round(x: float, digits: int = 4) -> float:
+    return round(float(x), digits) if digits else float(round(float(x)))

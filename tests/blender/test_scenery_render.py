@@ -1,0 +1,132 @@
+"""A tiny farm render with depth, normals and a gradient background: the labels stay clean."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.blender.harness import REPO, bpy_missing
+
+pytestmark = bpy_missing
+
+JOB = """seed = 4
+[identities]
+count = 1
+[expressions]
+per_identity = 1
+[render]
+resolution = 64
+samples = 4
+views = [0, 30]
+depth = true
+normals = true
+[background]
+kinds = {gradient = 1}
+saturation = [0.6, 0.9]
+value = [0.7, 0.9]
+"""
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("scenery")
+    (root / "job.toml").write_text(JOB)
+    out = root / "data"
+    env = {**os.environ, "BLENDER_USER_CONFIG": str(root / "config")}
+    for command in ([sys.executable, "-m", "pain3d.cli", "plan", "--config", str(root / "job.toml"), "--out", str(out)],
+                    [sys.executable, str(REPO / "farm" / "render.py"), "--plan", str(out), "--shard", "0/1"],
+                    [sys.executable, "-m", "pain3d.cli", "merge", str(out)],
+                    [sys.executable, "-m", "pain3d.cli", "validate", str(out)]):
+        proc = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env, cwd=REPO)
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    rows = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
+    return out, rows
+
+
+def _png(out, rel):
+    return np.array(Image.open(out / rel))
+
+
+def test_depth_and_normals_files_exist(data):
+    out, rows = data
+    assert len(rows) == 4
+    for row in rows:
+        assert row["depth"] == f"depths/{row['sample_id']}.png"
+        assert row["normals"] == f"normals/{row['sample_id']}.png"
+        assert Image.open(out / row["depth"]).mode == "I;16"
+        assert Image.open(out / row["normals"]).mode == "RGB"
+
+
+def test_background_is_drawn_and_labels_stay_clean(data):
+    out, rows = data
+    for row in rows:
+        image = _png(out, row["image"]).astype(float)[..., :3]
+        mask = _png(out, row["mask"])
+        off = mask == 0
+        assert off.mean() > 0.2 and (~off).mean() > 0.2
+        camera = json.loads((out / row["camera"]).read_text())
+        background = camera["scene"]["background"]
+        assert background["kind"] == "gradient"
+        # the old default world rendered as flat dark grey; the gradient is saturated and bright
+        corners = image[[0, 0, -1, -1], [0, -1, 0, -1]]
+        assert (corners.max(axis=1) - corners.min(axis=1)).max() > 40 and corners.max() > 150
+        colours = np.array(background["colors"]) * 255
+        clear = _erode(off)  # away from the head's anti-aliased edge: the gradient alone
+        assert (image[clear] >= colours.min(axis=0) - 3).all() and (image[clear] <= colours.max(axis=0) + 3).all()
+        if row["heatmap"]:
+            assert not _png(out, row["heatmap"])[off].any()
+
+
+def _erode(region: np.ndarray, steps: int = 2) -> np.ndarray:
+    for _ in range(steps):
+        padded = np.pad(region, 1, constant_values=True)
+        region = region & padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
+    return region
+
+
+def test_depth_matches_the_camera(data):
+    out, rows = data
+    for row in rows:
+        depth = _png(out, row["depth"]).astype(float) * 0.1  # mm
+        mask = _png(out, row["mask"])
+        assert ((depth > 0) == (mask > 0)).all()
+        camera = json.loads((out / row["camera"]).read_text())
+        assert camera["depth_unit_m"] == 1e-4
+        distance = camera["extrinsics"][2][3] * 1000  # camera to face centre along the axis, mm
+        on = depth[depth > 0]
+        assert distance - 150 < np.median(on) < distance + 100
+
+
+def test_normals_are_unit_and_face_the_camera(data):
+    out, rows = data
+    for row in rows:
+        normals = _png(out, row["normals"]).astype(float)
+        mask = _png(out, row["mask"])
+        assert not normals[mask == 0].any()
+        n = normals[mask > 0] / 255 * 2 - 1
+        assert np.median(np.linalg.norm(n, axis=1)) == pytest.approx(1.0, abs=0.05)
+        assert np.median(n[:, 2]) > 0.5  # z towards the camera
+        # the top of the head faces up (+y), its right side (image right) faces +x
+        ys, xs = np.nonzero(mask > 0)
+        top = normals[ys.min() + 1, int(np.median(xs[ys == ys.min()]))] / 255 * 2 - 1
+        assert top[1] > 0.3
+
+
+def test_scene_records_are_deterministic(data, tmp_path):
+    out, rows = data
+    cameras = [json.loads((out / r["camera"]).read_text())["scene"] for r in rows]
+    from pain3d import scenery
+    from pain3d.plan import read_plan
+
+    plan = read_plan(out)
+    identity = plan["identities"][0]
+    expected = [scenery.draw_scene(plan["job"], identity, next(e for e in identity["expressions"]
+                                                                if e["id"] == r["expression"]), r["view_index"])
+                for r in rows]
+    assert cameras == json.loads(json.dumps(expected))
