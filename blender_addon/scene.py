@@ -275,25 +275,29 @@ def wrinkle_depth(nodes, links) -> bpy.types.NodeSocket:
     deepen with the same weights that move the geometry. Two-sided families take each side's
     weight from its own half of the face (object x > 0 is the subject's left).
     """
+    tree = nodes.id_data
     mask = _split(nodes, links, _attribute(nodes, "wrinkles").outputs["Color"])
     phase = _split(nodes, links, _attribute(nodes, "wrinkle_phase").outputs["Color"])
     coords = nodes.new("ShaderNodeTexCoord")
     side = _split(nodes, links, coords.outputs["Object"], xyz=True)
-    is_left = _math(nodes, links, "GREATER_THAN", side["X"], 0.0)
+    is_left = _math(tree, "GREATER_THAN", side["X"], 0.0)
     total = None
     for channel, keys, spacing, offset in WRINKLES:
         weights = [_attribute(nodes, f'data.shape_keys.key_blocks["{k}"].value', "OBJECT").outputs["Fac"]
                    for k in keys]
-        weight = weights[0] if len(weights) == 1 else _lerp(nodes, links, weights[1], weights[0], is_left)
-        cycles = _math(nodes, links, "ADD", _math(nodes, links, "DIVIDE", phase[channel], spacing), offset)
-        wave = _math(nodes, links, "ABSOLUTE", _math(nodes, links, "SINE", _math(nodes, links, "MULTIPLY", cycles, np.pi)))
-        line = _math(nodes, links, "POWER", _math(nodes, links, "SUBTRACT", 1.0, wave), 2.0)  # narrow grooves
-        depth = _math(nodes, links, "MULTIPLY", _math(nodes, links, "MULTIPLY", line, mask[channel]), weight)
-        total = depth if total is None else _math(nodes, links, "ADD", total, depth)
+        if len(weights) == 1:
+            weight = weights[0]
+        else:
+            weight = _mix(nodes, links, weights[1], weights[0], is_left, data_type="FLOAT").outputs["Result"]
+        cycles = _math(tree, "ADD", _math(tree, "DIVIDE", phase[channel], spacing), offset)
+        wave = _math(tree, "ABSOLUTE", _math(tree, "SINE", _math(tree, "MULTIPLY", cycles, np.pi)))
+        line = _math(tree, "POWER", _math(tree, "SUBTRACT", 1.0, wave), 2.0)  # narrow grooves
+        depth = _math(tree, "MULTIPLY", _math(tree, "MULTIPLY", line, mask[channel]), weight)
+        total = depth if total is None else _math(tree, "ADD", total, depth)
     strength = nodes.new("ShaderNodeValue")  # artists tune (and tests switch off) wrinkles here
     strength.name = strength.label = WRINKLE_STRENGTH_NODE
     strength.outputs[0].default_value = 1.0
-    return _math(nodes, links, "MINIMUM", _math(nodes, links, "MULTIPLY", total, strength.outputs[0]), 1.0)
+    return _math(tree, "MINIMUM", _math(tree, "MULTIPLY", total, strength.outputs[0]), 1.0)
 
 
 def _attribute(nodes, name: str, kind: str = "GEOMETRY") -> bpy.types.ShaderNode:
@@ -308,24 +312,17 @@ def _split(nodes, links, socket, xyz: bool = False) -> dict:
     return {out.name: out for out in node.outputs}
 
 
-def _math(nodes, links, operation: str, a, b=None) -> bpy.types.NodeSocket:
-    node = nodes.new("ShaderNodeMath")
+def _math(tree, operation: str, a, b=None) -> bpy.types.NodeSocket:
+    """A Math node (shader or compositor, by the tree) on sockets or constants; returns its output."""
+    kind = "CompositorNodeMath" if tree.bl_idname == "CompositorNodeTree" else "ShaderNodeMath"
+    node = tree.nodes.new(kind)
     node.operation = operation
     for socket, value in zip(node.inputs, (a, b)):
         if isinstance(value, bpy.types.NodeSocket):
-            links.new(value, socket)
+            tree.links.new(value, socket)
         elif value is not None:
             socket.default_value = float(value)
     return node.outputs[0]
-
-
-def _lerp(nodes, links, a, b, factor) -> bpy.types.NodeSocket:
-    node = nodes.new("ShaderNodeMix")
-    node.data_type = "FLOAT"
-    links.new(factor, node.inputs["Factor"])
-    links.new(a, node.inputs["A"])
-    links.new(b, node.inputs["B"])
-    return node.outputs["Result"]
 
 
 def _rgb_node(nodes, rgb) -> bpy.types.ShaderNode:
@@ -334,15 +331,11 @@ def _rgb_node(nodes, rgb) -> bpy.types.ShaderNode:
     return node
 
 
-def _mix(nodes, links, a, b, factor, factor_scale: float = 1.0) -> bpy.types.ShaderNode:
+def _mix(nodes, links, a, b, factor, factor_scale: float = 1.0, data_type: str = "RGBA") -> bpy.types.ShaderNode:
     mix = nodes.new("ShaderNodeMix")
-    mix.data_type = "RGBA"
+    mix.data_type = data_type
     if factor_scale != 1.0:
-        scale = nodes.new("ShaderNodeMath")
-        scale.operation = "MULTIPLY"
-        scale.inputs[1].default_value = factor_scale
-        links.new(factor, scale.inputs[0])
-        factor = scale.outputs[0]
+        factor = _math(nodes.id_data, "MULTIPLY", factor, factor_scale)
     links.new(factor, mix.inputs["Factor"])
     links.new(a, mix.inputs["A"])
     links.new(b, mix.inputs["B"])
@@ -599,37 +592,20 @@ def setup_label_passes(scene, background: bool = False, depth: bool = False,
         if slot_name in OPTIONAL_LABEL_FILES:  # raw values: no sRGB encoding of 8-bit RGB data
             slot.format.color_management = "OVERRIDE"
             slot.format.linear_colorspace_settings.name = "Non-Color"
-    heat = tree.nodes.new("CompositorNodeMath")  # heat only where the head is (AOVs are filtered at edges)
-    heat.operation = "MULTIPLY"
-    tree.links.new(passes.outputs["heat"], heat.inputs[0])
-    on_head = tree.nodes.new("CompositorNodeMath")
-    on_head.operation = "GREATER_THAN"
-    on_head.inputs[1].default_value = 0.5
-    tree.links.new(passes.outputs["IndexMA"], on_head.inputs[0])
-    tree.links.new(on_head.outputs[0], heat.inputs[1])
-    tree.links.new(heat.outputs[0], files.inputs["heatmap"])
+    on_head = _math(tree, "GREATER_THAN", passes.outputs["IndexMA"], 0.5)
+    heat = _math(tree, "MULTIPLY", passes.outputs["heat"], on_head)  # AOVs are filtered at the head's edge
+    tree.links.new(heat, files.inputs["heatmap"])
     ramp = tree.nodes.new("CompositorNodeValToRGB")
     _jet_ramp(ramp.color_ramp)
-    tree.links.new(heat.outputs[0], ramp.inputs["Fac"])
+    tree.links.new(heat, ramp.inputs["Fac"])
     tree.links.new(ramp.outputs["Image"], files.inputs["heatmap_color"])
     tree.links.new(_mask_socket(tree, passes), files.inputs["mask"])
-    coverage = _comp_math(tree, "MAXIMUM", passes.outputs["Alpha"], 1e-4) if background else 1.0
+    coverage = _math(tree, "MAXIMUM", passes.outputs["Alpha"], 1e-4) if background else 1.0
     if depth:
-        tree.links.new(_depth_socket(tree, passes, on_head.outputs[0]), files.inputs["depth"])
+        tree.links.new(_depth_socket(tree, passes, on_head), files.inputs["depth"])
     if normals:
-        tree.links.new(_normals_socket(tree, passes, on_head.outputs[0], coverage), files.inputs["normals"])
+        tree.links.new(_normals_socket(tree, passes, on_head, coverage), files.inputs["normals"])
     return files
-
-
-def _comp_math(tree, operation, a, b=None) -> bpy.types.NodeSocket:
-    node = tree.nodes.new("CompositorNodeMath")
-    node.operation = operation
-    for socket, value in zip(node.inputs, (a, b)):
-        if isinstance(value, bpy.types.NodeSocket):
-            tree.links.new(value, socket)
-        elif value is not None:
-            socket.default_value = float(value)
-    return node.outputs[0]
 
 
 def _depth_socket(tree, passes, on_head) -> bpy.types.NodeSocket:
@@ -638,8 +614,8 @@ def _depth_socket(tree, passes, on_head) -> bpy.types.NodeSocket:
     Cycles writes the Z pass from each pixel's first sample, like the material-index pass, so
     depth is not anti-aliased and is non-zero exactly where the mask is.
     """
-    metres = _comp_math(tree, "MULTIPLY", passes.outputs["Depth"], on_head)
-    return _comp_math(tree, "MINIMUM", _comp_math(tree, "DIVIDE", metres, DEPTH_UNIT_M * 65535.0), 1.0)
+    metres = _math(tree, "MULTIPLY", passes.outputs["Depth"], on_head)
+    return _math(tree, "MINIMUM", _math(tree, "DIVIDE", metres, DEPTH_UNIT_M * 65535.0), 1.0)
 
 
 def _normals_socket(tree, passes, on_head, coverage) -> bpy.types.NodeSocket:
@@ -648,34 +624,24 @@ def _normals_socket(tree, passes, on_head, coverage) -> bpy.types.NodeSocket:
     tree.links.new(passes.outputs[NORMAL_AOV], split.inputs["Image"])
     join = tree.nodes.new("CompositorNodeCombineColor")
     for channel in ("Red", "Green", "Blue"):
-        n = _comp_math(tree, "DIVIDE", split.outputs[channel], coverage)
+        n = _math(tree, "DIVIDE", split.outputs[channel], coverage)
         if channel == "Blue":  # Cycles' camera space looks along +z; ours has z towards the camera
-            n = _comp_math(tree, "MULTIPLY", n, -1.0)
-        mapped = _comp_math(tree, "MULTIPLY", _comp_math(tree, "ADD", n, 1.0), 0.5)
-        tree.links.new(_comp_math(tree, "MULTIPLY", mapped, on_head), join.inputs[channel])
+            n = _math(tree, "MULTIPLY", n, -1.0)
+        mapped = _math(tree, "MULTIPLY", _math(tree, "ADD", n, 1.0), 0.5)
+        tree.links.new(_math(tree, "MULTIPLY", mapped, on_head), join.inputs[channel])
     return join.outputs["Image"]
 
 
 def _mask_socket(tree, passes) -> bpy.types.NodeSocket:
     """class = material class, or lips/brows where the skin carries them; scaled for an 8-bit PNG."""
-    def op(operation, a, b=None):
-        node = tree.nodes.new("CompositorNodeMath")
-        node.operation = operation
-        for socket, value in zip(node.inputs, (a, b)):
-            if isinstance(value, bpy.types.NodeSocket):
-                tree.links.new(value, socket)
-            elif value is not None:
-                socket.default_value = float(value)
-        return node.outputs[0]
-
     index = passes.outputs["IndexMA"]
-    on_skin = op("LESS_THAN", op("ABSOLUTE", op("SUBTRACT", index, MASK_CLASSES["skin"])), 0.5)
-    lips = op("GREATER_THAN", passes.outputs["lips"], 0.5)
-    brows = op("GREATER_THAN", passes.outputs["brows"], 0.5)
-    extra = op("ADD", op("MULTIPLY", lips, MASK_CLASSES["lips"] - MASK_CLASSES["skin"]),
-               op("MULTIPLY", op("MULTIPLY", brows, op("SUBTRACT", 1.0, lips)),
+    on_skin = _math(tree, "LESS_THAN", _math(tree, "ABSOLUTE", _math(tree, "SUBTRACT", index, MASK_CLASSES["skin"])), 0.5)
+    lips = _math(tree, "GREATER_THAN", passes.outputs["lips"], 0.5)
+    brows = _math(tree, "GREATER_THAN", passes.outputs["brows"], 0.5)
+    extra = _math(tree, "ADD", _math(tree, "MULTIPLY", lips, MASK_CLASSES["lips"] - MASK_CLASSES["skin"]),
+               _math(tree, "MULTIPLY", _math(tree, "MULTIPLY", brows, _math(tree, "SUBTRACT", 1.0, lips)),
                   MASK_CLASSES["brows"] - MASK_CLASSES["skin"]))
-    return op("DIVIDE", op("ADD", index, op("MULTIPLY", on_skin, extra)), 255.0)
+    return _math(tree, "DIVIDE", _math(tree, "ADD", index, _math(tree, "MULTIPLY", on_skin, extra)), 255.0)
 
 
 def _jet_ramp(ramp) -> None:

@@ -13,12 +13,25 @@ def head_aus(obj: bpy.types.Object) -> dict[str, float]:
     return {key: float(getattr(obj.pain3d, key)) for key in facs.all_keys()}
 
 
-class VIEW3D_PT_pain3d_head(bpy.types.Panel):
-    bl_label = "Head"
-    bl_idname = "VIEW3D_PT_pain3d_head"
+class _SidebarPanel:
+    """Where every Pain3D panel lives: the Pain3D tab of the 3D viewport's sidebar."""
+
     bl_space_type = "VIEW_3D"
     bl_region_type = "UI"
     bl_category = "Pain3D"
+
+
+class _HeadPanel(_SidebarPanel):
+    """Panels that show only while a Pain3D head is active."""
+
+    @classmethod
+    def poll(cls, context):
+        return active_head(context) is not None
+
+
+class VIEW3D_PT_pain3d_head(_SidebarPanel, bpy.types.Panel):
+    bl_label = "Head"
+    bl_idname = "VIEW3D_PT_pain3d_head"
 
     def draw(self, context):
         settings = context.scene.pain3d
@@ -28,16 +41,9 @@ class VIEW3D_PT_pain3d_head(bpy.types.Panel):
         self.layout.operator("pain3d.new_head", icon="USER")
 
 
-class VIEW3D_PT_pain3d_expression(bpy.types.Panel):
+class VIEW3D_PT_pain3d_expression(_HeadPanel, bpy.types.Panel):
     bl_label = "Expression"
     bl_idname = "VIEW3D_PT_pain3d_expression"
-    bl_space_type = "VIEW_3D"
-    bl_region_type = "UI"
-    bl_category = "Pain3D"
-
-    @classmethod
-    def poll(cls, context):
-        return active_head(context) is not None
 
     def draw(self, context):
         head = active_head(context)
@@ -66,16 +72,9 @@ class VIEW3D_PT_pain3d_expression(bpy.types.Panel):
             sub.prop(head.pain3d, au.key + "R", text="R", slider=True)
 
 
-class VIEW3D_PT_pain3d_preview(bpy.types.Panel):
+class VIEW3D_PT_pain3d_preview(_HeadPanel, bpy.types.Panel):
     bl_label = "Preview"
     bl_idname = "VIEW3D_PT_pain3d_preview"
-    bl_space_type = "VIEW_3D"
-    bl_region_type = "UI"
-    bl_category = "Pain3D"
-
-    @classmethod
-    def poll(cls, context):
-        return active_head(context) is not None
 
     def draw(self, context):
         settings = context.scene.pain3d

@@ -26,7 +26,7 @@ from pain3d import dataset, rig, scenery  # noqa: E402
 from pain3d.errors import Pain3DError  # noqa: E402
 from pain3d.fileio import atomic_write_text, dumps_json  # noqa: E402
 from pain3d.heatmap import vertex_heat  # noqa: E402
-from pain3d.judge import inter_ocular  # noqa: E402
+from pain3d.identity import build_identity  # noqa: E402
 from pain3d.plan import read_plan  # noqa: E402
 from pain3d.shards import ShardManifest, parse_shard, shard_identities  # noqa: E402
 
@@ -115,8 +115,6 @@ def render_shard(data: Path, plan: dict, index: int, count: int) -> list[tuple[i
 
 
 def render_identity(context, tool, labels, data: Path, plan: dict, identity: dict, manifest, done: set) -> None:
-    from pain3d.identity import build_identity
-
     todo = [(e, v) for e in identity["expressions"] for v in range(len(plan["views"]))
             if dataset.sample_id(identity["index"], e["id"], v) not in done]
     if not todo:
@@ -124,7 +122,7 @@ def render_identity(context, tool, labels, data: Path, plan: dict, identity: dic
     started = time.perf_counter()
     core = build_identity(identity["age"], identity["sex"], identity["ethnicity"], identity["head_seed"])
     head = tool.head_object(context, core, identity["head_seed"], skin_tone=identity["skin_tone"])
-    iod = inter_ocular(core.head.landmarks68)
+    iod = rig.inter_ocular(core.head)
     try:
         for expression in identity["expressions"]:
             views = [v for e, v in todo if e is expression]
