@@ -34,13 +34,18 @@ def new_head(context, age: float, sex: str, ethnicity: str, seed: int, level: in
     return head_object(context, identity, seed, skin_tone)
 
 
-def head_object(context, identity, seed: int, skin_tone: float | None = None) -> bpy.types.Object:
-    """The Blender head of a core identity (`core.identity.build_identity`), made active."""
+def head_object(context, identity, seed: int, skin_tone: float | None = None,
+                textures: dict[str, str] | None = None) -> bpy.types.Object:
+    """The Blender head of a core identity (`core.identity.build_identity`), made active.
+
+    `textures` maps albedo, roughness, normal and eyes to the image files of a texture set
+    (docs/texture-set.md); without it the skin and eyes use the built-in procedural shaders.
+    """
     tone = identity.skin_tone if skin_tone is None else skin_tone
     obj = mesh_object(identity.mesh, name=f"Pain3D_Head_{seed}")
     smooth = obj.modifiers.new("Pain3D_Smooth", "SUBSURF")  # renders smooth; the cage keeps the landmarks
     smooth.levels, smooth.render_levels = 0, 1
-    assign_materials(obj, identity.mesh, tone, identity.iris_rgb)
+    assign_materials(obj, identity.mesh, tone, identity.iris_rgb, textures)
     obj.data.attributes.new(HEAT_ATTRIBUTE, "FLOAT", "POINT")
     add_shape_keys(obj, identity.au_deltas)
     add_au_drivers(obj)
@@ -165,9 +170,12 @@ def shape_key_weights(obj: bpy.types.Object) -> dict[str, float]:
 # --- materials ---------------------------------------------------------------------------
 
 
-def assign_materials(obj: bpy.types.Object, mesh_data, skin_tone: float, iris_rgb) -> None:
-    """One material slot per part, in the core's part order."""
-    shared = {"skin": skin_material(skin_tone),
+def assign_materials(obj: bpy.types.Object, mesh_data, skin_tone: float, iris_rgb,
+                     textures: dict[str, str] | None = None) -> None:
+    """One material slot per part, in the core's part order (a textured eye covers all three eye parts)."""
+    textures = textures or {}
+    eye = {"eye": textured_material("eye", textures["eyes"], 0.25)} if "eyes" in textures else {}
+    shared = {"skin": skin_material(skin_tone, textures),
               "sclera": flat_material("sclera", (0.80, 0.78, 0.74), 0.25),
               "iris": flat_material("iris", tuple(iris_rgb), 0.3),
               "pupil": flat_material("pupil", (0.01, 0.01, 0.01), 0.2),
@@ -175,13 +183,16 @@ def assign_materials(obj: bpy.types.Object, mesh_data, skin_tone: float, iris_rg
               "mouth_cavity": flat_material("mouth_cavity", (0.20, 0.04, 0.04), 0.6)}
     for part in mesh_data.part_names:  # eye_L_iris -> iris, teeth_upper -> teeth
         kind = next(k for k in shared if part == k or part.endswith("_" + k) or part.startswith(k))
-        obj.data.materials.append(shared[kind])
-    for kind, mat in shared.items():
+        obj.data.materials.append(eye.get("eye", shared[kind]) if MATERIAL_CLASS[kind] == "eyes" else shared[kind])
+    for kind, mat in {**shared, **eye}.items():
         mat.pass_index = MASK_CLASSES[MATERIAL_CLASS[kind]]  # the material-index pass is the coarse mask
         add_label_outputs(mat)
+    for mat in shared.values():
+        if mat.users == 0:  # eye parts that a textured eye replaced
+            bpy.data.materials.remove(mat)
 
 
-MATERIAL_CLASS = {"skin": "skin", "sclera": "eyes", "iris": "eyes", "pupil": "eyes", "teeth": "teeth",
+MATERIAL_CLASS = {"skin": "skin", "eye": "eyes", "sclera": "eyes", "iris": "eyes", "pupil": "eyes", "teeth": "teeth",
                   "mouth_cavity": "inner_mouth"}
 HEAT_ATTRIBUTE = "pain_heat"  # per-vertex heat of the current expression (core.heatmap)
 LABEL_AOVS = ("heat", "lips", "brows")
@@ -205,6 +216,21 @@ def add_label_outputs(mat: bpy.types.Material) -> None:
     links.new(to_camera.outputs["Vector"], out.inputs["Color"])
 
 
+def textured_material(name: str, image_path: str, roughness: float) -> bpy.types.Material:
+    """A principled material whose base colour is an sRGB image in the object's UV layout."""
+    mat = flat_material(name, (1.0, 1.0, 1.0), roughness)
+    nodes, links = mat.node_tree.nodes, mat.node_tree.links
+    links.new(_image_node(nodes, image_path, "sRGB").outputs["Color"], nodes["Principled BSDF"].inputs["Base Color"])
+    return mat
+
+
+def _image_node(nodes, path: str, colorspace: str) -> bpy.types.ShaderNode:
+    node = nodes.new("ShaderNodeTexImage")
+    node.image = bpy.data.images.load(path, check_existing=True)
+    node.image.colorspace_settings.name = colorspace
+    return node
+
+
 def flat_material(name: str, rgb, roughness: float) -> bpy.types.Material:
     mat = bpy.data.materials.new(f"Pain3D_{name}")
     mat.use_nodes = True
@@ -214,50 +240,64 @@ def flat_material(name: str, rgb, roughness: float) -> bpy.types.Material:
     return mat
 
 
-def skin_material(skin_tone: float, albedo_image: str | None = None) -> bpy.types.Material:
-    """Principled skin: Monk-tone albedo (or a UV texture), redder lips, darker brows, pores.
+def skin_material(skin_tone: float, textures: dict[str, str] | None = None) -> bpy.types.Material:
+    """Principled skin: a texture set's maps, or the built-in shader (Monk-tone albedo, redder lips,
+    darker brows, pores); either way AU-driven wrinkles shade and bump it.
 
-    The colour attribute `regions` (R lips, G brows, B cheeks) from the core marks where the
-    procedural tints go; a texture from `texturing/` replaces the procedural albedo.
+    Without textures the colour attribute `regions` (R lips, G brows, B cheeks) from the core
+    marks where the procedural tints go; a texture set has them painted in.
     """
     mat = bpy.data.materials.new("Pain3D_skin")
     mat.use_nodes = True
     nodes, links = mat.node_tree.nodes, mat.node_tree.links
     bsdf = nodes["Principled BSDF"]
     base = np.asarray(skin_tone_rgb(skin_tone)) * 0.8  # swatches are lit skin; albedo is darker
-    split = _split(nodes, links, _attribute(nodes, "regions").outputs["Color"])
-    color = _rgb_node(nodes, base)
-    if albedo_image:
-        tex = nodes.new("ShaderNodeTexImage")
-        tex.image = bpy.data.images.load(albedo_image, check_existing=True)
-        color = tex
-    lips = _mix(nodes, links, color.outputs[0], _rgb_node(nodes, base * np.array([0.85, 0.55, 0.55])).outputs[0],
-                split["Red"])
-    brows = _mix(nodes, links, lips.outputs["Result"], _rgb_node(nodes, (0.05, 0.035, 0.025)).outputs[0],
-                 split["Green"], factor_scale=0.85)
-    cheeks = _mix(nodes, links, brows.outputs["Result"], _rgb_node(nodes, base * np.array([1.0, 0.85, 0.85])).outputs[0],
-                  split["Blue"], factor_scale=0.5)
+    if textures:
+        albedo = _image_node(nodes, textures["albedo"], "sRGB").outputs["Color"]
+        links.new(_image_node(nodes, textures["roughness"], "Non-Color").outputs["Color"], bsdf.inputs["Roughness"])
+        normal_map = nodes.new("ShaderNodeNormalMap")  # tangent space of the skin UVs
+        links.new(_image_node(nodes, textures["normal"], "Non-Color").outputs["Color"], normal_map.inputs["Color"])
+        surface = normal_map.outputs["Normal"]
+    else:
+        albedo = _tinted_albedo(nodes, links, base)
+        bsdf.inputs["Roughness"].default_value = 0.5
+        surface = _pores(nodes, links)
     creases = wrinkle_depth(nodes, links)
-    shaded = _mix(nodes, links, cheeks.outputs["Result"], _rgb_node(nodes, base * 0.45).outputs[0],
-                  creases, factor_scale=1.0)  # the floor of a crease catches less light
+    shaded = _mix(nodes, links, albedo, _mix(nodes, links, albedo, _rgb_node(nodes, (0.0, 0.0, 0.0)).outputs[0],
+                                             0.55).outputs["Result"], creases)  # a crease floor catches less light
     links.new(shaded.outputs["Result"], bsdf.inputs["Base Color"])
-    bsdf.inputs["Roughness"].default_value = 0.5
     bsdf.inputs["Subsurface Weight"].default_value = 0.15
     bsdf.inputs["Subsurface Radius"].default_value = (1.0, 0.35, 0.2)
     bsdf.inputs["Subsurface Scale"].default_value = 0.004
-    pores = nodes.new("ShaderNodeTexNoise")
-    pores.inputs["Scale"].default_value = 900.0
-    pore_bump = nodes.new("ShaderNodeBump")
-    pore_bump.inputs["Strength"].default_value = 0.03
-    links.new(pores.outputs["Fac"], pore_bump.inputs["Height"])
     crease_bump = nodes.new("ShaderNodeBump")
     crease_bump.invert = True  # creases are grooves
     crease_bump.inputs["Strength"].default_value = 0.35
     crease_bump.inputs["Distance"].default_value = 0.0015
     links.new(creases, crease_bump.inputs["Height"])
-    links.new(pore_bump.outputs["Normal"], crease_bump.inputs["Normal"])
+    links.new(surface, crease_bump.inputs["Normal"])
     links.new(crease_bump.outputs["Normal"], bsdf.inputs["Normal"])
     return mat
+
+
+def _tinted_albedo(nodes, links, base: np.ndarray) -> bpy.types.NodeSocket:
+    """The built-in skin colour: Monk-tone base with lips, brows and cheeks tinted where `regions` says."""
+    split = _split(nodes, links, _attribute(nodes, "regions").outputs["Color"])
+    lips = _mix(nodes, links, _rgb_node(nodes, base).outputs[0],
+                _rgb_node(nodes, base * np.array([0.85, 0.55, 0.55])).outputs[0], split["Red"])
+    brows = _mix(nodes, links, lips.outputs["Result"], _rgb_node(nodes, (0.05, 0.035, 0.025)).outputs[0],
+                 split["Green"], factor_scale=0.85)
+    cheeks = _mix(nodes, links, brows.outputs["Result"], _rgb_node(nodes, base * np.array([1.0, 0.85, 0.85])).outputs[0],
+                  split["Blue"], factor_scale=0.5)
+    return cheeks.outputs["Result"]
+
+
+def _pores(nodes, links) -> bpy.types.NodeSocket:
+    pores = nodes.new("ShaderNodeTexNoise")
+    pores.inputs["Scale"].default_value = 900.0
+    pore_bump = nodes.new("ShaderNodeBump")
+    pore_bump.inputs["Strength"].default_value = 0.03
+    links.new(pores.outputs["Fac"], pore_bump.inputs["Height"])
+    return pore_bump.outputs["Normal"]
 
 
 WRINKLE_STRENGTH_NODE = "Pain3D wrinkle strength"
@@ -334,9 +374,12 @@ def _rgb_node(nodes, rgb) -> bpy.types.ShaderNode:
 def _mix(nodes, links, a, b, factor, factor_scale: float = 1.0, data_type: str = "RGBA") -> bpy.types.ShaderNode:
     mix = nodes.new("ShaderNodeMix")
     mix.data_type = data_type
-    if factor_scale != 1.0:
-        factor = _math(nodes.id_data, "MULTIPLY", factor, factor_scale)
-    links.new(factor, mix.inputs["Factor"])
+    if isinstance(factor, float):
+        mix.inputs["Factor"].default_value = factor * factor_scale
+    else:
+        if factor_scale != 1.0:
+            factor = _math(nodes.id_data, "MULTIPLY", factor, factor_scale)
+        links.new(factor, mix.inputs["Factor"])
     links.new(a, mix.inputs["A"])
     links.new(b, mix.inputs["B"])
     return mix

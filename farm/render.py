@@ -1,7 +1,8 @@
 """Render one shard of a plan: `blender -b -P farm/render.py -- --plan DATA --shard I/N`.
 
 Also runs under the PyPI `bpy` module: `python farm/render.py --plan DATA --shard I/N`.
-Each identity is built once (head, rig, materials); its expressions and views are rendered
+Each identity is built once (head, rig, materials: its texture set from `pain3d texture`
+when DATA/textures has one, else the built-in procedural skin); its expressions and views are rendered
 by changing AU intensities (shape-key drivers) and the camera; its lighting and background
 are drawn per identity or per image by `pain3d.scenery` (recorded under `scene` in the
 image's camera file), and depth/normal maps are written when the job asks. Per image the files are
@@ -29,6 +30,7 @@ from pain3d.heatmap import vertex_heat  # noqa: E402
 from pain3d.identity import build_identity  # noqa: E402
 from pain3d.plan import read_plan  # noqa: E402
 from pain3d.shards import ShardManifest, parse_shard, shard_identities  # noqa: E402
+from pain3d.textureset import texture_files  # noqa: E402
 
 RENDER_SECONDS: list[float] = []  # duration of each render call in this process
 FOLDERS = {"image": "images", "heatmap": "heatmaps", "heatmap_color": "heatmaps_color", "mask": "masks",
@@ -61,12 +63,8 @@ def main(argv: list[str]) -> int:
         index, count = parse_shard(args.shard)
         data = Path(args.plan)
         plan = read_plan(data)
-        _check_writable(data)
-        try:
-            import bpy  # noqa: F401
-        except ImportError:
-            raise Pain3DError("Blender's Python module is missing: run under `blender -b -P farm/render.py --` "
-                              "or `pip install bpy==4.5.*`") from None
+        check_writable(data)
+        import_bpy("farm/render.py")
         failures = render_shard(data, plan, index, count)
     except Pain3DError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -78,9 +76,17 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def _check_writable(data: Path) -> None:
+def check_writable(data: Path) -> None:
     if not os.access(data, os.W_OK):
         raise Pain3DError(f"--plan {data}: output folder is not writable; allowed: a folder you can write to")
+
+
+def import_bpy(script: str) -> None:
+    try:
+        import bpy  # noqa: F401
+    except ImportError:
+        raise Pain3DError(f"Blender's Python module is missing: run under `blender -b -P {script} --` "
+                          "or `pip install bpy==4.5.*`") from None
 
 
 def render_shard(data: Path, plan: dict, index: int, count: int) -> list[tuple[int, str]]:
@@ -121,7 +127,8 @@ def render_identity(context, tool, labels, data: Path, plan: dict, identity: dic
         return
     started = time.perf_counter()
     core = build_identity(identity["age"], identity["sex"], identity["ethnicity"], identity["head_seed"])
-    head = tool.head_object(context, core, identity["head_seed"], skin_tone=identity["skin_tone"])
+    head = tool.head_object(context, core, identity["head_seed"], skin_tone=identity["skin_tone"],
+                            textures=texture_files(data, identity["index"]))
     iod = rig.inter_ocular(core.head)
     try:
         for expression in identity["expressions"]:

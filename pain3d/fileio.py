@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import json
 import os
+import struct
 import tempfile
+import zlib
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
@@ -21,10 +25,17 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; datasets are shared like any other file
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
@@ -34,3 +45,18 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
 def dumps_json(obj: Any) -> str:
     """Canonical JSON (stable key order as given, no spaces, UTF-8) for byte-identical outputs."""
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def png_gray16(values: np.ndarray) -> bytes:
+    """A 16-bit greyscale PNG of a 2-D uint16 array, with the standard library alone.
+
+    Blender's own Python has numpy but not Pillow, and farm scripts run there too.
+    """
+    rows = np.asarray(values, dtype=">u2")
+    raw = b"".join(b"\0" + row.tobytes() for row in rows)  # filter type 0 (none) per scanline
+    header = struct.pack(">IIBBBBB", rows.shape[1], rows.shape[0], 16, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(raw, 6)) + _chunk(b"IEND", b"")
+
+
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))

@@ -36,10 +36,13 @@ class Renderer:
     blender: str | None = None
 
     def command(self, data: Path, shard: str) -> list[str]:
+        return self.script_command(RENDER_SCRIPT, ["--plan", str(data), "--shard", shard])
+
+    def script_command(self, script: Path, args: list[str]) -> list[str]:
+        """The command line that runs a farm script with its arguments."""
         if self.blender:
-            return [self.blender, "-b", "--factory-startup", "-P", str(RENDER_SCRIPT), "--",
-                    "--plan", str(data), "--shard", shard]
-        return [sys.executable, str(RENDER_SCRIPT), "--plan", str(data), "--shard", shard]
+            return [self.blender, "-b", "--factory-startup", "-P", str(script), "--", *args]
+        return [sys.executable, str(script), *args]
 
     def check(self) -> None:
         if self.blender:

@@ -327,6 +327,26 @@ SCHEMA: dict[str, dict[str, Field]] = {
     "texture": {
         "backend": Field("choice", "procedural", "Skin texture source.", choices=("procedural", "diffusion")),
         "size": Field("int", 1024, "Texture width and height in pixels.", 64, 8192),
+        "stubble": Field("float", 0.4, "Chance that a male identity gets stubble (procedural).", 0, 1),
+        "base_model": Field("str", "stable-diffusion-v1-5/stable-diffusion-v1-5",
+                            "Diffusion: Stable Diffusion 1.5 model id or local folder (diffusers layout)."),
+        "controlnet": Field("str", "lllyasviel/sd-controlnet-depth",
+                            "Diffusion: depth ControlNet model id or local folder."),
+        "prompts": Field("str", "", "Diffusion: a TOML file of prompt templates (relative to the job file); "
+                         "empty uses assets/texturing/prompts.toml."),
+        "steps": Field("int", 30, "Diffusion: denoising steps.", 1, 500),
+        "guidance": Field("float", 7.5, "Diffusion: classifier-free guidance scale.", 0, 50),
+        "control_scale": Field("float", 1.0, "Diffusion: strength of the depth conditioning.", 0, 5),
+        "portrait_resolution": Field("int", 512, "Diffusion: side of the generated portraits in pixels "
+                                     "(a multiple of 64).", 64, 2048),
+        "side_views": Field("bool", False, "Diffusion: also paint from +/-45 degree views and blend."),
+        "device": Field("choice", "auto", "Diffusion: cuda, cpu, or auto (cuda when present).",
+                        choices=("auto", "cpu", "cuda")),
+        "precision": Field("choice", "auto", "Diffusion: fp16, fp32, or auto (fp16 on cuda).",
+                           choices=("auto", "fp16", "fp32")),
+        "batch_size": Field("int", 4, "Diffusion: portraits generated per pipeline call (across identities).", 1, 64),
+        "allow_download": Field("bool", False, "Diffusion: let diffusers fetch model ids from the Hugging Face Hub "
+                                "(off: local folders and the local cache only)."),
     },
 }
 
@@ -451,6 +471,13 @@ def _resolve_paths(job: dict, base: Path) -> None:
             raise Pain3DError(f'lighting.environment = "{lighting["environment"]}": no such file; '
                               "allowed: an HDR/EXR (or PNG/JPEG) image file")
         lighting["environment"] = str(env)
+    texture = job["texture"]
+    if texture["prompts"]:
+        texture["prompts"] = str(base / Path(texture["prompts"]).expanduser())
+    for key in ("base_model", "controlnet"):  # a local folder beside the job file, else a Hub model id
+        local = base / Path(texture[key]).expanduser()
+        if texture[key] and local.exists():
+            texture[key] = str(local)
 
 
 # --- helpers -------------------------------------------------------------------------------

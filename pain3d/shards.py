@@ -36,6 +36,19 @@ def parse_shard(spec: str) -> tuple[int, int]:
     raise Pain3DError(f"--shard {spec}: invalid; allowed: I/N with integers 0 <= I < N (e.g. 0/4)")
 
 
+def parse_identities(text: str, count: int) -> list[int]:
+    """`"0,3,7"` -> [0, 3, 7] (each in 0..count-1); empty means all; a one-line error otherwise."""
+    if not text:
+        return list(range(count))
+    try:
+        wanted = [int(part) for part in text.split(",")]
+    except ValueError:
+        wanted = [-1]
+    if any(not 0 <= i < count for i in wanted):
+        raise Pain3DError(f"--identities {text}: invalid; allowed: comma-separated indices 0..{count - 1}")
+    return wanted
+
+
 def shard_identities(n_identities: int, index: int, count: int) -> list[int]:
     return list(range(index, n_identities, count))
 
