@@ -357,49 +357,59 @@ SCHEMA: dict[str, dict[str, Field]] = {
 def load_job(path: str | Path) -> dict:
     """Read, validate and resolve a job file. Raises Pain3DError on any user mistake."""
     path = Path(path)
-    label = path.name
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise Pain3DError(f"{path}: no such job file") from None
-    except IsADirectoryError:
-        raise Pain3DError(f"{path}: is a folder, not a job file") from None
-    except OSError as err:
-        raise Pain3DError(f"{path}: cannot read job file ({err.strerror})") from None
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise Pain3DError(f"{label}: not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as err:
-        raise Pain3DError(f"{label}: TOML syntax error: {err}") from None
+    data = read_toml(path, "job file")
     try:
         job = resolve_job(data)
         _resolve_paths(job, path.resolve().parent)
         return job
     except Pain3DError as err:
-        raise Pain3DError(f"{label}: {err}") from None
+        raise Pain3DError(f"{path.name}: {err}") from None
+
+
+def read_toml(path: Path, what: str) -> dict:
+    """A TOML file's table; one-line errors for a missing, unreadable or malformed file."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise Pain3DError(f"{path}: no such {what}") from None
+    except IsADirectoryError:
+        raise Pain3DError(f"{path}: is a folder, not a {what}") from None
+    except OSError as err:
+        raise Pain3DError(f"{path}: cannot read {what} ({err.strerror})") from None
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise Pain3DError(f"{path.name}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as err:
+        raise Pain3DError(f"{path.name}: TOML syntax error: {err}") from None
 
 
 def resolve_job(data: dict) -> dict:
     """Validate a parsed job table and fill in defaults."""
-    sections = [s for s in SCHEMA if s]
-    top_allowed = sorted(list(SCHEMA[""]) + sections)
-    for key in data:
-        if key not in top_allowed:
-            raise Pain3DError(f"unknown key {key!r}; allowed: {', '.join(top_allowed)}")
     job: dict[str, Any] = {"format_version": JOB_FORMAT_VERSION}
-    job.update(_resolve_section("", {k: v for k, v in data.items() if k in SCHEMA[""]}))
-    for section in sections:
-        table = data.get(section, {})
-        if not isinstance(table, dict):
-            raise _bad(section, table, f"a [{section}] table")
-        job[section] = _resolve_section(section, table)
+    job.update(resolve_tables(data, SCHEMA))
     _cross_checks(job)
     return job
 
 
-def _resolve_section(section: str, table: dict) -> dict:
-    fields = SCHEMA[section]
+def resolve_tables(data: dict, schema: dict) -> dict:
+    """Check parsed TOML against a schema (section -> key -> Field; "" is the top level), filling defaults."""
+    sections = [s for s in schema if s]
+    top_allowed = sorted(list(schema.get("", {})) + sections)
+    for key in data:
+        if key not in top_allowed:
+            raise Pain3DError(f"unknown key {key!r}; allowed: {', '.join(top_allowed)}")
+    out = _resolve_section("", {k: v for k, v in data.items() if k not in sections}, schema) if "" in schema else {}
+    for section in sections:
+        table = data.get(section, {})
+        if not isinstance(table, dict):
+            raise _bad(section, table, f"a [{section}] table")
+        out[section] = _resolve_section(section, table, schema)
+    return out
+
+
+def _resolve_section(section: str, table: dict, schema: dict | None = None) -> dict:
+    fields = (schema or SCHEMA)[section]
     for key in table:
         if key not in fields:
             where = f"{section}.{key}" if section else key
@@ -511,10 +521,10 @@ def _bad(name: str, value: Any, allowed: str) -> Pain3DError:
     return Pain3DError(f"{name} = {shown}: invalid; allowed: {allowed}")
 
 
-def schema_markdown() -> str:
-    """The job-file reference (docs/job-file.md body), generated from SCHEMA."""
+def schema_markdown(schema: dict | None = None) -> str:
+    """A file reference (e.g. docs/job-file.md's body) generated from a schema (default: the job's)."""
     lines = []
-    for section, fields in SCHEMA.items():
+    for section, fields in (schema or SCHEMA).items():
         lines.append(f"### `[{section}]`" if section else "### Top level")
         lines.append("")
         lines.append("| key | default | allowed | meaning |")

@@ -1,0 +1,92 @@
+"""Training configs: the TOML schema of `pain3d train --config train.toml` (the one source of truth).
+
+`load_config(path, overrides)` returns the resolved config (every default filled in) that is
+saved beside the run as `config.json`; command-line settings override the file's. Typos and
+out-of-range values are one-line errors naming the key, the value and what is allowed.
+`docs/training.md` lists every key (generated: `pain3d train-reference`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pain3d.errors import Pain3DError
+from pain3d.jobs import Field, read_toml, resolve_tables
+
+CONFIG_FORMAT_VERSION = 1
+
+SCHEMA: dict[str, dict[str, Field]] = {
+    "model": {
+        "backbone": Field("str", "vit_small_patch16_224", "timm model name (vit_tiny/small/base, DINOv2 names, ...)."),
+        "image_size": Field("int", 224, "Input side in pixels (a multiple of the patch size).", 32, 1024),
+        "pretrained": Field("str", "", "Local weights for the backbone: a .safetensors file or a timm/torch "
+                            "checkpoint (relative to the config file); empty: random initialisation."),
+        "allow_download": Field("bool", False, "Let timm fetch the backbone's pretrained weights from the Hub "
+                                "when `pretrained` is empty."),
+        "teacher_input": Field("choice", "heatmap", "What the teacher sees.", choices=("heatmap", "heatmap+rgb")),
+        "neutral_reference": Field("bool", False, "Also encode the identity's neutral image and let the pain "
+                                   "image's tokens attend to it (cross-attention)."),
+        "drop_path": Field("float", 0.1, "Stochastic depth rate of the backbone.", 0, 0.9),
+    },
+    "data": {
+        "workers": Field("int", 2, "DataLoader worker processes.", 0, 64),
+        "pin_memory": Field("bool", True, "Pin host memory for faster GPU copies (ignored on the CPU)."),
+        "cache": Field("bool", False, "Keep decoded images in memory after the first epoch."),
+        "augment": Field("bool", True, "Label-preserving augmentation: colour, blur, small crops."),
+        "flip": Field("bool", False, "Horizontal flips, swapping left/right AU labels with the image."),
+    },
+    "optim": {
+        "epochs": Field("int", 10, "Passes over the training split.", 1, 100000),
+        "max_steps": Field("int", 0, "Stop after this many optimiser steps (0: no limit).", 0, 10**9),
+        "batch_size": Field("int", 32, "Images per optimiser step on each process (before accumulation).", 1, 4096),
+        "accumulate": Field("int", 1, "Batches whose gradients are summed per optimiser step.", 1, 1024),
+        "lr": Field("float", 1e-4, "Peak learning rate (AdamW).", 0, 10),
+        "weight_decay": Field("float", 0.05, "AdamW weight decay.", 0, 10),
+        "warmup_steps": Field("int", 100, "Linear warm-up steps before the cosine decay.", 0, 10**9),
+        "min_lr": Field("float", 1e-6, "Learning rate at the end of the cosine decay.", 0, 10),
+        "clip_grad": Field("float", 1.0, "Gradient-norm clipping (0: off).", 0, 1000),
+        "amp": Field("bool", True, "Mixed precision on the GPU (bfloat16 where supported; ignored on the CPU)."),
+    },
+    "loss": {
+        "pspi": Field("float", 1.0, "Weight of the PSPI regression loss.", 0, 100),
+        "aus": Field("float", 1.0, "Weight of the six AU intensity losses.", 0, 100),
+        "pain": Field("float", 0.5, "Weight of the binary pain losses at PSPI >= 1, 2, 3.", 0, 100),
+        "distill_output": Field("float", 1.0, "Student: weight of output distillation (PSPI/AU predictions).", 0, 100),
+        "distill_feature": Field("float", 1.0, "Student: weight of token feature distillation.", 0, 100),
+        "distill_attention": Field("float", 1.0, "Student: weight of attention distillation.", 0, 100),
+    },
+    "run": {
+        "seed": Field("int", 0, "Seed of initialisation, data order and augmentation.", 0, 2**31 - 1),
+        "teacher": Field("str", "", "Student: the teacher's run folder (relative to the config file)."),
+        "log_every": Field("int", 10, "Optimiser steps between logged metric rows.", 1, 10**6),
+        "checkpoint_every": Field("int", 0, "Optimiser steps between checkpoints (0: at the end of each epoch).",
+                                  0, 10**9),
+        "tensorboard": Field("bool", True, "Also log to TensorBoard (RUN/tensorboard)."),
+    },
+}
+
+# Command-line flags of `pain3d train` and the keys they set.
+OVERRIDES = {"backbone": ("model", "backbone"), "image_size": ("model", "image_size"),
+             "batch_size": ("optim", "batch_size"), "epochs": ("optim", "epochs"),
+             "max_steps": ("optim", "max_steps"), "seed": ("run", "seed"), "teacher": ("run", "teacher")}
+
+
+def load_config(path: Path | None, overrides: dict[str, Any] | None = None) -> dict:
+    """The resolved config of a TOML file (or the defaults), with command-line overrides applied."""
+    data = read_toml(Path(path), "training config") if path else {}
+    for flag, value in (overrides or {}).items():
+        if value is not None:
+            section, key = OVERRIDES[flag]
+            value = str(Path(value).resolve()) if flag == "teacher" else value  # relative to where it was typed
+            data.setdefault(section, {})[key] = value
+    label = Path(path).name if path else "training config"
+    try:
+        config = {"format_version": CONFIG_FORMAT_VERSION, **resolve_tables(data, SCHEMA)}
+    except Pain3DError as err:
+        raise Pain3DError(f"{label}: {err}") from None
+    base = Path(path).resolve().parent if path else Path.cwd()
+    for section, key in (("model", "pretrained"), ("run", "teacher")):
+        if config[section][key]:
+            config[section][key] = str(base / Path(config[section][key]).expanduser())
+    return config

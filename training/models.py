@@ -1,0 +1,311 @@
+"""ViTPain models: a timm ViT encoder with pain heads, for teachers, students and baselines.
+
+`build_model(role, backbone, image_size, teacher_input, neutral_reference, pretrained,
+allow_download, **timm_kwargs) -> PainModel`:
+
+- `role`: "teacher" sees the heatmap (`teacher_input` "heatmap": 1 channel, or "heatmap+rgb":
+  4 channels); "student" and "baseline" see the RGB image (a student is a baseline trained with
+  distillation; the model is the same).
+- `backbone`: any timm ViT name (vit_tiny_patch16_224, vit_small/base, DINOv2 `*_dinov2`, DINOv3
+  `*_dinov3`); `timm_kwargs` go to `timm.create_model` (drop_path_rate, embed_dim, depth, ...).
+- `neutral_reference`: the identity's neutral image (batch["neutral_image"]) is encoded by the same
+  encoder and the pain image's tokens attend to it (one residual cross-attention layer).
+- `pretrained`: local backbone weights, a .safetensors file or a timm/torch checkpoint read with
+  `torch.load(weights_only=True)`; position embeddings are resampled to `image_size` and the
+  input convolution adapted to 1 or 4 channels. Nothing is fetched unless `allow_download` (and no
+  `pretrained`) asks timm for the name's own weights.
+
+`PainModel.forward(batch)` takes a batch dict (training/data.py): a teacher reads `heatmap` (and
+`image` with "heatmap+rgb"), the others `image`; with a neutral reference also `neutral_image`.
+It returns:
+
+| key | shape | meaning |
+| --- | --- | --- |
+| `pspi` | (B,) | PSPI in 0..16 (sigmoid x 16) |
+| `aus` | (B, 6) | AU intensities in `AU_KEYS` order, AU43 in 0..1, the others 0..5 |
+| `pain_logits` | (B, 3) | logits of PSPI >= 1, 2, 3 (`PAIN_THRESHOLDS`) |
+| `tokens` | (B, N, D) | the encoder's patch tokens of the pain image (before any cross-attention) |
+| `attention` | (B, heads, N) | CLS-to-patch softmax attention of the encoder's last block |
+
+Checkpoints: `read_state_dict(path)` reads tensors only (safetensors or weights_only); a missing,
+truncated or foreign file is a one-line Pain3DError. `load_weights(module, path)` loads a whole
+model strictly (wrong architecture: one line naming the mismatched keys). `freeze(model)` makes a
+frozen teacher. `model.build_args` rebuilds the architecture (`build_model(**model.build_args)`);
+`model.embed_dim` is the token width (`make_projector` in training/losses.py).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from typing import Any, Mapping
+
+import safetensors.torch
+import timm
+import torch
+from timm.models import adapt_input_conv
+from torch import nn
+
+from pain3d import facs
+from pain3d.errors import Pain3DError
+
+from .data import AU_KEYS, PAIN_THRESHOLDS
+
+ROLES = ("teacher", "student", "baseline")
+TEACHER_INPUTS = ("heatmap", "heatmap+rgb")
+# Keys a checkpoint may keep its weights under, in the order timm prefers them (EMA first).
+_CONTAINERS = ("state_dict_ema", "model_ema", "state_dict", "model")
+
+
+def input_channels(role: str, teacher_input: str) -> int:
+    if role != "teacher":
+        return 3
+    return 1 if teacher_input == "heatmap" else 4
+
+
+def build_model(role: str, backbone: str, image_size: int, teacher_input: str = "heatmap",
+                neutral_reference: bool = False, pretrained: str | Path | None = None,
+                allow_download: bool = False, **timm_kwargs: Any) -> PainModel:
+    """A PainModel (module docs); Pain3DError for bad settings, names or weights."""
+    _choice("role", role, ROLES)
+    _choice("teacher_input", teacher_input, TEACHER_INPUTS)
+    if role == "teacher" and teacher_input == "heatmap" and neutral_reference:
+        raise Pain3DError("neutral_reference: a heatmap-only teacher has nothing to compare (neutral faces "
+                          "have no heatmap); use teacher_input = \"heatmap+rgb\" or no neutral reference")
+    in_chans = input_channels(role, teacher_input)
+    encoder = create_encoder(backbone, image_size, in_chans, download=allow_download and not pretrained,
+                             **timm_kwargs)
+    if pretrained:
+        load_backbone_weights(encoder, pretrained)
+    args = dict(role=role, backbone=backbone, image_size=image_size, teacher_input=teacher_input,
+                neutral_reference=neutral_reference, **timm_kwargs)
+    return PainModel(encoder, role, teacher_input, neutral_reference, args)
+
+
+def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise Pain3DError(f"{name} = {value!r}: allowed: {', '.join(allowed)}")
+
+
+def create_encoder(backbone: str, image_size: int, in_chans: int, download: bool = False,
+                   **timm_kwargs: Any) -> nn.Module:
+    """A headless timm ViT (num_classes=0) at `image_size`; Pain3DError if it is not one."""
+    try:
+        encoder = timm.create_model(backbone, pretrained=download, num_classes=0, img_size=image_size,
+                                    in_chans=in_chans, **timm_kwargs)
+    except Exception as err:  # unknown name, bad keyword, failed download: all one line for the user
+        reason = "not a timm vision transformer" if "img_size" in str(err) else _first_line(err)
+        raise Pain3DError(f"backbone {backbone!r}: {reason}") from None
+    blocks = getattr(encoder, "blocks", None)
+    attn = getattr(blocks[-1], "attn", None) if blocks else None
+    if not hasattr(attn, "attn_drop") or not hasattr(attn, "fused_attn") or not hasattr(encoder, "patch_embed"):
+        raise Pain3DError(f"backbone {backbone!r}: not a timm vision transformer (needs patch_embed and "
+                          f"blocks with attention)")
+    patch = encoder.patch_embed.patch_size[0]
+    if image_size % patch:
+        raise Pain3DError(f"image_size = {image_size}: must be a multiple of {backbone}'s patch size {patch}")
+    return encoder
+
+
+class AttentionProbe:
+    """Keeps the softmax attention of one timm attention module from its latest forward.
+
+    The fused kernel never materialises the weights, so that one module runs the plain path; its
+    softmax output is the input of its `attn_drop`, where a hook picks it up (with its graph).
+    """
+
+    def __init__(self, attn: nn.Module) -> None:
+        attn.fused_attn = False
+        attn.attn_drop.register_forward_hook(self._keep)
+        self.weights: torch.Tensor | None = None
+
+    def _keep(self, module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+        self.weights = inputs[0]
+
+    def take(self) -> torch.Tensor:
+        weights, self.weights = self.weights, None
+        return weights
+
+
+class NeutralCrossAttention(nn.Module):
+    """The pain image's tokens attend to the neutral image's tokens (residual, pre-norm)."""
+
+    def __init__(self, dim: int, heads: int) -> None:
+        super().__init__()
+        self.norm_query = nn.LayerNorm(dim)
+        self.norm_neutral = nn.LayerNorm(dim)
+        self.attn = nn.MultiheadAttention(dim, heads, batch_first=True)
+
+    def forward(self, tokens: torch.Tensor, neutral: torch.Tensor) -> torch.Tensor:
+        kv = self.norm_neutral(neutral)
+        return tokens + self.attn(self.norm_query(tokens), kv, kv, need_weights=False)[0]
+
+
+class PainHead(nn.Module):
+    """PSPI, six AU intensities and three pain logits from pooled features (CLS and mean token)."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.norm = nn.LayerNorm(2 * dim)
+        self.pspi = nn.Linear(2 * dim, 1)
+        self.aus = nn.Linear(2 * dim, len(AU_KEYS))
+        self.pain = nn.Linear(2 * dim, len(PAIN_THRESHOLDS))
+        catalog = facs.catalog()
+        self.register_buffer("au_max", torch.tensor([float(catalog[k].max_intensity) for k in AU_KEYS]),
+                             persistent=False)
+
+    def forward(self, pooled: torch.Tensor) -> dict[str, torch.Tensor]:
+        x = self.norm(pooled)
+        return {
+            "pspi": torch.sigmoid(self.pspi(x).squeeze(-1)) * facs.PSPI_MAX,
+            "aus": torch.sigmoid(self.aus(x)) * self.au_max,
+            "pain_logits": self.pain(x),
+        }
+
+
+class PainModel(nn.Module):
+    """Encoder + optional neutral cross-attention + heads; `forward(batch)` (module docs)."""
+
+    def __init__(self, encoder: nn.Module, role: str, teacher_input: str, neutral_reference: bool,
+                 build_args: dict) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.role, self.teacher_input = role, teacher_input
+        self.build_args = build_args  # build_model(**build_args) rebuilds this architecture
+        self.embed_dim = int(encoder.embed_dim)
+        self.num_prefix = int(getattr(encoder, "num_prefix_tokens", 0))
+        self.has_cls = getattr(encoder, "cls_token", None) is not None
+        last = encoder.blocks[-1].attn
+        self.cross = NeutralCrossAttention(self.embed_dim, last.num_heads) if neutral_reference else None
+        self.head = PainHead(self.embed_dim)
+        self._probe = AttentionProbe(last)
+
+    @property
+    def neutral_reference(self) -> bool:
+        return self.cross is not None
+
+    def forward(self, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        seq, attention = self._encode(self._input(batch, "image"))
+        tokens = seq[:, self.num_prefix:]
+        if self.cross is not None:
+            neutral, _ = self._encode(self._input(batch, "neutral_image"))
+            seq = self.cross(seq, neutral)
+        patches = seq[:, self.num_prefix:].mean(1)
+        pooled = torch.cat([seq[:, 0] if self.has_cls else patches, patches], dim=-1)
+        return {**self.head(pooled), "tokens": tokens, "attention": attention}
+
+    def _input(self, batch: Mapping[str, torch.Tensor], image_key: str) -> torch.Tensor:
+        """What the encoder sees; a neutral image stands with a zero heatmap (neutral faces have none)."""
+        if self.role != "teacher":
+            return batch[image_key]
+        heat = batch["heatmap"] if image_key == "image" else torch.zeros_like(batch["heatmap"])
+        heat = (heat - 0.5) / 0.5  # the scale of normalised RGB
+        return heat if self.teacher_input == "heatmap" else torch.cat([batch[image_key], heat], dim=1)
+
+    def _encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """All tokens after the encoder's final norm, and the last block's CLS-to-patch attention."""
+        seq = self.encoder.forward_features(x)
+        weights = self._probe.take()  # (B, heads, T, T)
+        p = self.num_prefix
+        attention = weights[:, :, 0, p:] if self.has_cls else weights[:, :, p:, p:].mean(2)
+        return seq, attention
+
+
+def freeze(model: nn.Module) -> nn.Module:
+    """Eval mode, no gradients: a teacher during distillation."""
+    model.eval()
+    model.requires_grad_(False)
+    return model
+
+
+# --- checkpoints ---------------------------------------------------------------------------
+
+
+def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """The tensors of a .safetensors file or a torch checkpoint, never unpickling objects.
+
+    A checkpoint's weights may sit under state_dict_ema, model_ema, state_dict or model (timm's
+    order); a DistributedDataParallel `module.` prefix is dropped.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise Pain3DError(f"{path}: no such checkpoint file")
+    kind = _checkpoint_kind(path)
+    if kind is None:
+        raise Pain3DError(f"{path}: not a .safetensors file or a torch checkpoint")
+    try:
+        if kind == "safetensors":
+            state = safetensors.torch.load_file(str(path), device="cpu")
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # truncated, foreign, or objects weights_only refuses: one line, never a traceback
+        raise Pain3DError(f"{path}: not a readable checkpoint ({_load_failure(err)})") from None
+    if isinstance(state, dict):
+        state = next((state[k] for k in _CONTAINERS if isinstance(state.get(k), dict)), state)
+    if not isinstance(state, dict) or not state or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise Pain3DError(f"{path}: holds no state dict of tensors")
+    return {k.removeprefix("module."): v for k, v in state.items()}
+
+
+def _checkpoint_kind(path: Path) -> str | None:
+    """"safetensors" (an 8-byte header length, then JSON), "torch" (a zip or a legacy pickle) or None."""
+    with open(path, "rb") as f:
+        head = f.read(9)
+    if path.suffix == ".safetensors" or head[8:] == b"{":
+        return "safetensors"
+    return "torch" if head[:2] == b"PK" or head[:1] == b"\x80" else None
+
+
+def load_backbone_weights(encoder: nn.Module, path: str | Path) -> None:
+    """Local pretrained weights into a timm encoder, adapted the way timm adapts its own."""
+    path = Path(path)
+    state = read_state_dict(path)
+    filter_fn = getattr(sys.modules[type(encoder).__module__], "checkpoint_filter_fn", None)
+    if filter_fn is not None:  # timm's converter: original DINOv2/CLIP keys, position-embedding resampling
+        try:
+            state = filter_fn(state, encoder)
+        except Exception as err:
+            raise Pain3DError(f"{path}: does not fit backbone {_name(encoder)} ({_first_line(err)})") from None
+    conv = encoder.pretrained_cfg.get("first_conv", "patch_embed.proj") + ".weight"
+    own = encoder.state_dict()
+    if conv in state and conv in own and state[conv].ndim == 4 and state[conv].shape[1] != own[conv].shape[1]:
+        state[conv] = adapt_input_conv(own[conv].shape[1], state[conv], base_chans=state[conv].shape[1])
+    classifier = encoder.pretrained_cfg.get("classifier", "head")
+    state = {k: v for k, v in state.items() if not k.startswith(f"{classifier}.")}  # the encoder is headless
+    load_weights(encoder, state, what=f"backbone {_name(encoder)}", where=path)
+
+
+def load_weights(module: nn.Module, source: str | Path | Mapping[str, torch.Tensor], what: str = "the model",
+                 where: str | Path | None = None) -> None:
+    """Strictly load a state dict (or a checkpoint file); one-line Pain3DError on any mismatch."""
+    if not isinstance(source, Mapping):
+        where, source = source, read_state_dict(source)
+    own = module.state_dict()
+    missing = [k for k in own if k not in source]
+    unexpected = [k for k in source if k not in own]
+    shapes = [f"{k} {tuple(source[k].shape)} vs {tuple(own[k].shape)}" for k in own
+              if k in source and source[k].shape != own[k].shape]
+    problems = [f"{len(keys)} {label} ({', '.join(keys[:2])}{', ...' if len(keys) > 2 else ''})"
+                for label, keys in (("missing keys", missing), ("unexpected keys", unexpected),
+                                    ("shape mismatches", shapes)) if keys]
+    if problems:
+        raise Pain3DError(f"{where or 'weights'}: does not fit {what}: {'; '.join(problems)}")
+    module.load_state_dict(source)
+
+
+def _load_failure(err: BaseException) -> str:
+    found = re.search(r"Unsupported global: GLOBAL (\S+)", str(err))
+    if found:
+        return f"it holds a pickled {found[1]} besides tensors, which is never unpickled"
+    return _first_line(err)
+
+
+def _name(encoder: nn.Module) -> str:
+    return encoder.pretrained_cfg.get("architecture", type(encoder).__name__)
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    line = f"{type(err).__name__}: {text[0]}" if text else type(err).__name__
+    return line if len(line) <= 160 else line[:157] + "..."
