@@ -87,6 +87,7 @@ def generate(config: Path, out: Path, workers: int | None, shards: int | None, l
     renderer.check()
     plan = gen.prepare(job, out)
     workers = workers or gen.default_workers()
+    _texture(out, None, None, workers, renderer)
     shards = min(shards or (workers if launcher == "local" else len(plan["identities"])), len(plan["identities"]))
     total = gen.total_images(plan)
     click.echo(f"{total} images of {len(plan['identities'])} identities in {shards} shards ({launcher})", err=True)
@@ -106,6 +107,34 @@ def generate(config: Path, out: Path, workers: int | None, shards: int | None, l
     if problems:
         raise Pain3DError(f"{out}: {rows} images merged; " + "; ".join(problems))
     click.echo(f"generated {rows} images in {out} (valid)")
+
+
+@main.command()
+@click.option("--plan", "data", required=True, type=click.Path(path_type=Path),
+              help="Dataset folder holding plan.json (from `pain3d plan`).")
+@click.option("--backend", type=click.Choice(["procedural", "diffusion"]), default=None,
+              help="Texture source (default: the job's texture.backend).")
+@click.option("--identities", default="", help="Comma-separated identity indices (default: all).")
+@click.option("--workers", type=click.IntRange(1, 256), default=1, show_default=True,
+              help="Processes for the procedural backend.")
+@click.option("--blender", default=None, help="Blender for the diffusion backend's bundles (default: bpy module).")
+def texture(data: Path, backend: str | None, identities: str, workers: int, blender: str | None) -> None:
+    """Write each identity's skin and eye textures into DATA/textures (cached: done sets are skipped)."""
+    from .generate import Renderer
+    from .plan import read_plan
+    from .shards import parse_identities
+
+    count = len(read_plan(data)["identities"])
+    _texture(data, backend, parse_identities(identities, count), workers, Renderer(blender))
+
+
+def _texture(data: Path, backend: str | None, identities: list[int] | None, workers: int, renderer) -> None:
+    from texturing.textures import texture_plan
+
+    started = time.perf_counter()
+    done = texture_plan(data, backend, identities, workers, renderer, report=lambda line: click.echo(line, err=True))
+    click.echo(f"textures ({done['backend']}): {done['made']} made, {done['skipped']} up to date "
+               f"in {time.perf_counter() - started:.1f} s", err=True)
 
 
 @main.command()

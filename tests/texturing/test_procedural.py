@@ -1,0 +1,137 @@
+"""texturing.procedural: seeded, pure-numpy skin and eye textures (docs/texturing.md)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from pain3d import raster
+from pain3d.head import build_identity as build_head, sample_identity
+from pain3d.identity import SUB_IRIS, color_attributes, iris_colour
+from pain3d.sampling import derive_seed
+from texturing.procedural import ALBEDO_RANGE, ROUGHNESS_RANGE, TEXTURE_STREAM, procedural_textures
+
+SIZE = 256
+LUMA = np.array([0.2126, 0.7152, 0.0722])  # Rec. 709 luminance of linear RGB
+
+
+@pytest.fixture(scope="module")
+def head():
+    return build_head(sample_identity(35, "female", "East Asian", 3))
+
+
+def record(seed: int = 11, age: float = 30.0, sex: str = "female", ethnicity: str = "East Asian",
+           skin_tone: float = 2.0) -> dict:
+    return {"index": 0, "seed": seed, "head_seed": seed, "age": age, "sex": sex, "ethnicity": ethnicity,
+            "skin_tone": skin_tone}
+
+
+def masks(head, size: int, **values: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-vertex weights drawn in the skin's UV layout (the layout's region masks)."""
+    return raster.uv_vertex_maps(head, size, values)
+
+
+def test_same_seed_same_maps_other_seed_other_maps(head):
+    a, b = procedural_textures(head, record(), SIZE), procedural_textures(head, record(), SIZE)
+    for name in ("albedo", "roughness", "normal", "eyes"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    assert a.params == b.params
+    other = procedural_textures(head, record(seed=12), SIZE)
+    assert not np.array_equal(a.albedo, other.albedo) and not np.array_equal(a.normal, other.normal)
+
+
+def test_maps_have_the_documented_shapes_and_params(head):
+    maps = procedural_textures(head, record(), SIZE)
+    assert maps.albedo.shape == (SIZE, SIZE, 3) and maps.albedo.dtype == np.float32
+    assert maps.roughness.shape == (SIZE, SIZE) and maps.normal.shape == (SIZE, SIZE, 3)
+    assert maps.eyes.ndim == 3 and maps.eyes.shape[2] == 3
+    params = json.loads(json.dumps(maps.params))  # JSON-serialisable as it is
+    assert params["seed"] == derive_seed(11, TEXTURE_STREAM) and params["skin_tone"] == 2.0
+    assert "Monk" in params["scale"]
+    assert tuple(params["iris_rgb"]) == iris_colour("East Asian", derive_seed(11, SUB_IRIS))  # the farm's iris
+
+
+def test_monk_tones_order_the_cheeks_by_luminance(head):
+    cheeks = masks(head, SIZE, cheeks=head.regions["cheek_L"] + head.regions["cheek_R"])["cheeks"] > 0.5
+    means = [float((procedural_textures(head, record(skin_tone=t), SIZE).albedo[cheeks] @ LUMA).mean())
+             for t in (1, 3, 5, 7, 10)]
+    assert all(a > b for a, b in zip(means, means[1:])), means
+
+
+@pytest.mark.parametrize("case", [dict(skin_tone=1.0), dict(skin_tone=10.0, ethnicity="Black"),
+                                  dict(skin_tone=4.0, age=82.0, sex="male", ethnicity="White")])
+def test_every_texel_within_the_documented_range(head, case):
+    maps = procedural_textures(head, record(**case), SIZE, stubble_rate=1.0)
+    lo, hi = ALBEDO_RANGE
+    for image in (maps.albedo, maps.eyes):
+        assert np.isfinite(image).all() and image.min() >= lo and image.max() <= hi
+        assert ((image <= lo) | (image >= hi)).mean() < 0.001  # a soft roll-off, not a clamp
+    assert maps.roughness.min() >= ROUGHNESS_RANGE[0] and maps.roughness.max() <= ROUGHNESS_RANGE[1]
+    assert np.allclose(np.linalg.norm(maps.normal, axis=2), 1.0, atol=1e-5) and (maps.normal[..., 2] > 0).all()
+
+
+def test_lip_colour_lies_on_the_vermilion(head):
+    maps = procedural_textures(head, record(), SIZE)
+    vermilion = masks(head, SIZE, lips=color_attributes(head)["regions"][:, 0])["lips"]
+    covered = raster.skin_uv_raster(head, SIZE)[0].covered
+    redness = maps.albedo[..., 0] / maps.albedo[..., 1]
+    lip_coloured = covered & (redness > 1.5 * np.median(redness[covered]))
+    assert lip_coloured.sum() > 200
+    assert (vermilion[lip_coloured] > 0.05).mean() > 0.99
+    assert lip_coloured[vermilion > 0.9].mean() > 0.95
+
+
+def test_brow_hairs_lie_in_the_brow_band(head):
+    maps = procedural_textures(head, record(), SIZE)  # East Asian: dark hair on light (MST 2) skin
+    r = head.regions
+    drawn = masks(head, SIZE, brows=color_attributes(head)["regions"][:, 1],
+                  lids=sum(r[f"{p}_eyelid_{s}"] for p in ("upper", "lower") for s in "LR"))
+    covered = raster.skin_uv_raster(head, SIZE)[0].covered
+    luma = maps.albedo @ LUMA
+    skin = np.median(luma[covered])
+    hair = covered & (luma < 0.5 * skin) & (drawn["lids"] == 0)  # lashes grow on the lids
+    assert hair.sum() > 100
+    assert (drawn["brows"][hair] > 0).mean() > 0.95
+    assert luma[drawn["brows"] > 0.8].mean() < 0.75 * skin  # and the band is filled with hair
+
+
+def test_iris_and_pupil_lie_in_their_eyeball_groups(head):
+    maps = procedural_textures(head, record(ethnicity="White", seed=5), SIZE)
+    size = maps.eyes.shape[0]
+
+    def group(part: str) -> np.ndarray:
+        tris = raster.corner_triangles(head, (part,))
+        return raster.rasterize(raster.uv_pixels(head.corner_uv, size), tris, size, size).covered
+
+    iris, pupil = group("eye_L_iris"), group("eye_L_pupil")
+    luma = maps.eyes @ LUMA
+    sclera = np.median(luma[~(iris | pupil)])
+    dark = luma < 0.5 * sclera
+    assert dark[iris].mean() > 0.99 and (luma[pupil] < 0.02).mean() > 0.9
+    assert (iris | pupil)[dark].mean() > 0.98  # the polygonal groups cut a little off the painted disc
+    assert group("eye_R_iris").sum() == iris.sum()  # both eyes share one layout
+
+
+def test_stubble_only_on_males(head):
+    chin = masks(head, SIZE, chin=head.regions["chin"])["chin"] > 0.5
+    forehead = masks(head, SIZE, forehead=head.regions["forehead"])["forehead"] > 0.5
+    female = [procedural_textures(head, record(), SIZE, stubble_rate=rate) for rate in (0.0, 1.0)]
+    assert not female[1].params["stubble"] and np.array_equal(female[0].albedo, female[1].albedo)
+    male = [procedural_textures(head, record(sex="male"), SIZE, stubble_rate=rate) for rate in (0.0, 1.0)]
+    assert [m.params["stubble"] for m in male] == [False, True]
+    bare, shaved = (m.albedo @ LUMA for m in male)
+    assert shaved[chin].mean() < 0.9 * bare[chin].mean()
+    assert np.array_equal(shaved[forehead], bare[forehead])
+
+
+def test_wrinkles_deepen_with_age(head):
+    regions = masks(head, 512, forehead=head.regions["forehead"],
+                    crows=color_attributes(head)["wrinkles"][:, 2])
+    energy = {}
+    for age in (25.0, 75.0):
+        normal = procedural_textures(head, record(age=age), 512).normal
+        tilt = (normal[..., :2] ** 2).sum(2)
+        energy[age] = [tilt[regions[name] > 0.5].mean() for name in ("forehead", "crows")]
+    assert all(old > 2.0 * young for young, old in zip(energy[25.0], energy[75.0])), energy
