@@ -12,6 +12,9 @@ anatomical regions, following the FACS description of each AU (docs/rig.md):
   texture with the tissue; they leave the lids alone.
 - The jaw (AU26, AU27) rotates the lower face, lower lip, lower teeth and the lower mouth
   cavity about the temporomandibular axis.
+- The soft-tissue actions that meet at the mouth (AU6, AU9, AU10, AU12, AU15, AU17, AU20, AU23,
+  AU25) are relaxed together until no combination of them, at any intensities, turns a face
+  over: stacked lip actions would otherwise squeeze the skin beside the mouth corner past flat.
 
 Combinations that would make lids or the jaw double back are resolved by suppression: a
 closed eye (AU43 or AU45) switches off lid raising and the lower-lid push, and AU27's
@@ -36,6 +39,9 @@ MARGIN_MOBILITY = 0.2  # how readily the margin loops give way when a lid turn i
 LID_OVERLAP = 0.06  # radians the closed upper lid passes the lower margin, so no eye shows
 JAW_CORNER = 0.2  # share of the jaw's turn that the mouth corners follow
 MOUTH_CORNER_CORE = (0.002, 0.005)  # metres within which a mouth corner moves as one piece, fading out
+MOUTH_ACTIONS = ("AU6", "AU9", "AU10", "AU12", "AU15", "AU17", "AU20", "AU23", "AU25")  # soft tissue meeting at the mouth
+BLEND_MARGIN = 0.02  # least share of its rest area a face keeps (along its rest normal) in any blend of them
+BLEND_SPREAD = 4  # edge rings beyond their reach into which relaxed mouth fields may spread (_unfold_blends)
 
 
 @dataclass(frozen=True)
@@ -555,9 +561,108 @@ def _field(face: Face, target: RigTarget) -> np.ndarray:
 
 
 def build_rig(head: HeadMesh) -> dict[str, np.ndarray]:
-    """Every target's displacement field (V, 3), keyed by shape-key name."""
+    """Every target's displacement field (V, 3), keyed by shape-key name.
+
+    The soft-tissue actions that meet at the mouth are relaxed together (_unfold_blends), so
+    that no combination of them, at any intensities, folds a face.
+    """
     face = Face.of(head)
-    return {t.name: target_delta(face, t) for t in targets()}
+    deltas = {t.name: target_delta(face, t) for t in targets()}
+    mouth = [t for t in targets() if t.au in MOUTH_ACTIONS and not t.name.endswith("_lid")]
+    mobile = np.stack([(face.off_lids > 0.0) & (face.side_weight(t.side) > 0.0 if t.side else True) for t in mouth])
+    deltas.update(zip([t.name for t in mouth], _unfold_blends(face, [deltas[t.name] for t in mouth], mobile)))
+    return deltas
+
+
+def _unfold_blends(face: Face, fields: list[np.ndarray], mobile: np.ndarray, margin: float = BLEND_MARGIN,
+                   iterations: int = 600) -> list[np.ndarray]:
+    """Relax displacement fields until no blend of them, at any weights in [0, 1], folds a face.
+
+    Shape keys add, so a face's signed area along its rest normal, s(w) = n0 . (E1(w) x E2(w))
+    with edges E(w) = e + sum_i w_i g_i, is quadratic in the key weights w. Its minimum over
+    the whole weight box is at least the rest area plus each key's own worst (the exact minimum
+    of its linear and square terms) plus every negative cross term (_blend_terms). Wherever that
+    bound falls below `margin` of the rest area (stacked lip actions squeeze the skin beside the
+    mouth), the face's corners move toward the face's mean displacement in each key that pulls
+    it down, by that key's share of the shortfall, until no face falls short. The bound holds for
+    every combination and every intensity, so no setting of the drivers folds these faces.
+    `mobile` (keys, V) says where each field may change (its side, soft tissue off the lids).
+    """
+    stack = np.stack(fields)
+    n = len(fields)
+    near = np.abs(stack).sum(axis=(0, 2)) > 0.0
+    for _ in range(BLEND_SPREAD):  # room for the relaxed fields to spread into
+        near[face.edges[near[face.edges].any(axis=1)].ravel()] = True
+    tris = face.triangles[near[face.triangles].any(axis=1)]
+    local = np.unique(tris)
+    index = np.full(len(face.v), -1)
+    index[local] = np.arange(len(local))
+    tris = index[tris]
+    v = face.v[local]
+    e1, e2 = v[tris[:, 1]] - v[tris[:, 0]], v[tris[:, 2]] - v[tris[:, 0]]
+    n0 = np.cross(e1, e2)
+    a2 = (n0 * n0).sum(axis=1)
+    keep = a2 > 1e-24  # faces of no area have no side to turn over
+    tris, e1, e2, n0, a2 = tris[keep], e1[keep], e2[keep], n0[keep], a2[keep]
+    c1, c2 = np.cross(e2, n0), np.cross(n0, e1)
+    d = stack[:, local]
+    mob = (mobile[:, local] & near[local]).astype(float)
+    G, H = d[:, tris[:, 1]] - d[:, tris[:, 0]], d[:, tris[:, 2]] - d[:, tris[:, 0]]  # (n, F, 3) edge changes per key
+    g, h = np.sqrt((G * G).sum(axis=2)).sum(axis=0), np.sqrt((H * H).sum(axis=2)).sum(axis=0)
+    # a face whose edges change too little in any blend to lose that much area needs no closer look
+    check = np.nonzero(np.sqrt(a2) * (g * np.sqrt((e2 * e2).sum(axis=1)) + np.sqrt((e1 * e1).sum(axis=1)) * h + g * h)
+                       >= (1.0 - margin) * a2)[0]
+    t, G, H = tris[check], G[:, check], H[:, check]
+    corner_faces = np.argsort(tris.ravel(), kind="stable") // 3  # faces around each local vertex, in vertex order
+    first = np.concatenate([[0], np.cumsum(np.bincount(tris.ravel(), minlength=len(local)))])
+    for _ in range(iterations):
+        live = np.nonzero((G != 0.0).any(axis=(1, 2)) | (H != 0.0).any(axis=(1, 2)))[0]  # keys that reach these faces
+        G, H = G[live], H[live]
+        L = ((G * c1[check]).sum(axis=2) + (H * c2[check]).sum(axis=2)).T
+        Q = np.matmul(np.cross(n0[check], G).transpose(1, 0, 2), H.transpose(1, 2, 0))
+        terms = _blend_terms(L, Q)
+        bad = a2[check] + terms.sum(axis=1) < margin * a2[check]
+        if not bad.any():
+            break
+        t, terms = t[bad], terms[bad]
+        k = len(live)
+        share = terms / terms.sum(axis=1, keepdims=True)  # (F, k): which keys pull the face down, how much
+        mean = d[live[:, None, None], t[None]].mean(axis=2)  # (k, F, 3)
+        moved, at = np.unique(t, return_inverse=True)
+        at = at.reshape(t.shape)
+        m = len(moved)
+        slot = (np.arange(k)[:, None, None] * m + at[None]).ravel()  # (key, corner) pairs
+        weight = np.repeat(share.T, 3, axis=1).ravel()
+        total = np.bincount(slot, weight, k * m).reshape(k, m)
+        goal = np.stack([np.bincount(slot, weight * np.repeat(mean[..., c], 3, axis=1).ravel(), k * m)
+                         for c in range(3)], axis=-1).reshape(k, m, 3)
+        cur = d[live[:, None], moved[None, :]]
+        pull = np.minimum(total / np.bincount(at.ravel(), minlength=m), 1.0) * mob[live[:, None], moved[None, :]]
+        goal = np.where(total[..., None] > 0.0, goal / np.maximum(total, 1e-300)[..., None], cur)
+        d[live[:, None], moved[None, :]] = cur + pull[..., None] * (goal - cur)
+        # check again every face around a moved corner
+        sizes = first[moved + 1] - first[moved]
+        runs = np.repeat(first[moved] - np.cumsum(sizes) + sizes, sizes) + np.arange(sizes.sum())
+        check = np.unique(corner_faces[runs])
+        t = tris[check]
+        G, H = d[:, t[:, 1]] - d[:, t[:, 0]], d[:, t[:, 2]] - d[:, t[:, 0]]
+    stack[:, local] = d
+    return list(stack)
+
+
+def _blend_terms(L: np.ndarray, Q: np.ndarray) -> np.ndarray:
+    """Each key's worst contribution to a face's signed area over weights in [0, 1]: (F, keys).
+
+    L (F, keys) and Q (F, keys, keys) are the linear and quadratic coefficients of the area in the
+    weights; a key's own terms are minimised exactly, each negative cross term is split between
+    its two keys. Their sum plus the rest area bounds the area of every blend from below.
+    """
+    diag = np.diagonal(Q, axis1=1, axis2=2)
+    cross = np.minimum(Q + Q.transpose(0, 2, 1), 0.0).sum(axis=2) - np.minimum(2.0 * diag, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = np.where(diag > 0.0, np.clip(-L / (2.0 * diag), 0.0, 1.0), 0.0)
+    own = np.minimum(np.minimum(L + diag, 0.0), w * (L + diag * w))
+    return own + 0.5 * cross
 
 
 def pose(head: HeadMesh, deltas: dict[str, np.ndarray], aus: dict[str, float]) -> np.ndarray:
