@@ -27,9 +27,17 @@ $(SYSTEM_STAMP): $(STAMP)
 
 install: $(STAMP)
 
-# Runs the main job on the built-in defaults: plan, render, merge and validate (resumes if stopped).
+DEMO_RUNS ?= $(DEMO_DATA)-runs
+
+# Runs the main job on the built-in defaults: plan, textures, render, merge and validate (resumes
+# if stopped), then a tiny ViTPain teacher and student, the student's evaluation and the data report.
 demo: install
 	$(BIN)/pain3d generate --config assets/jobs/demo.toml --out $(DEMO_DATA)
+	$(BIN)/pain3d train --data $(DEMO_DATA) --role teacher --config assets/train/demo.toml --out $(DEMO_RUNS)/teacher
+	$(BIN)/pain3d train --data $(DEMO_DATA) --role student --config assets/train/demo.toml --out $(DEMO_RUNS)/student \
+		--teacher $(DEMO_RUNS)/teacher
+	$(BIN)/pain3d eval --run $(DEMO_RUNS)/student --data $(DEMO_DATA) --split test
+	$(BIN)/pain3d report $(DEMO_DATA)
 
 test: install $(SYSTEM_STAMP)
 	$(BIN)/python -m pytest
@@ -38,4 +46,4 @@ bench: install
 	$(BIN)/pain3d bench
 
 clean:
-	rm -rf $(VENV) $(DEMO_DATA) .pytest_cache build *.egg-info
+	rm -rf $(VENV) $(DEMO_DATA) $(DEMO_RUNS) .pytest_cache build *.egg-info

@@ -228,12 +228,106 @@ def bench(names: tuple[str, ...]) -> None:
         click.echo(json.dumps(result))
 
 
+@main.command()
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option("--out", "out", type=click.Path(path_type=Path), default=None, help="Report folder (default: DATA/report).")
+@click.option("--no-files", is_flag=True, help="Check the manifest only; do not open every image.")
+def report(data: Path, out: Path | None, no_files: bool) -> None:
+    """Write an HTML page about DATA: contact sheets, expression ladder, histograms, balance, checks."""
+    from .report import write_report
+
+    page = write_report(data, out, progress=lambda step: click.echo(step, err=True), check_files=not no_files)
+    click.echo(f"report: {page}")
+
+
 @main.command("job-reference")
 def job_reference() -> None:
     """Print the job-file reference (every key, default and allowed range) as Markdown."""
     from .jobs import schema_markdown
 
     click.echo(schema_markdown())
+
+
+@main.command()
+@click.option("--data", required=True, type=click.Path(path_type=Path),
+              help="Dataset folder: Pain3D (manifest.jsonl) or the 3DPain layout.")
+@click.option("--role", required=True, type=click.Choice(["teacher", "student", "baseline"]), help="What to train.")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
+              help="Training config (TOML; default: the built-in defaults, see pain3d train-reference).")
+@click.option("--out", required=True, type=click.Path(path_type=Path),
+              help="Run folder (running again with the same folder resumes).")
+@click.option("--backbone", default=None, help="timm model name (model.backbone).")
+@click.option("--image-size", type=int, default=None, help="Input side in pixels (model.image_size).")
+@click.option("--batch-size", type=int, default=None, help="Images per process and batch (optim.batch_size).")
+@click.option("--epochs", type=int, default=None, help="Passes over the train split (optim.epochs).")
+@click.option("--max-steps", type=int, default=None, help="Stop after this many optimiser steps (optim.max_steps).")
+@click.option("--seed", type=int, default=None, help="Seed (run.seed).")
+@click.option("--teacher", type=click.Path(path_type=Path), default=None,
+              help="Student: the teacher's run folder or model file (run.teacher).")
+@click.option("--pretrained", type=click.Path(path_type=Path), default=None,
+              help="Local backbone weights, .safetensors or a timm checkpoint (model.pretrained).")
+def train(data: Path, role: str, config_path: Path | None, out: Path, **overrides) -> None:
+    """Train a ViTPain teacher, student or baseline on DATA into OUT (torchrun runs it on several GPUs)."""
+    import os
+
+    from training.config import load_config
+
+    config = load_config(config_path, overrides)
+    from training.train import train as train_run
+
+    progress = train_run(data, role, config, out)
+    if os.environ.get("RANK", "0") == "0":
+        best = (f"best val PSPI MAE {progress.best_mae:.3f} at step {progress.best_step}"
+                if progress.best_mae is not None else "no validation yet")
+        click.echo(f"trained {role} to step {progress.step} ({best}) in {out}")
+
+
+@main.command("eval")
+@click.option("--run", "run", required=True, type=click.Path(path_type=Path),
+              help="Run folder (from pain3d train) or a model file (checkpoints/step-N.safetensors).")
+@click.option("--data", required=True, type=click.Path(path_type=Path), help="Dataset folder.")
+@click.option("--split", type=click.Choice(["train", "val", "test"]), default="test", show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Report folder (default: RUN/eval-SPLIT).")
+@click.option("--checkpoint", type=click.Choice(["best", "last"]), default="best", show_default=True,
+              help="Which checkpoint of the run.")
+@click.option("--batch-size", type=click.IntRange(1, 4096), default=64, show_default=True)
+@click.option("--workers", type=click.IntRange(0, 64), default=2, show_default=True, help="DataLoader workers.")
+@click.option("--bootstrap", type=click.IntRange(0, 100000), default=1000, show_default=True,
+              help="Identity-bootstrap resamples of the confidence intervals.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap.")
+def eval_cmd(run: Path, data: Path, split: str, out: Path | None, checkpoint: str, batch_size: int, workers: int,
+             bootstrap: int, seed: int) -> None:
+    """Evaluate a run on a split of DATA: report.json, report.md, report.html, predictions.csv and plots."""
+    from training.evaluate import evaluate_run
+
+    paths = evaluate_run(run, data, split, out, checkpoint, batch_size, workers, bootstrap, seed)
+    click.echo(f"wrote {paths['html']} (and report.json, report.md, predictions.csv) in {paths['html'].parent}")
+
+
+@main.command()
+@click.option("--run", "run", required=True, type=click.Path(path_type=Path), help="Run folder or model file.")
+@click.option("--checkpoint", type=click.Choice(["best", "last"]), default="best", show_default=True)
+@click.option("--neutral", type=click.Path(path_type=Path), default=None,
+              help="The person's neutral image, for models trained with a neutral reference.")
+@click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
+def predict(run: Path, checkpoint: str, neutral: Path | None, images: tuple[Path, ...]) -> None:
+    """Print PSPI, the six AU intensities and pain probabilities of IMAGES (one tab-separated row each)."""
+    from training.evaluate import predict_images
+
+    rows = predict_images(run, list(images), neutral, checkpoint)
+    click.echo("\t".join(["image", *rows[0]]))
+    for image, row in zip(images, rows):
+        click.echo("\t".join([str(image), *(f"{v:.3f}" for v in row.values())]))
+
+
+@main.command("train-reference")
+def train_reference() -> None:
+    """Print the training-config reference (every key, default and allowed range) as Markdown."""
+    from training.config import SCHEMA
+
+    from .jobs import schema_markdown
+
+    click.echo(schema_markdown(SCHEMA))
 
 
 if __name__ == "__main__":

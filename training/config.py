@@ -28,6 +28,8 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "neutral_reference": Field("bool", False, "Also encode the identity's neutral image and let the pain "
                                    "image's tokens attend to it (cross-attention)."),
         "drop_path": Field("float", 0.1, "Stochastic depth rate of the backbone.", 0, 0.9),
+        "depth": Field("int", 0, "Transformer blocks of the backbone (0: the backbone's own); fewer make the "
+                       "small models of tests and demos.", 0, 64),
     },
     "data": {
         "workers": Field("int", 2, "DataLoader worker processes.", 0, 64),
@@ -58,7 +60,7 @@ SCHEMA: dict[str, dict[str, Field]] = {
     },
     "run": {
         "seed": Field("int", 0, "Seed of initialisation, data order and augmentation.", 0, 2**31 - 1),
-        "teacher": Field("str", "", "Student: the teacher's run folder (relative to the config file)."),
+        "teacher": Field("str", "", "Student: the teacher's run folder or model file (relative to the config file)."),
         "log_every": Field("int", 10, "Optimiser steps between logged metric rows.", 1, 10**6),
         "checkpoint_every": Field("int", 0, "Optimiser steps between checkpoints (0: at the end of each epoch).",
                                   0, 10**9),
@@ -69,7 +71,9 @@ SCHEMA: dict[str, dict[str, Field]] = {
 # Command-line flags of `pain3d train` and the keys they set.
 OVERRIDES = {"backbone": ("model", "backbone"), "image_size": ("model", "image_size"),
              "batch_size": ("optim", "batch_size"), "epochs": ("optim", "epochs"),
-             "max_steps": ("optim", "max_steps"), "seed": ("run", "seed"), "teacher": ("run", "teacher")}
+             "max_steps": ("optim", "max_steps"), "seed": ("run", "seed"), "teacher": ("run", "teacher"),
+             "pretrained": ("model", "pretrained")}
+_PATH_FLAGS = ("teacher", "pretrained")
 
 
 def load_config(path: Path | None, overrides: dict[str, Any] | None = None) -> dict:
@@ -78,7 +82,7 @@ def load_config(path: Path | None, overrides: dict[str, Any] | None = None) -> d
     for flag, value in (overrides or {}).items():
         if value is not None:
             section, key = OVERRIDES[flag]
-            value = str(Path(value).resolve()) if flag == "teacher" else value  # relative to where it was typed
+            value = str(Path(value).resolve()) if flag in _PATH_FLAGS else value  # relative to where it was typed
             data.setdefault(section, {})[key] = value
     label = Path(path).name if path else "training config"
     try:

@@ -33,12 +33,14 @@ An item is a dict (every item has the same keys, so `collate` = torch's default 
 | `age_band`, `sex`, `ethnicity` | str ("unknown" when unknown) |
 | `neutral_image` | (3, S, S), only with `with_neutral=True`: the same identity and view, neutral |
 
-Loading: `make_loader(dataset, batch_size, shuffle, seed, workers, pin_memory)` returns a
-DataLoader whose `batch_sampler` is an `EpochBatchSampler`: call `set_epoch(epoch, skip_batches)`
-before each epoch. The order and the augmentation draws depend only on (seed, epoch), so
-resuming mid-epoch with `skip_batches=k` yields exactly the batches an uninterrupted run would
-have seen after its first k. `cache=True` keeps decoded, resized images in shared memory, filled
-on first use and shared by all workers.
+Loading: `make_loader(dataset, batch_size, shuffle, seed, workers, pin_memory, rank, world_size)`
+returns a DataLoader whose `batch_sampler` is an `EpochBatchSampler`: call `set_epoch(epoch,
+skip_batches)` before each epoch. The order and the augmentation draws depend only on (seed,
+epoch), so resuming mid-epoch with `skip_batches=k` yields exactly the batches an uninterrupted
+run would have seen after its first k. With `world_size` processes (DDP), process `rank` takes
+every `world_size`-th batch of the epoch's order from the `rank`-th on; all processes get the same
+number of batches (a remainder of fewer than `world_size` batches is dropped). `cache=True` keeps
+decoded, resized images in shared memory, filled on first use and shared by all workers.
 """
 
 from __future__ import annotations
@@ -568,12 +570,18 @@ def collate(samples: list[dict]) -> dict:
 class EpochBatchSampler(Sampler[list[tuple[int, int]]]):
     """Batches of (index, augmentation seed) whose order depends only on (seed, epoch).
 
-    `set_epoch(epoch, skip_batches=k)` before each epoch; the epoch then yields its batches from
-    the k-th on (exact resume). `len()` counts the batches still to come; `batches_per_epoch` all.
+    `set_epoch(epoch, skip_batches=k)` before each epoch; the epoch then yields this process's
+    batches from its k-th on (exact resume). With `world_size` > 1, process `rank` gets batches
+    rank, rank + world_size, ... of the epoch's order (module docs). `len()` counts the batches
+    still to come; `batches_per_epoch` this process's all.
     """
 
-    def __init__(self, size: int, batch_size: int, shuffle: bool, seed: int, drop_last: bool = False) -> None:
+    def __init__(self, size: int, batch_size: int, shuffle: bool, seed: int, drop_last: bool = False,
+                 rank: int = 0, world_size: int = 1) -> None:
+        if not 0 <= rank < world_size:
+            raise ValueError(f"rank {rank} is not in 0..{world_size - 1}")
         self.size, self.batch_size, self.shuffle, self.seed, self.drop_last = size, batch_size, shuffle, seed, drop_last
+        self.rank, self.world_size = rank, world_size
         self.epoch, self.skip = 0, 0
 
     def set_epoch(self, epoch: int, skip_batches: int = 0) -> None:
@@ -582,7 +590,7 @@ class EpochBatchSampler(Sampler[list[tuple[int, int]]]):
     @property
     def batches_per_epoch(self) -> int:
         full, rest = divmod(self.size, self.batch_size)
-        return full + (1 if rest and not self.drop_last else 0)
+        return (full + (1 if rest and not self.drop_last else 0)) // self.world_size
 
     def __len__(self) -> int:
         return max(0, self.batches_per_epoch - self.skip)
@@ -596,18 +604,20 @@ class EpochBatchSampler(Sampler[list[tuple[int, int]]]):
     def __iter__(self) -> Iterator[list[tuple[int, int]]]:
         order, draws = self.order(self.epoch)
         for b in range(self.skip, self.batches_per_epoch):
-            span = slice(b * self.batch_size, (b + 1) * self.batch_size)
+            start = (b * self.world_size + self.rank) * self.batch_size
+            span = slice(start, start + self.batch_size)
             yield [(int(i), int(d)) for i, d in zip(order[span], draws[span])]
 
 
 def make_loader(dataset: PainDataset, batch_size: int, shuffle: bool, seed: int, workers: int = 0,
-                pin_memory: bool = False, drop_last: bool = False) -> DataLoader:
+                pin_memory: bool = False, drop_last: bool = False, rank: int = 0,
+                world_size: int = 1) -> DataLoader:
     """A DataLoader over `dataset` with an `EpochBatchSampler` (as `loader.batch_sampler`).
 
     Workers persist across epochs (their decoded-image cache with them); memory is pinned only
-    when an accelerator is there to copy to.
+    when an accelerator is there to copy to. `rank`/`world_size`: this process's share (DDP).
     """
-    sampler = EpochBatchSampler(len(dataset), batch_size, shuffle, seed, drop_last)
+    sampler = EpochBatchSampler(len(dataset), batch_size, shuffle, seed, drop_last, rank, world_size)
     pin = pin_memory and torch.accelerator.is_available()
     return DataLoader(dataset, batch_sampler=sampler, num_workers=workers, pin_memory=pin, collate_fn=collate,
                       persistent_workers=workers > 0)
