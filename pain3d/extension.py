@@ -12,8 +12,7 @@ import tomllib
 import zipfile
 from pathlib import Path
 
-from .errors import Pain3DError
-from .fileio import atomic_write_bytes
+from .fileio import atomic_write_bytes, make_folder
 from .paths import assets_dir
 
 REPO = assets_dir().parent
@@ -57,10 +56,7 @@ def _ignored(rel: Path) -> bool:
 def build(out_dir: str | Path) -> Path:
     """Write `pain3d-<version>.zip` into out_dir (atomically) and return its path."""
     out_dir = Path(out_dir)
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise Pain3DError(f"--out {out_dir}: cannot create folder ({err.strerror})") from None
+    make_folder(out_dir, f"--out {out_dir}")
     info = manifest()
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from .errors import Pain3DError
+
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     path = Path(path)
@@ -30,6 +32,16 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def make_folder(path: Path, label: str) -> None:
+    """Create a folder (and its parents); one-line errors, naming `label`, when that cannot be done."""
+    if path.exists() and not path.is_dir():
+        raise Pain3DError(f"{label}: exists and is not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise Pain3DError(f"{label}: cannot create folder ({err.strerror})") from None
 
 
 def _umask() -> int:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import Pain3DError
-from .fileio import atomic_write_text, dumps_json
+from .fileio import atomic_write_text, dumps_json, make_folder
 from .sampling import cells, sample_expressions, sample_identity
 
 PLAN_FORMAT = "pain3d-plan"
@@ -71,12 +71,7 @@ def read_plan(data_dir: str | Path) -> dict:
 
 
 def _ensure_writable_dir(path: Path) -> None:
-    if path.exists() and not path.is_dir():
-        raise Pain3DError(f"--out {path}: exists and is not a folder")
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise Pain3DError(f"--out {path}: cannot create folder ({err.strerror})") from None
+    make_folder(path, f"--out {path}")
     probe = path / ".pain3d-write-test"
     try:
         probe.write_bytes(b"")

@@ -46,7 +46,7 @@ from PIL import Image, UnidentifiedImageError
 from . import __version__, facs
 from .dataset import DATASET_FILE, MANIFEST_FILE, NEUTRAL, ROW_FIELDS, validate
 from .errors import Pain3DError
-from .fileio import atomic_write_bytes, atomic_write_text
+from .fileio import atomic_write_bytes, atomic_write_text, make_folder
 from .jobs import resolve_job
 from .plan import PLAN_FILE, read_plan
 from .sampling import SPLITS
@@ -111,7 +111,7 @@ def write_report(data: str | Path, out: str | Path | None = None,
     step = progress or (lambda name: None)
     step("reading the manifest")
     ds = _load(data)
-    _make_folder(out)
+    make_folder(out, str(out))
     step("checking the dataset")
     checks = _checks(data, check_files)
     sections, written = [_summary(ds, checks)], []
@@ -226,15 +226,6 @@ def _band_of(age: float, bands: list[list[int]]) -> str:
         if low <= age < high + 1:  # a band's last year is included (sampling.sample_identity)
             return f"{low}-{high}"
     return "other"
-
-
-def _make_folder(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise Pain3DError(f"{out}: exists and is not a folder; the report needs a folder")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise Pain3DError(f"{out}: cannot create the report folder ({err.strerror})") from None
 
 
 # ---------------------------------------------------------------- images

@@ -23,7 +23,7 @@ from PIL import Image
 from pain3d import __version__, bundle
 from pain3d.errors import Pain3DError
 from pain3d.fileio import atomic_write_text
-from pain3d.identity import build_identity
+from pain3d.identity import neutral_head
 from pain3d.paths import assets_dir
 from pain3d.plan import read_plan
 from pain3d.skin import linear_to_srgb
@@ -112,8 +112,8 @@ def _stale(data: Path, record: dict, backend: str, settings: dict) -> bool:
 
 def procedural_set(record: dict, settings: dict) -> TextureMaps:
     """The procedural texture set of one plan identity."""
-    core = build_identity(record["age"], record["sex"], record["ethnicity"], record["head_seed"])
-    return procedural_textures(core.head, record, size=settings["size"], stubble_rate=settings["stubble"])
+    head = neutral_head(record["age"], record["sex"], record["ethnicity"], record["head_seed"])
+    return procedural_textures(head, record, size=settings["size"], stubble_rate=settings["stubble"])
 
 
 def _procedural_job(args: tuple[Path, dict, dict]) -> int:
