@@ -125,13 +125,33 @@ class PAIN3D_OT_render_preview(_HeadOperator, bpy.types.Operator):
         return {"FINISHED"}
 
 
+class PAIN3D_OT_export_job(_HeadOperator, bpy.types.Operator):
+    """Write a job file for the farm: the Job file (or the defaults) plus the head's current expression"""
+
+    bl_idname = "pain3d.export_job"
+    bl_label = "Export Pain3D Job"
+    bl_options = {"REGISTER"}
+
+    def execute(self, context):
+        settings = context.scene.pain3d
+        base = bpy.path.abspath(settings.job_path) if settings.job_path else None
+        try:
+            path, count = tool.export_job(active_head(context), settings.expression_name, base,
+                                          bpy.path.abspath(settings.export_path))
+        except (Pain3DError, OSError) as err:
+            self.report({"ERROR"}, str(err))
+            return {"CANCELLED"}
+        self.report({"INFO"}, f"Wrote {path} ({count} explicit expression(s))")
+        return {"FINISHED"}
+
+
 class VIEW3D_MT_pain3d(bpy.types.Menu):
     """Object > Pain3D: every Pain3D operator, so that F3 menu search finds them"""
 
     bl_idname = "VIEW3D_MT_pain3d"
     bl_label = "Pain3D"
     operators = (PAIN3D_OT_new_head, PAIN3D_OT_apply_preset, PAIN3D_OT_random_expression,
-                 PAIN3D_OT_add_preview_cameras, PAIN3D_OT_render_preview)
+                 PAIN3D_OT_add_preview_cameras, PAIN3D_OT_render_preview, PAIN3D_OT_export_job)
 
     def draw(self, context):
         layout = self.layout

@@ -64,6 +64,11 @@ class Pain3DSettings(bpy.types.PropertyGroup):
                                     min=64, max=2048, default=256)
     preview_samples: IntProperty(name="Samples", description="Cycles samples of the preview render",
                                  min=1, max=1024, default=16)
+    expression_name: StringProperty(name="Name", description="Name of the current expression in the exported "
+                                    "job (lower-case letters, digits, _ or -)", default="my_expression")
+    export_path: StringProperty(name="Export to", description="Job file to write: the Job file above (or the "
+                                "defaults) plus the current expression", subtype="FILE_PATH",
+                                default="//pain3d_job.toml")
     preview_path: StringProperty(name="Output", description="Where the preview render is saved",
                                  subtype="FILE_PATH", default="//pain3d_preview.png")
 

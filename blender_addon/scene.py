@@ -14,7 +14,8 @@ import numpy as np
 from .core import camera as cam
 from .core import facs, rig, scenery
 from .core.dataset import MASK_CLASSES
-from .core.jobs import SCHEMA, load_job
+from .core.fileio import atomic_write_text
+from .core.jobs import SCHEMA, job_toml, load_job, resolve_job, with_expression
 from .core.skin import skin_tone_rgb
 
 HEAD_COLLECTION = "Pain3D"
@@ -393,6 +394,20 @@ def job_views(job_path: str | None) -> list[dict]:
     if job_path:
         return load_job(job_path)["render"]["views"]
     return SCHEMA["render"]["views"].default
+
+
+def export_job(head: bpy.types.Object, name: str, base_path: str | None, out_path: str) -> tuple[Path, int]:
+    """Write a job file that renders the head's current expression (as `name`) for every identity.
+
+    It starts from the job file at `base_path` (or the defaults) and keeps its other expressions,
+    so exporting into the base file collects expressions one by one. Returns the path written and
+    the number of explicit expressions in it."""
+    job = load_job(base_path) if base_path else resolve_job({})
+    aus = {key: float(getattr(head.pain3d, key)) for key in facs.all_keys()}
+    job = with_expression(job, name, aus)
+    out = Path(out_path)
+    atomic_write_text(out, job_toml(job))
+    return out, len(job["expressions"]["explicit"])
 
 
 def face_camera(head: bpy.types.Object, yaw: float, pitch: float, resolution: int) -> cam.Camera:

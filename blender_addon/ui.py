@@ -86,6 +86,10 @@ class VIEW3D_PT_pain3d_preview(_HeadPanel, bpy.types.Panel):
         col.prop(settings, "preview_samples")
         col.prop(settings, "preview_path")
         col.operator("pain3d.render_preview", icon="RENDER_STILL")
+        col.separator()
+        col.prop(settings, "expression_name")
+        col.prop(settings, "export_path")
+        col.operator("pain3d.export_job", icon="EXPORT")
 
 
 CLASSES = (VIEW3D_PT_pain3d_head, VIEW3D_PT_pain3d_expression, VIEW3D_PT_pain3d_preview)

@@ -9,6 +9,7 @@ what is allowed. `docs/job-file.md` is generated from SCHEMA (`pain3d jobs doc`)
 from __future__ import annotations
 
 import copy
+import json
 import math
 import re
 import tomllib
@@ -156,9 +157,8 @@ def _check_explicit(name: str, value: Any) -> list[dict]:
         if "name" not in entry:
             raise Pain3DError(f"{where}.name: missing; every explicit expression needs a name")
         label = entry.pop("name")
-        if not isinstance(label, str) or not NAME_RE.match(label) or label == "neutral" or label.startswith("pain_"):
-            raise _bad(f"{where}.name", label,
-                       "lower-case letters, digits, _ or -, up to 64 characters, not 'neutral' or 'pain_*'")
+        if not _is_expression_name(label):
+            raise _bad(f"{where}.name", label, EXPRESSION_NAME_ALLOWED)
         if label in seen:
             raise Pain3DError(f"{where}.name = {_show(label)}: duplicate expression name; names must be unique")
         seen.add(label)
@@ -168,6 +168,13 @@ def _check_explicit(name: str, value: Any) -> list[dict]:
             raise Pain3DError(f"{where} ({label}): {err}") from None
         out.append({"name": label, "aus": aus})
     return out
+
+
+EXPRESSION_NAME_ALLOWED = "lower-case letters, digits, _ or -, up to 64 characters, not 'neutral' or 'pain_*'"
+
+
+def _is_expression_name(label: Any) -> bool:
+    return isinstance(label, str) and bool(NAME_RE.match(label)) and label != "neutral" and not label.startswith("pain_")
 
 
 def _check_views(name: str, value: Any) -> list[dict[str, float]]:
@@ -536,13 +543,41 @@ def schema_markdown(schema: dict | None = None) -> str:
     return "\n".join(lines)
 
 
+def job_toml(job: dict) -> str:
+    """A resolved job as job-file text that loads back to the same job (exports and reports)."""
+    lines = [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in job.items()
+             if k != "format_version" and not isinstance(v, dict)]
+    for section, table in job.items():
+        if isinstance(table, dict):
+            lines += ["", f"[{section}]"]
+            lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in table.items()
+                      if (section, k) != ("expressions", "explicit")]
+    for entry in job["expressions"]["explicit"]:
+        lines += ["", "[[expressions.explicit]]", f"name = {_toml_value(entry['name'])}"]
+        lines += [f"{key} = {_toml_value(value)}" for key, value in entry["aus"].items()]
+    return "\n".join(lines) + "\n"
+
+
+def with_expression(job: dict, name: str, aus: dict[str, float]) -> dict:
+    """A copy of a resolved job with an explicit expression added (or replaced, by name).
+
+    AUs at 0 are left out; the name and intensities are checked as in a job file."""
+    if not _is_expression_name(name):
+        raise _bad("expression name", name, EXPRESSION_NAME_ALLOWED)
+    entries = [{"name": e["name"], **e["aus"]} for e in job["expressions"]["explicit"] if e["name"] != name]
+    entries.append({"name": name, **{key: value for key, value in aus.items() if value}})
+    out = copy.deepcopy(job)
+    out["expressions"]["explicit"] = _check_explicit("expressions.explicit", entries)
+    return out
+
+
 def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return f'"{value}"'
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + "}"
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    return repr(value)
+    return json.dumps(value, ensure_ascii=False)  # TOML's strings, numbers and booleans read like JSON's
+
+
+def _toml_key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key, ensure_ascii=False)

@@ -47,7 +47,7 @@ from . import __version__, facs
 from .dataset import DATASET_FILE, MANIFEST_FILE, NEUTRAL, ROW_FIELDS, validate
 from .errors import Pain3DError
 from .fileio import atomic_write_bytes, atomic_write_text, make_folder
-from .jobs import resolve_job
+from .jobs import job_toml, resolve_job
 from .plan import PLAN_FILE, read_plan
 from .sampling import SPLITS
 
@@ -610,7 +610,7 @@ def _settings(ds: _Data) -> str:
         made.append(["plan.json", f"format_version {ds.plan['format_version']}, made by pain3d "
                                   f"{ds.plan.get('pain3d_version', '?')}"])
         job = (f"<details><summary>The resolved job in plan.json: every setting the dataset was generated with "
-               f"(as TOML)</summary><pre>{html.escape(_toml(ds.plan['job']))}</pre></details>")
+               f"(as TOML)</summary><pre>{html.escape(job_toml(ds.plan['job']))}</pre></details>")
     else:
         made.append(["plan.json", ds.plan_error or "missing"])
         job = _p("No readable plan: the generation settings are unknown.")
@@ -619,27 +619,6 @@ def _settings(ds: _Data) -> str:
     body = (_table(("File", "Recorded"), made) + job
             + "<h3>Software where this report was made</h3>" + _table(("Package", "Version"), software))
     return _section("settings", "Generation settings and software", body)
-
-
-def _toml(job: dict) -> str:
-    """The job as TOML text: top-level keys, then one [section] per table."""
-    lines = [f"{k} = {_toml_value(v)}" for k, v in job.items() if not isinstance(v, dict)]
-    for section, table in job.items():
-        if isinstance(table, dict):
-            lines += ["", f"[{section}]"] + [f"{k} = {_toml_value(v)}" for k, v in table.items()]
-    return "\n".join(lines)
-
-
-def _toml_value(value: object) -> str:
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    return json.dumps(value, ensure_ascii=False)  # TOML's strings, numbers and booleans read like JSON's
-
-
-def _toml_key(key: str) -> str:
-    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key, ensure_ascii=False)
 
 
 def _installed(name: str) -> str:

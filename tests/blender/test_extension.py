@@ -14,7 +14,8 @@ from tests.blender.harness import REPO, bpy_missing, run_bpy
 
 pytestmark = bpy_missing
 
-OPERATORS = ["new_head", "apply_preset", "random_expression", "add_preview_cameras", "render_preview"]
+OPERATORS = ["new_head", "apply_preset", "random_expression", "add_preview_cameras", "render_preview",
+             "export_job"]
 PANELS = ["VIEW3D_PT_pain3d_head", "VIEW3D_PT_pain3d_expression", "VIEW3D_PT_pain3d_preview"]
 
 
@@ -93,6 +94,6 @@ def test_install_enable_and_register_twice(zip_path, tmp_path):
     assert result["operators"] == OPERATORS and result["panels"] == PANELS
     assert result["panel_tab"] == ["VIEW_3D", "UI", "Pain3D"]
     assert result["tooltips"] and result["polls"]
-    assert set(result["undo"]) == {f"pain3d.{n}" for n in OPERATORS if n != "render_preview"}
+    assert set(result["undo"]) == {f"pain3d.{n}" for n in OPERATORS if n not in ("render_preview", "export_job")}
     assert result["menu"] == [f"pain3d.{n}" for n in OPERATORS] and result["in_object_menu"]
     assert all(result[f"gone_{c}"] and result[f"back_{c}"] for c in range(2))

@@ -78,6 +78,23 @@ settings.preview_resolution, settings.preview_samples = 64, 2
 settings.preview_path = sys.argv[1]
 assert bpy.ops.pain3d.render_preview() == {"FINISHED"}
 facts["preview_image"] = "Pain3D Preview" in bpy.data.images
+
+# export a job: the defaults plus this expression, then a second expression into the same file
+job_file = sys.argv[1] + ".job.toml"
+settings.export_path = job_file
+tool.set_aus(head, {"AU4": 4, "AU6L": 2, "AU43": 1})
+settings.expression_name = "brow_squint"
+assert bpy.ops.pain3d.export_job() == {"FINISHED"}
+settings.job_path = job_file
+tool.set_aus(head, {"AU9": 3})
+settings.expression_name = "wrinkle"
+assert bpy.ops.pain3d.export_job() == {"FINISHED"}
+settings.expression_name = "Bad Name"
+try:
+    bpy.ops.pain3d.export_job()
+except RuntimeError as err:  # an operator's ERROR report reaches Python callers as RuntimeError
+    facts["bad_name"] = str(err)
+facts["job_file"] = job_file
 report(facts)
 """
 
@@ -133,6 +150,18 @@ def test_presets_have_their_pspi(built):
 def test_random_expression_hits_the_target_pspi(built):
     for target, got in built["random"]:
         assert got == pytest.approx(target)
+
+
+def test_export_job_collects_expressions(built):
+    from pain3d.jobs import load_job, resolve_job
+
+    job = load_job(built["job_file"])
+    assert job["expressions"]["explicit"] == [
+        {"name": "brow_squint", "aus": {"AU4": 4.0, "AU6L": 2.0, "AU43": 1.0}},
+        {"name": "wrinkle", "aus": {"AU9": 3.0}}]
+    assert job["render"] == resolve_job({})["render"]  # the rest is the defaults
+    assert built["bad_name"].startswith('Error: expression name = "Bad Name": invalid; allowed:')
+    assert len(load_job(built["job_file"])["expressions"]["explicit"]) == 2  # the file is left as it was
 
 
 def test_preview_cameras_and_render(built):

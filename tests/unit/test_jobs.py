@@ -5,6 +5,9 @@ from pathlib import Path
 import pytest
 
 from pain3d.errors import Pain3DError
+import tomllib
+
+from pain3d import jobs
 from pain3d.jobs import SCHEMA, load_job, schema_markdown
 from tests.conftest import MINIMAL_JOB, REPO, run_cli
 
@@ -184,3 +187,25 @@ def test_job_reference_doc_is_current():
 
 def test_minimal_job_text_matches_issue():
     assert "views = [-30, 0, 30]" in MINIMAL_JOB
+
+
+@pytest.mark.parametrize("data", [
+    {},
+    {"seed": 3, "name": "x", "identities": {"skin_tone": {"East Asian": [3, 1]}, "age_bands": [[20, 30]]},
+     "expressions": {"explicit": [{"name": "a", "AU4": 5, "AU6L": 2, "AU43": 1}], "pspi_weights": [1] * 16},
+     "background": {"kinds": {"images": 1}, "images": "C:\\\\bg \"quoted\""}},
+])
+def test_job_toml_loads_back_to_the_same_job(data):
+    job = jobs.resolve_job(data)
+    assert jobs.resolve_job(tomllib.loads(jobs.job_toml(job))) == job
+
+
+def test_with_expression_adds_replaces_and_checks():
+    job = jobs.with_expression(jobs.resolve_job({}), "grimace", {"AU4": 3.0, "AU6": 0.0, "AU43": 1})
+    assert job["expressions"]["explicit"] == [{"name": "grimace", "aus": {"AU4": 3.0, "AU43": 1.0}}]
+    again = jobs.with_expression(job, "grimace", {"AU9": 2})
+    assert again["expressions"]["explicit"] == [{"name": "grimace", "aus": {"AU9": 2.0}}]
+    with pytest.raises(Pain3DError, match=r"^expression name = \"Bad\": invalid; allowed: lower-case"):
+        jobs.with_expression(job, "Bad", {"AU4": 1})
+    with pytest.raises(Pain3DError, match="AU4"):
+        jobs.with_expression(job, "too_strong", {"AU4": 9})
