@@ -15,7 +15,7 @@ from .core import camera as cam
 from .core import facs, rig, scenery
 from .core.dataset import MASK_CLASSES
 from .core.fileio import atomic_write_text
-from .core.jobs import SCHEMA, job_toml, load_job, resolve_job, with_expression
+from .core.jobs import SCHEMA, job_toml, load_job, read_toml, resolve_job_file, with_expression
 from .core.skin import skin_tone_rgb
 
 HEAD_COLLECTION = "Pain3D"
@@ -402,10 +402,10 @@ def export_job(head: bpy.types.Object, name: str, base_path: str | None, out_pat
     It starts from the job file at `base_path` (or the defaults) and keeps its other expressions,
     so exporting into the base file collects expressions one by one. Returns the path written and
     the number of explicit expressions in it."""
-    job = load_job(base_path) if base_path else resolve_job({})
+    data = read_toml(Path(base_path), "job file") if base_path else {}
     aus = {key: float(getattr(head.pain3d, key)) for key in facs.all_keys()}
-    job = with_expression(job, name, aus)
     out = Path(out_path)
+    job = resolve_job_file(with_expression(data, name, aus), Path(base_path) if base_path else out)
     atomic_write_text(out, job_toml(job))
     return out, len(job["expressions"]["explicit"])
 

@@ -364,7 +364,11 @@ SCHEMA: dict[str, dict[str, Field]] = {
 def load_job(path: str | Path) -> dict:
     """Read, validate and resolve a job file. Raises Pain3DError on any user mistake."""
     path = Path(path)
-    data = read_toml(path, "job file")
+    return resolve_job_file(read_toml(path, "job file"), path)
+
+
+def resolve_job_file(data: dict, path: Path) -> dict:
+    """Resolve a job table read from (or to be written at) `path`: relative paths are relative to it."""
     try:
         job = resolve_job(data)
         _resolve_paths(job, path.resolve().parent)
@@ -558,16 +562,18 @@ def job_toml(job: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def with_expression(job: dict, name: str, aus: dict[str, float]) -> dict:
-    """A copy of a resolved job with an explicit expression added (or replaced, by name).
+def with_expression(data: dict, name: str, aus: dict[str, float]) -> dict:
+    """A copy of a job file's table with an explicit expression added (or replaced, by name).
 
-    AUs at 0 are left out; the name and intensities are checked as in a job file."""
+    AUs at 0 are left out; resolving the result checks the intensities as in any job file."""
     if not _is_expression_name(name):
         raise _bad("expression name", name, EXPRESSION_NAME_ALLOWED)
-    entries = [{"name": e["name"], **e["aus"]} for e in job["expressions"]["explicit"] if e["name"] != name]
-    entries.append({"name": name, **{key: value for key, value in aus.items() if value}})
-    out = copy.deepcopy(job)
-    out["expressions"]["explicit"] = _check_explicit("expressions.explicit", entries)
+    out = copy.deepcopy(data)
+    expressions = out.setdefault("expressions", {})
+    if not isinstance(expressions, dict):
+        raise _bad("expressions", expressions, "an [expressions] table")
+    kept = [e for e in expressions.get("explicit", []) if not (isinstance(e, dict) and e.get("name") == name)]
+    expressions["explicit"] = kept + [{"name": name, **{key: value for key, value in aus.items() if value}}]
     return out
 
 

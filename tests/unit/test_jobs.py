@@ -201,11 +201,14 @@ def test_job_toml_loads_back_to_the_same_job(data):
 
 
 def test_with_expression_adds_replaces_and_checks():
-    job = jobs.with_expression(jobs.resolve_job({}), "grimace", {"AU4": 3.0, "AU6": 0.0, "AU43": 1})
-    assert job["expressions"]["explicit"] == [{"name": "grimace", "aus": {"AU4": 3.0, "AU43": 1.0}}]
-    again = jobs.with_expression(job, "grimace", {"AU9": 2})
-    assert again["expressions"]["explicit"] == [{"name": "grimace", "aus": {"AU9": 2.0}}]
+    base = {"expressions": {"per_identity": 0}}
+    data = jobs.with_expression(base, "grimace", {"AU4": 3.0, "AU6": 0.0, "AU43": 1})
+    assert base == {"expressions": {"per_identity": 0}}  # a copy
+    assert jobs.resolve_job(data)["expressions"]["explicit"] == [{"name": "grimace", "aus": {"AU4": 3.0, "AU43": 1.0}}]
+    again = jobs.with_expression(jobs.with_expression(data, "other", {"AU7": 1}), "grimace", {"AU9": 2})
+    assert [e["name"] for e in again["expressions"]["explicit"]] == ["other", "grimace"]
+    assert again["expressions"]["explicit"][1] == {"name": "grimace", "AU9": 2}
     with pytest.raises(Pain3DError, match=r"^expression name = \"Bad\": invalid; allowed: lower-case"):
-        jobs.with_expression(job, "Bad", {"AU4": 1})
+        jobs.with_expression(data, "Bad", {"AU4": 1})
     with pytest.raises(Pain3DError, match="AU4"):
-        jobs.with_expression(job, "too_strong", {"AU4": 9})
+        jobs.resolve_job(jobs.with_expression(data, "too_strong", {"AU4": 9}))
