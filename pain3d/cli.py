@@ -101,6 +101,9 @@ def generate(config: Path, out: Path, workers: int | None, shards: int | None, l
             failed = gen.run_local(out, shards, workers, renderer, progress)
         else:
             failed = gen.run_slurm(out, shards, renderer, progress, slurm_args)
+            if len(failed) == shards:  # every task died before writing: the logs say why
+                more = f" (and {shards - 1} more)" if shards > 1 else ""
+                raise Pain3DError(f"{out}: nothing rendered; {failed[0]}{more}")
     rows, missing = gen.finish(out, plan)
     report = validate_dataset(out)
     problems = failed + missing + ([] if report.ok else [f"validation: {report.problems[0]}"])

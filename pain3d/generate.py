@@ -105,7 +105,8 @@ def run_local(data: Path, shards: int, workers: int, renderer: Renderer,
 
 
 def slurm_script(data: Path, shards: int, renderer: Renderer, extra: str = "") -> str:
-    """The sbatch script of a job array whose task I renders shard I/N."""
+    """The sbatch script of a job array whose task I renders shard I/N (absolute paths: it runs from the repo)."""
+    data = data.resolve()
     command = renderer.command(data, "${SLURM_ARRAY_TASK_ID}/" + str(shards))
     quoted = " ".join(c if "$" in c else shlex.quote(c) for c in command)
     lines = ["#!/bin/bash", "#SBATCH --job-name=pain3d", f"#SBATCH --array=0-{shards - 1}",
@@ -132,7 +133,9 @@ def run_slurm(data: Path, shards: int, renderer: Renderer, progress: Callable[[i
         if queued.returncode == 0 and not queued.stdout.strip():
             break
         time.sleep(1.0)
-    return []
+    logs = data.resolve() / "logs"
+    return [f"shard {i} wrote no manifest; see {logs / f'slurm-{job_id}_{i}.log'}" for i in range(shards)
+            if not shard_manifest_path(data, i, shards).exists()]
 
 
 def finish(data: Path, plan: dict) -> tuple[int, list[str]]:
