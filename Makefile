@@ -38,6 +38,10 @@ demo: install
 		--teacher $(DEMO_RUNS)/teacher
 	$(BIN)/pain3d eval --run $(DEMO_RUNS)/student --data $(DEMO_DATA) --split test
 	$(BIN)/pain3d report $(DEMO_DATA)
+	@echo
+	@echo "Pain3D demo finished. Open the reports in a browser:"
+	@echo "  dataset: $(DEMO_DATA)/report/report.html"
+	@echo "  model:   $(DEMO_RUNS)/student/eval-test/report.html"
 
 test: install $(SYSTEM_STAMP)
 	$(BIN)/python -m pytest

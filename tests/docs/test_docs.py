@@ -115,19 +115,25 @@ def commands(text: str) -> list[str]:
             continue
         marker = re.search(r"<<-?\s*'?(\w+)'?", line)
         heredoc = marker.group(1) if marker else None
-        out.extend(part.strip() for part in re.split(r"&&|\|\||;|\|", line) if part.strip())
+        out.extend(part.strip() for part in re.split(r"&&|\|\||;\s|\s\|\s", line) if part.strip())
     return out
 
 
 def command_name(command: str) -> str:
     """`pain3d train ...` -> "pain3d train"; `python farm/render.py ...` -> "python farm/render.py"."""
-    words = [w for w in shlex.split(command) if "=" not in w or w.startswith("-")]
-    words = words[1:] if words and words[0] in ("timeout", "time") else words
-    while words and words[0].startswith("-") or (words and re.fullmatch(r"\d+[smh]?", words[0])):
-        words = words[1:]
+    try:
+        words = shlex.split(command)
+    except ValueError:  # a quote cut by splitting at a pipe inside it
+        words = command.split()
+    words = [w for w in words if "=" not in w or w.startswith("-")]
+    if words[:1] == ["timeout"]:  # timeout [-s SIGNAL] [-k DURATION] DURATION COMMAND...
+        i = 1
+        while i < len(words) and words[i].startswith("-"):
+            i += 2 if words[i] in ("-s", "--signal", "-k", "--kill-after") else 1
+        words = words[i + 1:]
     if not words:
         return ""
-    if words[0] in ("pain3d", "python", "make", "torchrun", "blender") and len(words) > 1:
+    if words[0] in ("pain3d", "python", "make") and len(words) > 1:
         second = next((w for w in words[1:] if not w.startswith("-")), "")
         return f"{words[0]} {second}".strip()
     return words[0]
@@ -146,6 +152,16 @@ def test_norun_blocks_are_only_the_quick_start():
     for block in ALL_BLOCKS:
         if block.lang in SHELLS and block.tags[:1] == ["norun"]:
             assert set(commands(block.text)) <= NORUN, block.where
+
+
+def test_commands_sit_in_tagged_blocks():
+    """Indented code would escape the checks: commands are shown in fenced, tagged blocks only."""
+    for page in PAGES:
+        inside = False
+        for n, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1):
+            inside = not inside if line.startswith("```") else inside
+            assert inside or not re.match(r"^ {4,}(pain3d|blender|python|torchrun|make|sbatch) ", line), \
+                f"{page.name}:{n}: an indented command; put it in a fenced run or synopsis block"
 
 
 def test_every_synopsis_command_is_run_somewhere():
