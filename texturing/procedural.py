@@ -248,10 +248,11 @@ def _around_eyes(head: HeadMesh, drop: float, rx: float, rz: float) -> np.ndarra
 
 
 def _moustache(head: HeadMesh) -> np.ndarray:
-    """The skin of the upper lip: between the vermilion and the nose, out to past the mouth corners."""
+    """The skin of the upper lip: between the vermilion and the nose, out past the mouth corners
+    into the cheeks' beard."""
     v, lm = head.vertices, head.landmarks
-    width = np.clip((head.params.mouth_w + 0.006 - np.abs(v[:, 0])) / 0.004, 0.0, 1.0)
-    return _band(v[:, 2], lm["labrale_superius"][2] - 0.002, lm["subnasale"][2] - 0.001, 0.003) * width \
+    width = np.clip((head.params.mouth_w + 0.014 - np.abs(v[:, 0])) / 0.01, 0.0, 1.0)
+    return _band(v[:, 2], lm["labrale_superius"][2] - 0.002, lm["subnasale"][2] - 0.001, 0.004) * width \
         * (v[:, 1] < lm["subnasale"][1] + 0.012) * (head.vertex_part == PART_ID["skin"])
 
 
@@ -314,8 +315,9 @@ def _beard_zone(head: HeadMesh, lips: np.ndarray, nose: np.ndarray, ears: np.nda
     x, y, z = np.abs(v[:, 0]), v[:, 1], v[:, 2]
     top = np.interp(x, [0.02, 0.035, 0.07, 0.09], [p.z_sto + 0.010, p.z_sto + 0.014, 0.015, 0.03])
     bottom = np.interp(y, [-0.08, -0.03, 0.01], [p.z_me - 0.04, p.z_me - 0.03, p.z_me + 0.04])
-    front = np.clip((lm["tragus_L"][1] - 0.006 - y) / 0.008, 0.0, 1.0)
-    cheeks = np.clip((top - z) / 0.008, 0.0, 1.0) * np.clip((z - bottom) / 0.012, 0.0, 1.0) * front
+    front = np.clip((lm["tragus_L"][1] - 0.006 - y) / 0.014, 0.0, 1.0)
+    # soft edges: a beard thins out over a centimetre or two (the stubble breaks them up further)
+    cheeks = np.clip((top - z) / 0.02, 0.0, 1.0) * np.clip((z - bottom) / 0.02, 0.0, 1.0) * front
     zone = np.maximum(cheeks, _moustache(head))
     return zone * (1.0 - lips) * (1.0 - nose) * (1.0 - ears) * (head.vertex_part == PART_ID["skin"])
 
@@ -623,16 +625,21 @@ def _ring_point(ring: np.ndarray, psi: np.ndarray, at: np.ndarray) -> np.ndarray
 
 
 def _stubble(s: _Surface, look: dict, noise: _Noise, shadow: np.ndarray, stubs: np.ndarray) -> None:
-    """Stubble in the beard zone: a shadow of hair under the skin and the stubs (follicle dots)."""
+    """Stubble in the beard zone: a shadow of hair under the skin and the stubs (follicle dots).
+    Growth is patchy at the zone's edges (two noise octaves), so the beard has no drawn outline."""
     zone = s.fields["beard"]
     where = np.flatnonzero(zone > 0.01)
     foot = s.foot.ravel()[where]
-    follicles = noise.octave(s.flat_points[:, where], 0.7 * MM, 7)
+    points = s.flat_points[:, where]
+    patchy = 0.65 * noise.octave(points, 8 * MM, 8) + 0.35 * noise.octave(points, 3 * MM, 9)
+    growth = np.clip(1.25 * zone.flat[where] - 0.9 * (1.0 - patchy), 0.0, 1.0)
+    growth = growth * growth * (3.0 - 2.0 * growth)
+    follicles = noise.octave(points, 0.7 * MM, 7)
     dots = np.clip((follicles - 0.62 + 0.12 * look["stubble_density"]) / 0.1, 0.0, 1.0)
     fade = _fade(0.7 * MM, foot)
     dots = fade * dots + (1.0 - fade) * 0.3 * look["stubble_density"]  # unresolved dots: their mean cover
-    shadow.flat[where] = 0.25 * zone.flat[where]
-    stubs.flat[where] = zone.flat[where] * 0.6 * look["stubble_length"] * dots
+    shadow.flat[where] = 0.25 * growth
+    stubs.flat[where] = growth * 0.6 * look["stubble_length"] * dots
 
 
 def _composite_hair(albedo: np.ndarray, s: _Surface, look: dict, hair: _Hair) -> np.ndarray:

@@ -65,3 +65,14 @@ def test_missing_blender_and_foreign_output_are_one_line_errors(tmp_path):
     assert first.returncode == 0
     clash = generate(tmp_path)
     assert clash.returncode == 2 and "different job" in clash.stderr
+
+
+def test_slurm_script_names_absolute_paths(tmp_path, monkeypatch):
+    """Tasks start in the checkout, not where `generate` ran: a relative --out must not leak in."""
+    from pain3d.generate import Renderer, slurm_script
+
+    monkeypatch.chdir(tmp_path)
+    script = slurm_script(tmp_path.relative_to(tmp_path) / "data", 3, Renderer(None), "--time=1:00")
+    assert f"--plan {tmp_path / 'data'} --shard ${{SLURM_ARRAY_TASK_ID}}/3" in script
+    assert f"#SBATCH --output={tmp_path / 'data' / 'logs'}/slurm-%A_%a.log" in script
+    assert "#SBATCH --time=1:00" in script and f"cd {REPO}" in script
