@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -87,7 +88,8 @@ def generate(config: Path, out: Path, workers: int | None, shards: int | None, l
     renderer.check()
     plan = gen.prepare(job, out)
     workers = workers or gen.default_workers()
-    _texture(out, None, None, workers, renderer)
+    # texturing is single-threaded numpy: on this machine it takes every core, not the Blender workers'
+    _texture(out, None, None, max(workers, os.cpu_count() or 1) if launcher == "local" else workers, renderer)
     shards = min(shards or (workers if launcher == "local" else len(plan["identities"])), len(plan["identities"]))
     total = gen.total_images(plan)
     click.echo(f"{total} images of {len(plan['identities'])} identities in {shards} shards ({launcher})", err=True)

@@ -453,7 +453,7 @@ def _overlay_figure(overlays: Sequence[Overlay]) -> Figure:
         row[2].imshow(_tint(attention, "viridis"), extent=extent, interpolation="bilinear")
         row[0].set_title(title, fontsize=9, loc="left")
         row[1].set_title("ground-truth pain heatmap (normalised)", fontsize=9)
-        row[2].set_title("student attention (normalised)", fontsize=9)
+        row[2].set_title("the model's attention (normalised)", fontsize=9)
     return fig
 
 
