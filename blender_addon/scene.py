@@ -396,6 +396,11 @@ def job_views(job_path: str | None) -> list[dict]:
     return SCHEMA["render"]["views"].default
 
 
+def head_aus(obj: bpy.types.Object) -> dict[str, float]:
+    """The head's current AU intensities by key (absent ones included as 0)."""
+    return {key: float(getattr(obj.pain3d, key)) for key in facs.all_keys()}
+
+
 def export_job(head: bpy.types.Object, name: str, base_path: str | None, out_path: str) -> tuple[Path, int]:
     """Write a job file that renders the head's current expression (as `name`) for every identity.
 
@@ -403,9 +408,8 @@ def export_job(head: bpy.types.Object, name: str, base_path: str | None, out_pat
     so exporting into the base file collects expressions one by one. Returns the path written and
     the number of explicit expressions in it."""
     data = read_toml(Path(base_path), "job file") if base_path else {}
-    aus = {key: float(getattr(head.pain3d, key)) for key in facs.all_keys()}
     out = Path(out_path)
-    job = resolve_job_file(with_expression(data, name, aus), Path(base_path) if base_path else out)
+    job = resolve_job_file(with_expression(data, name, head_aus(head)), Path(base_path) if base_path else out)
     atomic_write_text(out, job_toml(job))
     return out, len(job["expressions"]["explicit"])
 

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import bpy
 
+from . import scene as tool
 from .core import facs
 from .operators import active_head
-
-
-def head_aus(obj: bpy.types.Object) -> dict[str, float]:
-    """The head's current AU intensities by key (absent ones included as 0)."""
-    return {key: float(getattr(obj.pain3d, key)) for key in facs.all_keys()}
 
 
 class _SidebarPanel:
@@ -49,7 +45,7 @@ class VIEW3D_PT_pain3d_expression(_HeadPanel, bpy.types.Panel):
         head = active_head(context)
         layout = self.layout
         box = layout.box()
-        box.label(text=f"PSPI {facs.pspi(head_aus(head)):g} / {facs.PSPI_MAX}", icon="INFO")
+        box.label(text=f"PSPI {facs.pspi(tool.head_aus(head)):g} / {facs.PSPI_MAX}", icon="INFO")
         row = layout.row(align=True)
         row.operator_menu_enum("pain3d.apply_preset", "preset", text="Preset")
         settings = context.scene.pain3d

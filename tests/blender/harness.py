@@ -32,12 +32,16 @@ def report(value):
 """
 
 
+def blender_user_env(home: Path) -> dict[str, str]:
+    """Blender's user folders (extensions, config, scripts) inside `home`, not the machine's own."""
+    return {"BLENDER_USER_EXTENSIONS": str(home / "extensions"), "BLENDER_USER_CONFIG": str(home / "config"),
+            "BLENDER_USER_SCRIPTS": str(home / "scripts")}
+
+
 def run_bpy(script: str, home: Path, timeout: int = 600, args: tuple[str, ...] = ()) -> object:
     """Run `script` (which calls report(value)) under bpy; returns the reported value."""
     home.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "BLENDER_USER_EXTENSIONS": str(home / "extensions"),
-           "BLENDER_USER_CONFIG": str(home / "config"), "BLENDER_USER_SCRIPTS": str(home / "scripts"),
-           "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, **blender_user_env(home), "PYTHONUNBUFFERED": "1"}
     code = PRELUDE.format(repo=str(REPO), mark=RESULT_MARK) + textwrap.dedent(script)
     path = home / "script.py"
     path.write_text(code)

@@ -36,6 +36,7 @@ from pathlib import Path
 import pytest
 
 from pain3d.jobs import load_job
+from tests.blender.harness import blender_user_env
 from tests.conftest import REPO
 from tests.slurm_cluster import SlurmCluster, slurm_available
 
@@ -212,11 +213,9 @@ def environment(root: Path) -> dict[str, str]:
     shims.mkdir()
     (shims / "blender").write_text(BLENDER_SHIM)
     (shims / "blender").chmod(0o755)
-    home = root / "blender-home"
     path = os.pathsep.join([str(shims), str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-    return {**os.environ, "PATH": path, "PYTHONUNBUFFERED": "1", "PYTHONWARNINGS": "ignore",
-            "BLENDER_USER_EXTENSIONS": str(home / "extensions"), "BLENDER_USER_CONFIG": str(home / "config"),
-            "BLENDER_USER_SCRIPTS": str(home / "scripts")}
+    return {**os.environ, **blender_user_env(root / "blender-home"), "PATH": path, "PYTHONUNBUFFERED": "1",
+            "PYTHONWARNINGS": "ignore"}
 
 
 def run_block(argv: list[str], where: str, work: Path, env: dict[str, str]) -> None:
