@@ -22,26 +22,26 @@ PEOPLE = [(24, "female", "East Asian"), (41, "male", "Black"), (66, "female", "W
 def run() -> dict:
     import bpy
 
-    import blender_addon
-    from blender_addon import scene as tool
+    from pain3d import addon
+    from pain3d.addon import head as heads
     from pain3d.identity import build_identity
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
-    blender_addon.register()
+    addon.register()
     try:
-        tool.remove_head(tool.new_head(bpy.context, 30, "male", "White", seed=0))  # warm-up
+        heads.remove_head(heads.new_head(bpy.context, 30, "male", "White", seed=0))  # warm-up
         core, full = [], []
         for seed, (age, sex, ethnicity) in enumerate(PEOPLE, start=1):
             started = time.perf_counter()
             build_identity(age, sex, ethnicity, seed)
             core.append(time.perf_counter() - started)
             started = time.perf_counter()
-            head = tool.new_head(bpy.context, age, sex, ethnicity, seed=seed)
+            head = heads.new_head(bpy.context, age, sex, ethnicity, seed=seed)
             full.append(time.perf_counter() - started)
             vertices, keys = len(head.data.vertices), len(head.data.shape_keys.key_blocks)
-            tool.remove_head(head)
+            heads.remove_head(head)
     finally:
-        blender_addon.unregister()
+        addon.unregister()
     return {"benchmark": "head", "identities": len(PEOPLE), "vertices": vertices, "shape_keys": keys,
             "core_median_s": round(statistics.median(core), 3),
             "blender_median_s": round(statistics.median(full), 3), "blender_max_s": round(max(full), 3)}

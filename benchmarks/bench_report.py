@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from pain3d import dataset  # noqa: E402
 from pain3d.jobs import resolve_job  # noqa: E402
 from pain3d.plan import make_plan, write_plan  # noqa: E402
-from pain3d.report import write_report  # noqa: E402
+from pain3d.app.dataset_report import write_report  # noqa: E402
 
 IDENTITIES = 304
 SIZE = 256

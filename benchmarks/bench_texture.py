@@ -22,14 +22,14 @@ PEOPLE = [(24, "female", "East Asian", 3.0), (41, "male", "Black", 8.5), (66, "f
 
 
 def run() -> dict:
-    from pain3d.head import build_identity, sample_identity
-    from texturing.procedural import procedural_textures
+    from pain3d.head import head_from_spec, sample_spec
+    from pain3d.texturing.procedural import procedural_textures
 
     def record(seed: int, age: float, sex: str, ethnicity: str, tone: float) -> dict:
         return {"index": seed, "seed": seed, "head_seed": seed, "age": age, "sex": sex, "ethnicity": ethnicity,
                 "skin_tone": tone}
 
-    heads = [build_identity(sample_identity(age, sex, eth, seed)) for seed, (age, sex, eth, _) in enumerate(PEOPLE, 1)]
+    heads = [head_from_spec(sample_spec(age, sex, eth, seed)) for seed, (age, sex, eth, _) in enumerate(PEOPLE, 1)]
     procedural_textures(heads[0], record(0, *PEOPLE[0]), SIZE, stubble_rate=1.0)  # warm-up: draws the layout
     times = []
     for seed, (head, person) in enumerate(zip(heads, PEOPLE), start=1):

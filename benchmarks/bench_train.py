@@ -85,8 +85,8 @@ def _sync(trainer) -> None:
 def run() -> dict:
     import torch
 
-    from training.config import load_config
-    from training.train import Trainer, start_processes
+    from pain3d.training.config import load_config
+    from pain3d.training.train import Trainer, start_processes
 
     config = load_config(None, {"backbone": BACKBONE, "image_size": IMAGE_SIZE, "batch_size": BATCH})
     config["run"]["tensorboard"] = False

@@ -1,8 +1,10 @@
 """Pain3D Blender extension: parametric heads, FACS AU shape keys and the artist's panel.
 
-The thin Blender layer over the pure core (bundled as `.core`): `scene` turns core meshes into
-objects, materials, shape keys and drivers; `props`, `operators` and `ui` are the panel.
-Relative imports only, as Blender extensions require.
+The thin Blender layer over the pure core (`pain3d`, its parent package both when installed and
+inside the extension zip): `head` turns core identities into mesh objects with AU shape keys and
+drivers, `shading` makes their materials, `stage` their cameras, lights, world and renders
+(`nodes` builds node trees for both); `props`, `operators` and `ui` are the panel. Relative
+imports only, as Blender extensions require.
 """
 
 from __future__ import annotations

@@ -7,10 +7,12 @@ import bpy
 import numpy as np
 from bpy.props import EnumProperty, IntProperty
 
-from . import scene as tool
-from .core import facs, sampling
-from .core.errors import Pain3DError
+from .. import facs, sampling
+from ..errors import Pain3DError
+from ..jobs import export_expression, job_views
+from .head import head_aus, new_head, set_aus
 from .props import PRESET_ITEMS
+from .stage import add_view_cameras, render_preview
 
 
 def active_head(context) -> bpy.types.Object | None:
@@ -43,8 +45,8 @@ class PAIN3D_OT_new_head(bpy.types.Operator):
     def execute(self, context):
         settings = context.scene.pain3d
         try:
-            head = tool.new_head(context, age=settings.age, sex=settings.sex, ethnicity=settings.ethnicity,
-                                 seed=settings.seed, level=settings.level)
+            head = new_head(context, age=settings.age, sex=settings.sex, ethnicity=settings.ethnicity,
+                            seed=settings.seed, level=settings.level)
         except Pain3DError as err:
             self.report({"ERROR"}, str(err))
             return {"CANCELLED"}
@@ -62,7 +64,7 @@ class PAIN3D_OT_apply_preset(_HeadOperator, bpy.types.Operator):
     preset: EnumProperty(name="Preset", description="Expression preset", items=PRESET_ITEMS)
 
     def execute(self, context):
-        tool.set_aus(active_head(context), facs.presets()[self.preset]["aus"])
+        set_aus(active_head(context), facs.presets()[self.preset]["aus"])
         return {"FINISHED"}
 
 
@@ -77,7 +79,7 @@ class PAIN3D_OT_random_expression(_HeadOperator, bpy.types.Operator):
         settings = context.scene.pain3d
         rng = np.random.default_rng(sampling.derive_seed(settings.seed, 99, settings.expression_seed))
         aus = sampling.aus_for_pspi(settings.target_pspi, rng, au43_onset=11.0)
-        tool.set_aus(active_head(context), aus)
+        set_aus(active_head(context), aus)
         settings.expression_seed += 1  # the next click gives another expression at the same target
         self.report({"INFO"}, "PSPI {:g}: {}".format(facs.pspi(aus), ", ".join(
             f"{k}={v:g}" for k, v in aus.items() if v)))
@@ -94,11 +96,11 @@ class PAIN3D_OT_add_preview_cameras(_HeadOperator, bpy.types.Operator):
     def execute(self, context):
         settings = context.scene.pain3d
         try:
-            views = tool.job_views(bpy.path.abspath(settings.job_path) if settings.job_path else None)
+            views = job_views(bpy.path.abspath(settings.job_path) if settings.job_path else None)
         except Pain3DError as err:
             self.report({"ERROR"}, str(err))
             return {"CANCELLED"}
-        cameras = tool.add_view_cameras(context, active_head(context), views, settings.preview_resolution)
+        cameras = add_view_cameras(context, active_head(context), views, settings.preview_resolution)
         self.report({"INFO"}, f"Added {len(cameras)} cameras")
         return {"FINISHED"}
 
@@ -119,8 +121,8 @@ class PAIN3D_OT_render_preview(_HeadOperator, bpy.types.Operator):
 
     def execute(self, context):
         settings = context.scene.pain3d
-        path = tool.render_preview(context, bpy.path.abspath(settings.preview_path),
-                                   settings.preview_resolution, settings.preview_samples)
+        path = render_preview(context, bpy.path.abspath(settings.preview_path),
+                              settings.preview_resolution, settings.preview_samples)
         self.report({"INFO"}, f"Preview saved to {path}")
         return {"FINISHED"}
 
@@ -136,8 +138,8 @@ class PAIN3D_OT_export_job(_HeadOperator, bpy.types.Operator):
         settings = context.scene.pain3d
         base = bpy.path.abspath(settings.job_path) if settings.job_path else None
         try:
-            path, count = tool.export_job(active_head(context), settings.expression_name, base,
-                                          bpy.path.abspath(settings.export_path))
+            path, count = export_expression(head_aus(active_head(context)), settings.expression_name, base,
+                                            bpy.path.abspath(settings.export_path))
         except (Pain3DError, OSError) as err:
             self.report({"ERROR"}, str(err))
             return {"CANCELLED"}

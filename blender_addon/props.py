@@ -6,8 +6,8 @@ import bpy
 from bpy.props import (BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty,
                        StringProperty)
 
-from .core import facs
-from .core.jobs import demographics, ethnicity_names
+from .. import facs
+from ..jobs import demographics, ethnicity_names
 
 
 def _tag_head(self, _context) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import bpy
 
-from . import scene as tool
-from .core import facs
+from .. import facs
+from .head import head_aus
 from .operators import active_head
 
 
@@ -45,7 +45,7 @@ class VIEW3D_PT_pain3d_expression(_HeadPanel, bpy.types.Panel):
         head = active_head(context)
         layout = self.layout
         box = layout.box()
-        box.label(text=f"PSPI {facs.pspi(tool.head_aus(head)):g} / {facs.PSPI_MAX}", icon="INFO")
+        box.label(text=f"PSPI {facs.pspi(head_aus(head)):g} / {facs.PSPI_MAX}", icon="INFO")
         row = layout.row(align=True)
         row.operator_menu_enum("pain3d.apply_preset", "preset", text="Preset")
         settings = context.scene.pain3d

@@ -1,40 +1,36 @@
 """Render one shard of a plan: `blender -b -P farm/render.py -- --plan DATA --shard I/N`.
 
 Also runs under the PyPI `bpy` module: `python farm/render.py --plan DATA --shard I/N`.
-Each identity is built once (head, rig, materials: its texture set from `pain3d texture`
-when DATA/textures has one, else the built-in procedural skin); its expressions and views are rendered
-by changing AU intensities (shape-key drivers) and the camera; its lighting and background
-are drawn per identity or per image by `pain3d.scenery` (recorded under `scene` in the
-image's camera file), and depth/normal maps are written when the job asks. Per image the files are
-rendered into a private temporary folder and renamed into place, and only then is the row
-appended to the shard's manifest, so a killed render never leaves a row without its files.
-Re-running a shard skips the samples its manifest already holds.
+This script reads its arguments and starts Blender; what is rendered, and how a shard resumes
+and survives a failing identity, is the use case `farm/shard_render.py`, over the Blender tool
+`farm/blender_tool.py`. Each identity is built once (head, rig, materials: its texture set from
+`pain3d texture` when DATA/textures has one, else the built-in procedural skin); its expressions
+and views are rendered by changing AU intensities (shape-key drivers) and the camera; its
+lighting and background are drawn per identity or per image by `pain3d.scenery` (recorded under
+`scene` in the image's camera file), and depth/normal maps are written when the job asks.
 """
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # a script: run this module under its real name, pain3d.farm.*
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout, for Blender's own Python
+    from pain3d.checkout import run_script
+
+    run_script("pain3d.farm.render")
+
 import argparse
 import os
-import shutil
 import sys
-import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from pain3d.errors import Pain3DError
+from pain3d.plan import read_plan
 
-from pain3d import dataset, rig, scenery  # noqa: E402
-from pain3d.errors import Pain3DError  # noqa: E402
-from pain3d.fileio import atomic_write_text, dumps_json  # noqa: E402
-from pain3d.heatmap import vertex_heat  # noqa: E402
-from pain3d.identity import build_identity  # noqa: E402
-from pain3d.plan import read_plan  # noqa: E402
-from pain3d.shards import ShardManifest, parse_shard, shard_identities  # noqa: E402
-from pain3d.textureset import texture_files  # noqa: E402
-
-RENDER_SECONDS: list[float] = []  # duration of each render call in this process
-FOLDERS = {"image": "images", "heatmap": "heatmaps", "heatmap_color": "heatmaps_color", "mask": "masks",
-           "depth": "depths", "normals": "normals", "camera": "cameras"}
+from . import shard_render
+from .shards import parse_shard
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -90,105 +86,18 @@ def import_bpy(script: str) -> None:
 
 
 def render_shard(data: Path, plan: dict, index: int, count: int) -> list[tuple[int, str]]:
-    """Render every identity of the shard; returns (identity, reason) for those that failed."""
+    """Render every identity of the shard in Blender; returns (identity, reason) for those that failed."""
     import bpy
 
-    import blender_addon
-    from blender_addon import scene as tool
+    from pain3d import addon
 
-    settings = plan["job"]["render"]
+    from .blender_tool import BlenderRenderTool
+
     bpy.ops.wm.read_factory_settings(use_empty=True)
-    blender_addon.register()
-    scene = bpy.context.scene
-    tool.configure_cycles(scene, settings["resolution"], settings["samples"],
-                          device=settings["device"].upper(), denoise=settings["denoise"])
-    labels = tool.setup_label_passes(scene, background=True, depth=settings.get("depth", False),
-                                     normals=settings.get("normals", False))
-    failures = []
-    with ShardManifest(data, index, count) as manifest:
-        done = {row["sample_id"] for row in manifest.rows()}
-        for i in shard_identities(len(plan["identities"]), index, count):
-            identity = plan["identities"][i]
-            try:
-                render_identity(bpy.context, tool, labels, data, plan, identity, manifest, done)
-            except Exception as err:  # one identity's failure must not stop the shard
-                print(f"identity {i}: render failed: {type(err).__name__}: {err}", file=sys.stderr, flush=True)
-                failures.append((i, f"{type(err).__name__}: {err}"))
-    blender_addon.unregister()
-    print(f"shard {index}/{count}: {len(RENDER_SECONDS)} images rendered, render calls {sum(RENDER_SECONDS):.2f} s",
-          flush=True)
+    addon.register()
+    tool = BlenderRenderTool(bpy.context, plan["job"]["render"])
+    failures = shard_render.render_shard(tool, data, plan, index, count)
+    addon.unregister()
+    print(f"shard {index}/{count}: {len(tool.render_seconds)} images rendered, "
+          f"render calls {sum(tool.render_seconds):.2f} s", flush=True)
     return failures
-
-
-def render_identity(context, tool, labels, data: Path, plan: dict, identity: dict, manifest, done: set) -> None:
-    todo = [(e, v) for e in identity["expressions"] for v in range(len(plan["views"]))
-            if dataset.sample_id(identity["index"], e["id"], v) not in done]
-    if not todo:
-        return
-    started = time.perf_counter()
-    core = build_identity(identity["age"], identity["sex"], identity["ethnicity"], identity["head_seed"])
-    head = tool.head_object(context, core, identity["head_seed"], skin_tone=identity["skin_tone"],
-                            textures=texture_files(data, identity["index"]))
-    iod = rig.inter_ocular(core.head)
-    try:
-        for expression in identity["expressions"]:
-            views = [v for e, v in todo if e is expression]
-            if not views:
-                continue
-            posed = rig.pose(core.head, core.au_deltas, expression["aus"])
-            tool.set_vertex_heat(head, vertex_heat(core.head.vertices, posed, iod))
-            tool.set_aus(head, expression["aus"])
-            for v in views:
-                drawn = scenery.draw_scene(plan["job"], identity, expression, v)
-                tool.apply_lighting(context, head, drawn["lighting"])
-                tool.set_background(context.scene, drawn["background"])
-                row = render_sample(context, tool, labels, data, plan, identity, expression, v, head, drawn)
-                manifest.append(row)
-    finally:
-        tool.remove_head(head)
-    print(f"identity {identity['index']}: {len(todo)} images in {time.perf_counter() - started:.1f} s", flush=True)
-
-
-def render_sample(context, tool, labels, data: Path, plan: dict, identity: dict, expression: dict,
-                  view_index: int, head, drawn: dict) -> dict:
-    """Render one image with its label passes into a temporary folder, then move it into place."""
-    view = plan["views"][view_index]
-    sid = dataset.sample_id(identity["index"], expression["id"], view_index)
-    tmp = data / ".tmp" / sid
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    labels.base_path = str(tmp)
-    started = time.perf_counter()
-    result = tool.render_views(context, head, [view], context.scene.render.resolution_x,
-                               lambda i, v: tmp / "image.png")[0]
-    RENDER_SECONDS.append(time.perf_counter() - started)  # Blender's render call alone (benchmarks/bench_farm.py)
-    camera = result["camera"]
-    settings = plan["job"]["render"]
-    record = {"intrinsics": camera.intrinsics.tolist(), "extrinsics": camera.extrinsics.tolist(),
-              "resolution": context.scene.render.resolution_x, "scene": drawn}
-    if settings.get("depth"):
-        record["depth_unit_m"] = tool.DEPTH_UNIT_M
-    atomic_write_text(tmp / "camera.json", dumps_json(record) + "\n")
-    frame = f"{context.scene.frame_current:04d}"
-    produced = {"image": tmp / "image.png", "heatmap": tmp / f"heatmap{frame}.png",
-                "heatmap_color": tmp / f"heatmap_color{frame}.png", "mask": tmp / f"mask{frame}.png",
-                "camera": tmp / "camera.json"}
-    for optional in ("depth", "normals"):
-        if settings.get(optional):
-            produced[optional] = tmp / f"{optional}{frame}.png"
-    if expression["id"] == dataset.NEUTRAL:
-        del produced["heatmap"], produced["heatmap_color"]
-    files = {}
-    for field, source in produced.items():
-        relative = f"{FOLDERS[field]}/{sid}{source.suffix}"
-        (data / FOLDERS[field]).mkdir(exist_ok=True)
-        os.replace(source, data / relative)
-        files[field] = relative
-    shutil.rmtree(tmp, ignore_errors=True)
-    landmarks = [[round(float(x), 2), round(float(y), 2)] for x, y in result["landmarks"]]
-    return dataset.make_row(identity, expression, view_index, view, files.pop("image"), files.pop("heatmap", None),
-                            landmarks, **files)
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

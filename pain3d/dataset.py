@@ -19,12 +19,13 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Iterable, Iterator
 
 from . import __version__, facs
+from .camera import Camera
 from .errors import Pain3DError
 from .fileio import atomic_write_text, dumps_json
 from .sampling import SPLITS
 
 DATASET_FORMAT = "pain3d-dataset"
-DATASET_FORMAT_VERSION = 1
+DATASET_FORMAT_VERSION = 2  # 2: rows carry age_band
 DATASET_FILE = "dataset.json"
 MANIFEST_FILE = "manifest.jsonl"
 NEUTRAL = "neutral"
@@ -32,6 +33,15 @@ N_LANDMARKS = 68
 # Face segmentation classes: the pixel values of a mask PNG (8-bit, one class per pixel).
 MASK_CLASSES = {"background": 0, "skin": 1, "brows": 2, "eyes": 3, "lips": 4, "inner_mouth": 5, "teeth": 6,
                 "hair": 7}
+
+# Where each kind of file a row names lies: row field -> folder under DATA.
+FOLDERS = {"image": "images", "heatmap": "heatmaps", "heatmap_color": "heatmaps_color", "mask": "masks",
+           "depth": "depths", "normals": "normals", "camera": "cameras"}
+# Label images rendered beside each RGB image: field -> (PNG colour mode, bits per channel).
+LABEL_FILES = {"heatmap": ("BW", 16), "heatmap_color": ("RGB", 8), "mask": ("BW", 8)}
+OPTIONAL_LABEL_FILES = {"depth": ("BW", 16), "normals": ("RGB", 8)}  # when the job's render.depth / render.normals
+HEAT_FILES = ("heatmap", "heatmap_color")  # neutral rows have none
+DEPTH_UNIT_M = 1e-4  # a depth PNG value of 1 is 0.1 mm along the camera axis; 0 is no surface
 
 # Required row fields and their JSON types (bool is excluded from numbers on purpose).
 ROW_FIELDS: dict[str, tuple[type, ...]] = {
@@ -50,10 +60,11 @@ ROW_FIELDS: dict[str, tuple[type, ...]] = {
     "landmarks": (list, str),
     "seed": (int,),
     "split": (str,),
+    "age_band": (str,),
 }
 # Optional fields that name files; when present they must exist inside DATA.
 OPTIONAL_FILE_FIELDS = ("heatmap_color", "mask", "depth", "normals", "camera")
-IDENTITY_FIELDS = ("age", "sex", "ethnicity", "skin_tone", "split")
+IDENTITY_FIELDS = ("age", "age_band", "sex", "ethnicity", "skin_tone", "split")
 CROSS_ROW_FIELDS = {"sample_id", "identity", "expression", "view", *IDENTITY_FIELDS}
 
 
@@ -86,9 +97,37 @@ def make_row(identity: dict, expression: dict, view_index: int, view: dict, imag
         "landmarks": landmarks,
         "seed": expression["seed"],
         "split": identity["split"],
+        "age_band": identity["age_band"],
     }
     row.update(extra)
     return row
+
+
+def label_files(depth: bool, normals: bool) -> dict[str, tuple[str, int]]:
+    """The label files rendered beside each image (field -> PNG mode, bits) for a job's render settings."""
+    wanted = dict(LABEL_FILES)
+    wanted.update({k: v for k, v in OPTIONAL_LABEL_FILES.items() if {"depth": depth, "normals": normals}[k]})
+    return wanted
+
+
+def view_of(row: dict) -> tuple[float, float]:
+    """(yaw, pitch) of a row's camera in degrees."""
+    return float(row["view"]["yaw"]), float(row["view"].get("pitch", 0.0))
+
+
+def file_path(sample: str, field: str, suffix: str = ".png") -> str:
+    """Where a sample's file of this kind lies, relative to DATA (`images/000003_neutral_v1.png`)."""
+    return f"{FOLDERS[field]}/{sample}{suffix}"
+
+
+def camera_record(camera: Camera, scene: dict, depth: bool) -> dict:
+    """The camera file of one image (docs/dataset-format.md): the camera, the drawn scene (lighting
+    and background), and the depth unit when the job writes depth maps."""
+    record = {"intrinsics": camera.intrinsics.tolist(), "extrinsics": camera.extrinsics.tolist(),
+              "resolution": camera.width, "scene": scene}
+    if depth:
+        record["depth_unit_m"] = DEPTH_UNIT_M
+    return record
 
 
 def dataset_header(job: dict) -> dict:
@@ -145,7 +184,7 @@ def _iter_manifest(path: Path) -> Iterator[tuple[int, dict | None, str | None]]:
 
 
 @dataclass
-class Report:
+class ValidationReport:
     """What `validate` found: problems (each one line) and a few counts."""
 
     problems: list[str]
@@ -157,7 +196,7 @@ class Report:
         return not self.problems
 
 
-def validate(data_dir: str | Path, check_files: bool = True) -> Report:
+def validate(data_dir: str | Path, check_files: bool = True) -> ValidationReport:
     """Check a dataset folder against the contract. Never raises for bad content."""
     data_dir = Path(data_dir)
     problems: list[str] = []
@@ -170,14 +209,14 @@ def validate(data_dir: str | Path, check_files: bool = True) -> Report:
             else:
                 rows.append((lineno, row))
     except Pain3DError as err:
-        return Report([str(err)])
+        return ValidationReport([str(err)])
     if not rows:
         problems.append(f"{MANIFEST_FILE}: has no rows")
     good = [(n, r) for n, r in rows if _check_row(data_dir, n, r, problems, check_files)]
     _check_unique_ids(good, problems)
     _check_identities(good, problems)
     _check_neutral_twins(good, problems)
-    return Report(problems, rows=len(rows), identities=len({r["identity"] for _, r in good}))
+    return ValidationReport(problems, rows=len(rows), identities=len({r["identity"] for _, r in good}))
 
 
 def _check_header(data_dir: Path, problems: list[str]) -> None:

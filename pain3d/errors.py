@@ -14,3 +14,9 @@ class Pain3DError(Exception):
 
     def __init__(self, message: str) -> None:
         super().__init__(" ".join(str(message).split()))
+
+
+def first_line(err: BaseException) -> str:
+    """An exception as one line for an error message: its type and the first line of its text."""
+    lines = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {lines[0]}" if lines else type(err).__name__

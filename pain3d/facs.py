@@ -28,6 +28,8 @@ ArrayLike = Union[Number, np.ndarray]
 
 PSPI_AUS: tuple[str, ...] = ("AU4", "AU6", "AU7", "AU9", "AU10", "AU43")
 PSPI_MAX = 16
+# "In pain" at PSPI >= t: the binary pain tasks models predict and evaluations score.
+PAIN_THRESHOLDS: tuple[int, ...] = (1, 2, 3)
 SIDES = ("L", "R")
 _KEY_RE = re.compile(r"^AU(\d+)([LR]?)$")
 

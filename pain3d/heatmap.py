@@ -19,3 +19,10 @@ def vertex_heat(neutral: np.ndarray, posed: np.ndarray, iod: float) -> np.ndarra
     moved = np.linalg.norm(np.asarray(posed, float) - np.asarray(neutral, float), axis=1)
     return np.clip(moved / (HEAT_FULL_SCALE * iod), 0.0, 1.0)
 
+
+
+# Colours of the colourised heatmaps (heatmaps_color): black at no heat, then blue -> cyan ->
+# yellow -> red, like the 3DPain heatmaps. (heat, linear RGB) stops; the renderer interpolates
+# them linearly and the Standard view transform stores them sRGB-encoded.
+HEAT_COLOR_STOPS: tuple[tuple[float, tuple[float, float, float]], ...] = (
+    (0.0, (0, 0, 0)), (0.002, (0, 0, 0.5)), (0.25, (0, 0.3, 1)), (0.5, (0, 1, 1)), (0.75, (1, 1, 0)), (1.0, (1, 0, 0)))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .head import build_identity as build_head_of, sample_identity
+from .head import head_from_spec, sample_spec
 from .head.mesh import HeadMesh
 from .jobs import demographics
 from .rig import build_rig
@@ -58,7 +58,7 @@ def build_identity(age: float, sex: str, ethnicity: str, seed: int, level: int =
 
 def neutral_head(age: float, sex: str, ethnicity: str, seed: int, level: int = 1) -> HeadMesh:
     """The identity's head mesh alone (no rig): what texturing needs, at a fraction of the cost."""
-    return build_head_of(sample_identity(age, sex, ethnicity, derive_seed(seed, SUB_CONTROLS)), level=level)
+    return head_from_spec(sample_spec(age, sex, ethnicity, derive_seed(seed, SUB_CONTROLS)), level=level)
 
 
 def iris_colour(ethnicity: str, seed: int) -> tuple[float, float, float]:
@@ -74,6 +74,15 @@ def blender_mesh(head: HeadMesh) -> BlenderMesh:
         polygon_parts=head.face_part, part_names=head.part_names, loop_uvs=head.corner_uv,
         color_attributes=color_attributes(head), landmark_vertices=np.asarray(head.landmark68_ids),
         face_frame=face_frame(head))
+
+
+# Wrinkle families, one per channel of the `wrinkles` and `wrinkle_phase` attributes: (channel, rig
+# targets whose shape-key weight deepens them, line spacing in phase units (mm or degrees), phase
+# of the first line). The renderer's skin shader draws them (docs/rig.md).
+WRINKLE_FAMILIES: tuple[tuple[int, tuple[str, ...], float, float], ...] = (
+    (0, ("AU4_L", "AU4_R"), 8.0, 0.5),  # glabellar "11" lines either side of the midline
+    (1, ("AU9",), 3.0, 0.0),  # horizontal lines across the nose bridge
+    (2, ("AU6_L", "AU6_R"), 20.0, 0.25))  # crow's feet fanning from the eye corner
 
 
 def color_attributes(head: HeadMesh) -> dict[str, np.ndarray]:

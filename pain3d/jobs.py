@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import facs
+from .background_images import list_images
 from .errors import Pain3DError
+from .fileio import atomic_write_text
 from .paths import asset
 
 JOB_FORMAT_VERSION = 1
@@ -465,9 +467,6 @@ def _cross_checks(job: dict) -> None:
     if expr["pspi_weights"] and len(expr["pspi_weights"]) != span:
         raise Pain3DError(f"expressions.pspi_weights has {len(expr['pspi_weights'])} values; allowed: exactly "
                           f"{span} (one per PSPI value {expr['pspi_min']}..{expr['pspi_max']})")
-    if expr["per_identity"] == 0 and not expr["explicit"]:
-        raise Pain3DError("expressions.per_identity = 0 with no [[expressions.explicit]] entries: nothing to "
-                          "render; allowed: per_identity >= 1, or an explicit list")
     if job["background"]["kinds"]["images"] > 0 and not job["background"]["images"]:
         raise Pain3DError(f"background.kinds.images = {_num(job['background']['kinds']['images'])} but "
                           "background.images is not set; allowed: a folder of images, or kinds.images = 0")
@@ -479,8 +478,6 @@ def _cross_checks(job: dict) -> None:
 
 def _resolve_paths(job: dict, base: Path) -> None:
     """Make the job's file paths absolute (relative ones are relative to the job file) and check them."""
-    from .scenery import list_images
-
     background, lighting = job["background"], job["lighting"]
     if background["images"]:
         background["images"] = str(base / Path(background["images"]).expanduser())
@@ -575,6 +572,27 @@ def with_expression(data: dict, name: str, aus: dict[str, float]) -> dict:
     kept = [e for e in expressions.get("explicit", []) if not (isinstance(e, dict) and e.get("name") == name)]
     expressions["explicit"] = kept + [{"name": name, **{key: value for key, value in aus.items() if value}}]
     return out
+
+
+def job_views(job_path: str | Path | None) -> list[dict]:
+    """The views of a job file, or the job schema's default views (the panel's preview cameras)."""
+    if job_path:
+        return load_job(job_path)["render"]["views"]
+    return SCHEMA["render"]["views"].default
+
+
+def export_expression(aus: dict[str, float], name: str, base_path: str | Path | None,
+                      out_path: str | Path) -> tuple[Path, int]:
+    """Write a job file that renders an expression (as `name`) for every identity.
+
+    It starts from the job file at `base_path` (or the defaults) and keeps its other expressions,
+    so exporting into the base file collects expressions one by one. Returns the path written and
+    the number of explicit expressions in it."""
+    data = read_toml(Path(base_path), "job file") if base_path else {}
+    out = Path(out_path)
+    job = resolve_job_file(with_expression(data, name, aus), Path(base_path) if base_path else out)
+    atomic_write_text(out, job_toml(job))
+    return out, len(job["expressions"]["explicit"])
 
 
 def _toml_value(value: Any) -> str:

@@ -5,17 +5,17 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+PACKAGE = Path(__file__).resolve().parent
+
 
 def assets_dir() -> Path:
-    """The `assets/` folder: $PAIN3D_ASSETS, else the one beside this package.
-
-    Beside the package holds both in the repository (editable install) and inside the
-    Blender extension, which bundles `assets/` next to the core.
-    """
+    """The `assets/` folder: $PAIN3D_ASSETS, else the one inside the Blender extension (whose root
+    package is this one), else the repository's, beside this package (an editable install)."""
     override = os.environ.get("PAIN3D_ASSETS")
     if override:
         return Path(override)
-    return Path(__file__).resolve().parent.parent / "assets"
+    inside = PACKAGE / "assets"
+    return inside if inside.is_dir() else PACKAGE.parent / "assets"
 
 
 def asset(*parts: str) -> Path:

@@ -79,7 +79,7 @@ _SUPPRESSION = {"AU5": EYES_CLOSED, "AU7": EYES_CLOSED, "AU45": ("AU43",), "AU26
 # --- the frame of one face -----------------------------------------------------------------
 
 
-def inter_ocular(head: HeadMesh) -> float:
+def iod_eye_centres(head: HeadMesh) -> float:
     """Distance between the eyeball centres: the face's own unit of size (rig scale, heat scale)."""
     return float(np.linalg.norm(head.landmarks["eye_centre_L"] - head.landmarks["eye_centre_R"]))
 
@@ -100,7 +100,7 @@ class Face:
     @classmethod
     def of(cls, head: HeadMesh) -> "Face":
         v = head.vertices
-        iod = inter_ocular(head)
+        iod = iod_eye_centres(head)
         soft = np.isin(head.vertex_part, [PART_ID["skin"], PART_ID["mouth_cavity"]]).astype(float)
         outer = (head.vertex_part == PART_ID["skin"]).astype(float)
         return cls(head, v, iod, soft, outer, _edges(head), _triangles(head))

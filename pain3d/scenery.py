@@ -1,7 +1,9 @@
 """Seeded lighting and backgrounds (docs/scenery.md): pure draws, returned as plain records.
 
-Nothing here touches Blender: `blender_addon/scene.py` applies the records (`apply_lighting`,
-`set_background`) and the farm stores them beside each image, so a dataset says what was drawn.
+Nothing here touches Blender: the add-on's stage applies lighting records
+(`pain3d.addon.stage.apply_lighting`), the farm's compositor lays backgrounds
+(`pain3d.farm.compositor.set_background`), and the farm stores both beside each image, so a
+dataset says what was drawn.
 
 Seeds (docs/plan-format.md): per identity, the draws derive from the identity's seed; per image,
 from the expression's seed and the view index. The same plan therefore gives the same draws on
@@ -12,13 +14,12 @@ from __future__ import annotations
 
 import colorsys
 import math
-import os
-from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 
-from .errors import Pain3DError
+from .background_images import list_images
+from .colour import srgb_to_linear
+from .jobs import resolve_job
 from .sampling import derive_seed
 
 SUB_SCENERY = 4  # identity seed -> (SUB_SCENERY, part); sampling.py uses 1..3
@@ -28,7 +29,6 @@ LIGHTS = ("key", "fill", "rim")
 LIGHT_PARAMS = ("azimuth", "elevation", "power", "size")
 BACKGROUND_KINDS = ("solid", "gradient", "procedural", "images")
 PROCEDURAL_PATTERNS = ("noise", "voronoi")
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".exr", ".hdr")
 BACKGROUND_PIXELS = 512  # generated backgrounds are made at most this size, then scaled to the render
 
 # The portrait rig: azimuth/elevation in degrees around the face (azimuth as a view's yaw:
@@ -56,8 +56,6 @@ def draw_scene(job: dict, identity: dict, expression: dict, view_index: int) -> 
     """Lighting and background records of one image of the plan."""
     light_cfg, back_cfg = job.get("lighting"), job.get("background")
     if light_cfg is None or back_cfg is None:  # a plan made before [lighting] and [background] existed
-        from .jobs import resolve_job
-
         defaults = resolve_job({})
         light_cfg, back_cfg = light_cfg or defaults["lighting"], back_cfg or defaults["background"]
     return {
@@ -128,11 +126,6 @@ def kelvin_to_rgb(kelvin: float) -> list[float]:
     return [round(float(c), 4) for c in linear / linear.max()]
 
 
-def srgb_to_linear(c) -> np.ndarray:
-    c = np.asarray(c, dtype=np.float64)
-    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
-
-
 # --- backgrounds -----------------------------------------------------------------------------
 
 
@@ -167,26 +160,6 @@ def _color(rng: np.random.Generator, cfg: dict) -> list[float]:
     hue = _uniform(rng, cfg["hue"]) / 360.0 % 1.0
     rgb = colorsys.hsv_to_rgb(hue, _uniform(rng, cfg["saturation"]), _uniform(rng, cfg["value"]))
     return [round(float(c), 4) for c in rgb]
-
-
-@lru_cache(maxsize=8)
-def _listing(folder: str, mtime_ns: int) -> tuple[str, ...]:
-    return tuple(sorted(p.name for p in Path(folder).iterdir()
-                        if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".")))
-
-
-def list_images(folder: str | os.PathLike) -> tuple[str, ...]:
-    """The image files of a background folder, sorted by name; an error if there are none."""
-    path = Path(folder)
-    allowed = "a folder holding images (" + ", ".join(e[1:] for e in IMAGE_EXTENSIONS) + ")"
-    if not str(folder):
-        raise Pain3DError(f"background.images is not set but background.kinds.images > 0; allowed: {allowed}")
-    if not path.is_dir():
-        raise Pain3DError(f'background.images = "{folder}": no such folder; allowed: {allowed}')
-    files = _listing(str(path), path.stat().st_mtime_ns)
-    if not files:
-        raise Pain3DError(f'background.images = "{folder}": the folder holds no images; allowed: {allowed}')
-    return files
 
 
 def background_pixels(record: dict, size: int) -> np.ndarray:

@@ -32,6 +32,6 @@ def minimal_job(tmp_path: Path) -> Path:
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """Run the installed `pain3d` console command for real, capturing its output."""
     exe = Path(sys.executable).with_name("pain3d")
-    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "pain3d.cli"]
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "pain3d"]
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     return subprocess.run(cmd + list(args), capture_output=True, text=True, cwd=cwd, env=env, timeout=300)

@@ -14,21 +14,18 @@ import math
 import re
 import string
 import warnings
-import zipfile
-import zlib
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 import numpy as np
 from PIL import Image
 
-from pain3d import bundle
-from pain3d.errors import Pain3DError
+from pain3d.errors import Pain3DError, first_line
+from pain3d.identity_bundle import BundleView, IdentityBundle
 from pain3d.jobs import demographics, ethnicity_names, read_toml
+from pain3d.colour import srgb_to_linear
 from pain3d.paths import asset
-from pain3d.skin import srgb_to_linear
 
 from .projection import blend_views, fill_holes, fill_unseen, project_view
 
@@ -37,103 +34,6 @@ PLACEHOLDERS = ("age", "age_word", "ethnicity_word", "sex_word")
 FAR_LEVEL = 0.2  # control brightness of the farthest skin: keeps the silhouette distinct from the black background
 # A Hugging Face Hub model id ("name" or "owner/name"); anything else is a local path.
 HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?")
-
-
-# --- bundles ---------------------------------------------------------------------------------
-
-
-@dataclass
-class View:
-    """One view of a bundle: per pixel, metric depth (0 = nothing seen) and the texel it sees."""
-
-    name: str
-    depth_m: np.ndarray  # (H, W) float64 metres
-    uv: np.ndarray  # (H, W, 2) float32
-    visible: np.ndarray  # (H, W) bool
-    facing: np.ndarray  # (H, W) float32
-
-
-@dataclass
-class Bundle:
-    """An identity bundle as read from its folder (docs/identity-bundle.md)."""
-
-    folder: Path
-    header: dict
-    uv_maps: dict[str, np.ndarray]
-    views: list[View]
-
-    @property
-    def identity(self) -> int:
-        return int(self.header["identity"])
-
-
-class _Corrupt(Exception):
-    """What is wrong with one bundle file; load_bundle adds the identity and the folder."""
-
-
-def load_bundle(folder: str | Path) -> Bundle:
-    """Read a complete bundle; a one-line Pain3DError naming the identity and the cause otherwise."""
-    folder = Path(folder)
-    header = bundle.read_header(folder)
-    try:
-        size = int(header["uv_size"])
-        uv_maps = _read_npz(folder / "uv_maps.npz", {"coverage": (size, size)})
-        views = [_read_view(folder, record) for record in header["views"]]
-        if not views or views[0].name != "front":
-            raise _Corrupt("the header lists no front view first")
-    except (KeyError, TypeError, ValueError) as err:
-        raise Pain3DError(f"{_who(folder)}: corrupt bundle {folder}: malformed header ({_first_line(err)}); "
-                          "delete the folder to have it written again") from None
-    except _Corrupt as err:
-        raise Pain3DError(f"{_who(folder)}: corrupt bundle {folder}: {err}; "
-                          "delete the folder to have it written again") from None
-    uv_maps["coverage"] = uv_maps["coverage"].astype(bool)
-    return Bundle(folder, header, uv_maps, views)
-
-
-def _who(folder: Path) -> str:
-    return f"identity {folder.name.lstrip('0') or '0'}"
-
-
-def _read_view(folder: Path, record: dict) -> View:
-    depth_m = _read_depth(folder / record["depth"])
-    h, w = depth_m.shape
-    arrays = _read_npz(folder / record["uv"], {"uv": (h, w, 2), "visible": (h, w), "facing": (h, w)})
-    return View(record["name"], depth_m, arrays["uv"], arrays["visible"].astype(bool), arrays["facing"])
-
-
-def _read_npz(path: Path, shapes: dict[str, tuple[int, ...]]) -> dict[str, np.ndarray]:
-    try:
-        with np.load(path) as archive:
-            arrays = {name: archive[name] for name in archive.files}
-    except FileNotFoundError:
-        raise _Corrupt(f"{path.name} is missing") from None
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as err:
-        raise _Corrupt(f"{path.name} cannot be read ({_first_line(err)})") from None
-    for name, shape in shapes.items():
-        if name not in arrays:
-            raise _Corrupt(f"{path.name} has no array {name!r}")
-        if arrays[name].shape != shape:
-            raise _Corrupt(f"{path.name}: {name} has shape {arrays[name].shape}, expected {shape}")
-    return arrays
-
-
-def _read_depth(path: Path) -> np.ndarray:
-    try:
-        with Image.open(path) as image:
-            if image.mode not in ("I;16", "I;16B", "I"):
-                raise _Corrupt(f"{path.name} is a {image.mode} image, not 16-bit grey")
-            units = np.asarray(image, dtype=np.float64)
-    except FileNotFoundError:
-        raise _Corrupt(f"{path.name} is missing") from None
-    except (OSError, ValueError) as err:
-        raise _Corrupt(f"{path.name} cannot be read ({_first_line(err)})") from None
-    return units * bundle.DEPTH_UNIT_M
-
-
-def _first_line(err: BaseException) -> str:
-    lines = str(err).strip().splitlines()
-    return f"{type(err).__name__}: {lines[0]}" if lines else type(err).__name__
 
 
 # --- prompts ---------------------------------------------------------------------------------
@@ -231,7 +131,7 @@ def load_pipeline(settings: dict) -> Any:
             pipeline.to(device, dtype)
         except Exception as err:  # out of GPU memory, most likely
             raise Pain3DError(f'texture.device = "{settings["device"]}": cannot move the models to {device} '
-                              f"({_first_line(err)})") from None
+                              f"({first_line(err)})") from None
     pipeline.set_progress_bar_config(disable=True)
     return pipeline
 
@@ -292,7 +192,7 @@ def _load_model(key: str, value: str, marker: str, allow_download: bool, load: C
     try:
         return load(str(folder) if local else value, local_files_only=not allow_download)
     except Exception as err:  # diffusers, huggingface_hub, transformers, safetensors and torch each raise their own
-        raise Pain3DError(f"{where}: {_load_failure(local, allow_download)} ({_first_line(err)})") from None
+        raise Pain3DError(f"{where}: {_load_failure(local, allow_download)} ({first_line(err)})") from None
 
 
 def _check_model_folder(where: str, folder: Path, marker: str) -> None:
@@ -331,7 +231,7 @@ class Shot(NamedTuple):
     """One portrait to paint: which identity (position in the batch), from which view, how."""
 
     owner: int
-    view: View
+    view: BundleView
     prompt: str
     negative: str
     seed: int
@@ -350,7 +250,7 @@ def control_image(depth_m: np.ndarray, size: int) -> Image.Image:
     return Image.fromarray(np.round(np.clip(resized, 0.0, 1.0) * 255.0).astype(np.uint8), "L").convert("RGB")
 
 
-def paint_identities(pipeline: Any, bundles: list[Bundle], records: list[dict], settings: dict,
+def paint_identities(pipeline: Any, bundles: list[IdentityBundle], records: list[dict], settings: dict,
                      base_albedos: list[np.ndarray]) -> list[tuple[np.ndarray, dict]]:
     """Paint each identity's skin albedo: (linear float32 (S, S, 3), recorded parameters) per identity.
 
@@ -374,14 +274,14 @@ def paint_identities(pipeline: Any, bundles: list[Bundle], records: list[dict], 
     return results
 
 
-def _check_size(found: Bundle, size: int) -> None:
+def _check_size(found: IdentityBundle, size: int) -> None:
     side = found.uv_maps["coverage"].shape[0]
     if side != size:
         raise Pain3DError(f"identity {found.identity}: the bundle's UV maps are {side} texels, texture.size is {size}; "
                           f"delete {found.folder} to have it written again")
 
 
-def _views_to_paint(found: Bundle, side_views: bool) -> list[View]:
+def _views_to_paint(found: IdentityBundle, side_views: bool) -> list[BundleView]:
     return [v for v in found.views if v.name == "front" or (side_views and v.name in SIDE_VIEWS)]
 
 
@@ -409,7 +309,7 @@ def _generate(pipeline: Any, shots: list[Shot], settings: dict, identities: list
     return portraits
 
 
-def _texture(found: Bundle, shots: list[tuple[Shot, np.ndarray]], base_albedo: np.ndarray,
+def _texture(found: IdentityBundle, shots: list[tuple[Shot, np.ndarray]], base_albedo: np.ndarray,
              settings: dict) -> np.ndarray:
     size = settings["size"]
     coverage = found.uv_maps["coverage"]

@@ -20,18 +20,17 @@ from typing import Callable
 import numpy as np
 from PIL import Image
 
-from pain3d import __version__, bundle
+from pain3d import __version__, identity_bundle
 from pain3d.errors import Pain3DError
 from pain3d.fileio import atomic_write_text
 from pain3d.identity import neutral_head
 from pain3d.paths import assets_dir
 from pain3d.plan import read_plan
-from pain3d.skin import linear_to_srgb
+from pain3d.colour import linear_to_srgb
 from pain3d.textureset import FILES, FORMAT, FORMAT_VERSION, HEADER, complete_set, texture_dir
 
 from .procedural import TextureMaps, procedural_textures
 
-BUNDLE_SCRIPT = assets_dir().parent / "farm" / "bundle.py"
 # The settings each backend's result depends on (device, batch size and download permission do not change it).
 PROCEDURAL_KEYS = ("size", "stubble")
 DIFFUSION_KEYS = PROCEDURAL_KEYS + ("base_model", "controlnet", "prompts", "steps", "guidance", "control_scale",
@@ -41,7 +40,7 @@ DIFFUSION_KEYS = PROCEDURAL_KEYS + ("base_model", "controlnet", "prompts", "step
 def cache_key(identity: dict, backend: str, settings: dict) -> str:
     keys = DIFFUSION_KEYS if backend == "diffusion" else PROCEDURAL_KEYS
     facts = {"format_version": FORMAT_VERSION, "backend": backend,
-             "identity": {k: identity[k] for k in ("index", *bundle.IDENTITY_FIELDS)},
+             "identity": {k: identity[k] for k in ("index", *identity_bundle.IDENTITY_FIELDS)},
              "settings": {k: settings[k] for k in keys}}
     if backend == "diffusion":
         facts["prompts"] = _file_digest(settings["prompts"] or str(assets_dir() / "texturing" / "prompts.toml"))
@@ -152,7 +151,7 @@ def _texture_diffusion(data: Path, todo: list[dict], settings: dict, renderer,
     batch = settings["batch_size"]
     for start in range(0, len(todo), batch):
         records = todo[start:start + batch]
-        bundles = [diffusion.load_bundle(bundle.bundle_dir(data, r["index"])) for r in records]
+        bundles = [identity_bundle.read_bundle(identity_bundle.bundle_dir(data, r["index"])) for r in records]
         bases = [procedural_set(r, settings) for r in records]
         painted = diffusion.paint_identities(pipeline, bundles, records, settings, [b.albedo for b in bases])
         for record, base, (albedo, params) in zip(records, bases, painted):
@@ -166,27 +165,25 @@ def _texture_diffusion(data: Path, todo: list[dict], settings: dict, renderer,
 def _ensure_bundles(data: Path, identities: list[int], settings: dict, renderer,
                     report: Callable[[str], None]) -> None:
     """Have the farm write the bundles these identities lack (or that lack the views asked for)."""
-    names = bundle.view_names(settings["side_views"])
+    names = identity_bundle.view_names(settings["side_views"])
     missing = [i for i in identities if not _bundle_fits(data, i, names, settings)]
     for i in missing:
-        shutil.rmtree(bundle.bundle_dir(data, i), ignore_errors=True)
+        shutil.rmtree(identity_bundle.bundle_dir(data, i), ignore_errors=True)
     if not missing:
         return
-    from pain3d.generate import Renderer
+    from pain3d.farm.launch import Renderer
 
     renderer = renderer or Renderer()
     renderer.check()
     report(f"writing {len(missing)} identity bundle(s) with Blender")
-    command = renderer.script_command(BUNDLE_SCRIPT, ["--plan", str(data),
-                                                      "--identities", ",".join(map(str, missing))])
-    done = subprocess.run(command, capture_output=True, text=True)
+    done = subprocess.run(renderer.bundle_command(data, missing), capture_output=True, text=True)
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
         raise Pain3DError(f"identity {missing[0]}: the bundle step failed: {last}")
 
 
 def _bundle_fits(data: Path, identity: int, names: list[str], settings: dict) -> bool:
-    if not bundle.is_complete(data, identity):
+    if not identity_bundle.is_complete(data, identity):
         return False
-    header = bundle.read_header(bundle.bundle_dir(data, identity))
+    header = identity_bundle.read_header(identity_bundle.bundle_dir(data, identity))
     return header["uv_size"] == settings["size"] and [v["name"] for v in header["views"]] == names

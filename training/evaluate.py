@@ -4,7 +4,7 @@
   the model on every image of a dataset split, with each image's explainability scores (the
   attention map against the ground-truth heatmap, inside the face mask when there is one);
 - `evaluate_run(run, data, split, out, ...) -> {what: path}`: the report of `pain3d eval`
-  (training/report.py): predictions on the split and on val (whose F1-best thresholds are applied
+  (training/eval_report.py): predictions on the split and on val (whose F1-best thresholds are applied
   to the split), bootstrap intervals, overlays of the pain images with the highest PSPI;
 - `predict_images(run, images, neutral) -> rows`: PSPI, AU intensities and pain probabilities of
   image files, for students and baselines (a teacher reads heatmaps, not photographs).
@@ -27,13 +27,15 @@ from torch.utils.data import DataLoader
 
 from pain3d.dataset import MASK_CLASSES, read_manifest
 from pain3d.errors import Pain3DError
+from pain3d.facs import PAIN_THRESHOLDS
 
 from .checkpoint import load_model
-from .data import AU_KEYS, PAIN_THRESHOLDS, PainDataset, collate, load_rgb
+from .datasets import AU_KEYS, PainDataset
+from .eval_report import Overlay, Predictions, evaluate, write_report
+from .images import load_rgb
+from .loader import collate, open_split, to_device
 from .metrics import attention_heatmap_auc, pointing_game
 from .models import PainModel
-from .report import Overlay, Predictions, evaluate, write_report
-from .train import open_split, to_device
 
 FACE_CLASSES = [value for name, value in MASK_CLASSES.items() if name not in ("background", "hair")]
 OVERLAYS = 4  # pain images shown with their heatmap and attention

@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .data import PAIN_THRESHOLDS
+from pain3d.facs import PAIN_THRESHOLDS
 
 TASK_TERMS = ("pspi", "aus", "pain")
 DISTILL_TERMS = ("distill_output", "distill_feature", "distill_attention")

@@ -15,7 +15,7 @@ allow_download, **timm_kwargs) -> PainModel`:
   input convolution adapted to 1 or 4 channels. Nothing is fetched unless `allow_download` (and no
   `pretrained`) asks timm for the name's own weights.
 
-`PainModel.forward(batch)` takes a batch dict (training/data.py): a teacher reads `heatmap` (and
+`PainModel.forward(batch)` takes a batch of items (training/datasets.py): a teacher reads `heatmap` (and
 `image` with "heatmap+rgb"), the others `image`; with a neutral reference also `neutral_image`.
 It returns:
 
@@ -50,7 +50,7 @@ from torch import nn
 from pain3d import facs
 from pain3d.errors import Pain3DError
 
-from .data import AU_KEYS, PAIN_THRESHOLDS
+from .datasets import AU_KEYS
 
 ROLES = ("teacher", "student", "baseline")
 TEACHER_INPUTS = ("heatmap", "heatmap+rgb")
@@ -150,7 +150,7 @@ class PainHead(nn.Module):
         self.norm = nn.LayerNorm(2 * dim)
         self.pspi = nn.Linear(2 * dim, 1)
         self.aus = nn.Linear(2 * dim, len(AU_KEYS))
-        self.pain = nn.Linear(2 * dim, len(PAIN_THRESHOLDS))
+        self.pain = nn.Linear(2 * dim, len(facs.PAIN_THRESHOLDS))
         catalog = facs.catalog()
         self.register_buffer("au_max", torch.tensor([float(catalog[k].max_intensity) for k in AU_KEYS]),
                              persistent=False)

@@ -61,9 +61,10 @@ from pain3d.errors import Pain3DError
 from pain3d.fileio import atomic_write_text
 
 from .checkpoint import Progress, load_model, record_best, resume, save_checkpoint
-from .data import Augment, PainDataset, Pain3DDataset, ThreeDPainDataset, collate, make_loader
+from .loader import collate, make_loader, open_split, to_device
 from .losses import DISTILL_TERMS, TASK_TERMS, distillation_loss, make_projector, task_loss
 from .models import PainModel, build_model, freeze
+from .transforms import Augment
 
 RUN_FORMAT = "pain3d-run"
 # Settings a resumed run may change: they alter neither the batches nor the arithmetic.
@@ -109,19 +110,7 @@ def step_seed(seed: int, rank: int, step: int) -> int:
     return int(np.random.SeedSequence([seed, rank, step]).generate_state(1, np.uint64)[0]) >> 1
 
 
-# --- data and models -------------------------------------------------------------------------
-
-
-def open_split(data: Path, split: str, image_size: int, *, augment: Augment | None = None,
-               with_neutral: bool = False, cache: bool = False) -> PainDataset:
-    """One split of a Pain3D dataset folder (manifest.jsonl) or a 3DPain-layout folder (meshes_inpainted/)."""
-    data = Path(data)
-    kwargs = dict(image_size=image_size, augment=augment, with_neutral=with_neutral, cache=cache)
-    if (data / "manifest.jsonl").is_file():
-        return Pain3DDataset(data, split, **kwargs)
-    if (data / "meshes_inpainted").is_dir():
-        return ThreeDPainDataset(data, split, **kwargs)
-    raise Pain3DError(f"{data}: neither a Pain3D dataset (manifest.jsonl) nor a 3DPain folder (meshes_inpainted/)")
+# --- models and the optimiser ---------------------------------------------------------------
 
 
 def build_from_config(role: str, config: dict) -> PainModel:
@@ -177,10 +166,6 @@ def total_steps(batches_per_epoch: int, optim: dict) -> int:
     """Optimiser steps of a run: `epochs` passes of `accumulate` batches a step (the last may have fewer), capped."""
     steps = optim["epochs"] * math.ceil(batches_per_epoch / optim["accumulate"])
     return min(steps, optim["max_steps"] or steps)
-
-
-def to_device(batch: dict, device: torch.device) -> dict:
-    return {k: v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
 
 
 # --- the run folder --------------------------------------------------------------------------

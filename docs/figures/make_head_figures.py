@@ -21,8 +21,8 @@ sys.path.insert(0, str(REPO))
 import bpy  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
-import blender_addon  # noqa: E402
-from blender_addon import scene as tool  # noqa: E402
+from pain3d import addon  # noqa: E402
+from pain3d.addon import head as heads, stage  # noqa: E402
 from pain3d import facs, sampling  # noqa: E402
 from pain3d.jobs import load_job  # noqa: E402
 from pain3d.plan import make_plan  # noqa: E402
@@ -33,8 +33,8 @@ OUT = REPO / "docs" / "images"
 
 
 def render(head, aus: dict, path: Path) -> Image.Image:
-    tool.set_aus(head, aus)
-    tool.render_views(bpy.context, head, FRONT, SIZE, lambda i, v: path)
+    heads.set_aus(head, aus)
+    stage.render_views(bpy.context, head, FRONT, SIZE, lambda i, v: path)
     return Image.open(path).convert("RGB")
 
 
@@ -52,26 +52,26 @@ def sheet(tiles: list[Image.Image], labels: list[str], columns: int) -> Image.Im
 
 def main() -> None:
     bpy.ops.wm.read_factory_settings(use_empty=True)
-    blender_addon.register()
-    tool.configure_cycles(bpy.context.scene, SIZE, SAMPLES, denoise=True)
+    addon.register()
+    stage.configure_cycles(bpy.context.scene, SIZE, SAMPLES, denoise=True)
     plan = make_plan(load_job(REPO / "assets" / "jobs" / "demo.toml"))
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         tiles, labels = [], []
         for ident in plan["identities"][:42]:
-            head = tool.new_head(bpy.context, ident["age"], ident["sex"], ident["ethnicity"], ident["head_seed"],
+            head = heads.new_head(bpy.context, ident["age"], ident["sex"], ident["ethnicity"], ident["head_seed"],
                                  skin_tone=ident["skin_tone"])
-            tool.add_default_lights(bpy.context, head)
+            stage.add_default_lights(bpy.context, head)
             tiles.append(render(head, {}, Path(tmp) / f"{ident['index']}.png"))
             labels.append(f"{ident['ethnicity'][:13]} {ident['sex'][0].upper()} {ident['age']:.0f}")
             if ident["index"] == 0:
                 series = [(target, render(head, expression(target), Path(tmp) / f"pspi{target}.png"))
                           for target in (0, 4, 8, 12, 16)]
-            tool.remove_head(head)
+            heads.remove_head(head)
         sheet(tiles, labels, 7).save(OUT / "heads_42.jpg", quality=85)
         sheet([t for _, t in series], [f"PSPI {p}" for p, _ in series], 5).save(OUT / "pspi_series.jpg",
                                                                               quality=85)
-    blender_addon.unregister()
+    addon.unregister()
 
 
 def expression(target: int) -> dict[str, float]:

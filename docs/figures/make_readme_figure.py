@@ -20,7 +20,7 @@ sys.path.insert(0, str(REPO))
 
 from pain3d.dataset import NEUTRAL, read_manifest  # noqa: E402
 from pain3d.plan import read_plan  # noqa: E402
-from pain3d.report import HEAT_CMAP  # noqa: E402
+from pain3d.app.dataset_report import HEAT_CMAP  # noqa: E402
 
 OUT = REPO / "docs" / "images" / "readme.jpg"
 THUMB, BIG, PAD, TITLE = 104, 208, 8, 26

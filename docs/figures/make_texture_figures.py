@@ -20,13 +20,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bpy  # noqa: E402
 from PIL import Image  # noqa: E402
 
-import blender_addon  # noqa: E402
-from blender_addon import scene as tool  # noqa: E402
+from pain3d import addon  # noqa: E402
+from pain3d.addon import head as heads, stage  # noqa: E402
 from make_head_figures import FRONT, OUT, SAMPLES, SIZE, sheet  # noqa: E402
 from pain3d.identity import build_identity  # noqa: E402
 from pain3d.sampling import derive_seed  # noqa: E402
 from pain3d.textureset import texture_files  # noqa: E402
-from texturing.textures import procedural_set, write_texture_set  # noqa: E402
+from pain3d.texturing.textures import procedural_set, write_texture_set  # noqa: E402
 
 TONES = [(1.5, "White"), (3.0, "East Asian"), (5.0, "Latino/Hispanic"), (7.0, "Indian"), (9.5, "Black")]
 AGES = (25, 50, 78)
@@ -41,8 +41,8 @@ def record(index: int, age: float, tone: float, ethnicity: str) -> dict:
 
 def main() -> None:
     bpy.ops.wm.read_factory_settings(use_empty=True)
-    blender_addon.register()
-    tool.configure_cycles(bpy.context.scene, SIZE, SAMPLES, denoise=True)
+    addon.register()
+    stage.configure_cycles(bpy.context.scene, SIZE, SAMPLES, denoise=True)
     tiles, labels = [], []
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
@@ -52,19 +52,19 @@ def main() -> None:
                 maps = procedural_set(ident, SETTINGS)
                 write_texture_set(data, ident["index"], "procedural", maps, "figure")
                 core = build_identity(ident["age"], ident["sex"], ident["ethnicity"], ident["head_seed"])
-                head = tool.head_object(bpy.context, core, ident["head_seed"], skin_tone=tone,
+                head = heads.head_object(bpy.context, core, ident["head_seed"], skin_tone=tone,
                                         textures=texture_files(data, ident["index"]))
-                tool.add_default_lights(bpy.context, head)
+                stage.add_default_lights(bpy.context, head)
                 path = data / f"{ident['index']}.png"
-                tool.render_views(bpy.context, head, FRONT, SIZE, lambda i, v: path)
+                stage.render_views(bpy.context, head, FRONT, SIZE, lambda i, v: path)
                 tiles.append(Image.open(path).convert("RGB"))
                 labels.append(f"MST {tone:g} {ident['sex'][0].upper()} {age}")
-                tool.remove_head(head)
+                heads.remove_head(head)
             albedo = Image.open(data / "textures" / f"{ident['index']:06d}" / "albedo.png").resize((SIZE, SIZE))
             tiles.append(albedo)
             labels.append("albedo (UV), last head")
         sheet(tiles, labels, len(TONES) + 1).save(OUT / "textures_tones_ages.jpg", quality=85)
-    blender_addon.unregister()
+    addon.unregister()
 
 
 if __name__ == "__main__":

@@ -16,8 +16,7 @@ import numpy as np
 from .params import HeadParams
 from .surface import (CANTHUS_ANGLES, RAY_CENTRE, cast_rays, eyelid_axes, face_depth,
                       lower_vermilion_height, pchip, upper_vermilion_height)
-from .topology import (PART_ID, HeadTopology, RingPatch, angles_from_points, dirs_from_angles,
-                       remap_u, remap_v, u_of_theta)
+from .topology import HeadTopology, RingPatch, angles_from_points, dirs_from_angles
 
 
 # ----------------------------------------------------------------------------
@@ -235,7 +234,7 @@ def _angles(pts: np.ndarray) -> np.ndarray:
 
 
 @lru_cache(maxsize=1)
-def _template_params() -> HeadParams:
+def template_params() -> HeadParams:
     from .controls import HeadControls
     from .params import derive_params
     return derive_params(HeadControls(), age=30.0, sex=0.5)
@@ -258,7 +257,7 @@ def vertical_warp(p: HeadParams):
     grid rows, the mouth block and thus the UVs follow the features, so the
     mouth always stays inside its ring patch and textures stay registered.
     """
-    src = np.concatenate([[0.0], _key_phis(_template_params()), [np.pi]])
+    src = np.concatenate([[0.0], _key_phis(template_params()), [np.pi]])
     dst = np.concatenate([[0.0], _key_phis(p), [np.pi]])
     return lambda phi: pchip(phi, src, dst)
 
@@ -331,106 +330,3 @@ def _protect_weight(pts: np.ndarray, p: HeadParams) -> np.ndarray:
     dm = np.hypot((pts[:, 0]) / 1.3, pts[:, 2] - p.z_sto)
     w *= np.clip((dm - p.mouth_w - 0.004) / 0.012, 0.0, 1.0)
     return w
-
-
-# ----------------------------------------------------------------------------
-# template-derived data (landmarks, regions, UVs, winding)
-
-
-def finalize_topology(topo: HeadTopology) -> None:
-    """Fill winding, patch UVs, landmark ids and region masks from the template."""
-    from .controls import HeadControls
-    from .landmarks import compute_landmark_ids
-    from .params import derive_params
-    from .regions import compute_regions
-
-    p = derive_params(HeadControls(), age=30.0, sex=0.5)
-    V = compute_positions(topo, p)
-    _fix_outward(topo, V)
-    _patch_uvs(topo, V)
-    topo.landmarks68, topo.landmark_ids = compute_landmark_ids(topo, V, p)
-    topo.regions = compute_regions(topo, V, p)
-
-
-def _face_normals(topo: HeadTopology, V: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    starts, verts = topo.poly_starts, topo.poly_verts
-    n = topo.n_faces
-    lengths = np.diff(starts)
-    face_of_corner = np.repeat(np.arange(n), lengths)
-    nxt = np.arange(verts.size) + 1
-    nxt[starts[1:] - 1] = starts[:-1]
-    a, b = V[verts], V[verts[nxt]]
-    cross = np.cross(a, b)
-    normal = np.zeros((n, 3))
-    np.add.at(normal, face_of_corner, cross)
-    centre = np.zeros((n, 3))
-    np.add.at(centre, face_of_corner, a)
-    centre /= lengths[:, None]
-    return 0.5 * normal, centre
-
-
-def _fix_outward(topo: HeadTopology, V: np.ndarray) -> None:
-    """Flip whole parts whose signed volume is negative (inward winding)."""
-    normal, centre = _face_normals(topo, V)
-    groups = {
-        "skin": np.isin(topo.face_part, [PART_ID["skin"], PART_ID["mouth_cavity"]]),
-        "eye_R": np.isin(topo.face_part, [PART_ID[f"eye_R_{k}"] for k in ("sclera", "iris", "pupil")]),
-        "eye_L": np.isin(topo.face_part, [PART_ID[f"eye_L_{k}"] for k in ("sclera", "iris", "pupil")]),
-        "teeth_upper": topo.face_part == PART_ID["teeth_upper"],
-        "teeth_lower": topo.face_part == PART_ID["teeth_lower"],
-    }
-    starts = topo.poly_starts
-    for mask in groups.values():
-        vol = np.sum(np.einsum("ij,ij->i", normal[mask], centre[mask]))
-        if vol < 0:
-            for fi in np.nonzero(mask)[0]:
-                s, e = starts[fi], starts[fi + 1]
-                topo.poly_verts[s:e] = topo.poly_verts[s:e][::-1].copy()
-                topo.corner_uv[s:e] = topo.corner_uv[s:e][::-1].copy()
-
-
-def _patch_uvs(topo: HeadTopology, V: np.ndarray) -> None:
-    """UVs of ring-patch vertices from their template (theta, phi) position.
-
-    The tucked lid loops (which fold back in 3-D) are given UVs scaled toward
-    the patch centre so the UV layout stays non-overlapping.
-    """
-    nv, nu = topo.grid_shape
-    phi_rows = topo.grid_phi
-    vuv = np.full((topo.n_verts, 2), np.nan)
-
-    def to_uv(pts: np.ndarray) -> np.ndarray:
-        th, ph = angles_from_points(pts)
-        col = (0.5 + 0.5 * u_of_theta(th))
-        row = np.interp(ph, phi_rows, np.arange(nv)) / (nv - 1.0)
-        return np.column_stack([remap_u(col), remap_v(row)])
-
-    for key, ptc in list(topo.eye_patches.items()) + [("M", topo.mouth_patch)]:
-        rings = ptc.rings
-        for r in range(rings.shape[0]):
-            vuv[rings[r]] = to_uv(V[rings[r]])
-        if key == "M":
-            # mouth loops are lerps of the contact / vermilion / border contours:
-            # lerp their UVs the same way (contours seen at a constant depth)
-            tp = _template_params()
-            c = V[rings[0]].copy()
-            c[:, 1] = c[:, 1].min()
-            vb = vermilion_border(tp, ptc.psi)
-            vb[:, 1] = c[0, 1]
-            uv_c, uv_v, uv_b = to_uv(c), to_uv(vb), vuv[rings[-1]]
-            vuv[rings[0]] = uv_c
-            for r, t in ptc.lerp_t.items():
-                vuv[rings[r]] = (1 - t) * uv_c + t * uv_v if t <= 1 else (2 - t) * uv_v + (t - 1) * uv_b
-        else:
-            front = vuv[rings[2]]
-            centre = front.mean(axis=0)
-            vuv[rings[1]] = centre + 0.93 * (front - centre)
-            vuv[rings[0]] = centre + 0.86 * (front - centre)
-    skin = topo.face_part == PART_ID["skin"]
-    starts, verts = topo.poly_starts, topo.poly_verts
-    for fi in np.nonzero(skin)[0]:
-        s, e = starts[fi], starts[fi + 1]
-        vs = verts[s:e]
-        if np.isnan(vuv[vs, 0]).any():
-            continue
-        topo.corner_uv[s:e] = vuv[vs]

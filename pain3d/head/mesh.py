@@ -10,7 +10,8 @@ import numpy as np
 from .controls import HeadControls
 from .geometry import compute_positions, eye_centre
 from .params import HeadParams, derive_params
-from .topology import PART_ID, PART_NAMES, HeadTopology, template
+from .template import template
+from .topology import PART_ID, PART_NAMES, HeadTopology
 
 if TYPE_CHECKING:
     from .priors import IdentitySpec
@@ -126,7 +127,7 @@ def build_head(controls: HeadControls | None = None, age: float = 30.0, sex: str
     )
 
 
-def build_identity(spec: "IdentitySpec", level: int = 1) -> HeadMesh:
+def head_from_spec(spec: "IdentitySpec", level: int = 1) -> HeadMesh:
     """:func:`build_head` for an :class:`~pain3d.head.priors.IdentitySpec`."""
     return build_head(spec.controls, age=spec.age, sex=spec.sex, level=level,
                       residual_seed=spec.residual_seed)

@@ -149,7 +149,7 @@ class IdentitySpec:
     residual_seed: int
 
 
-def sample_identity(age: float, sex: str, ethnicity: str,
+def sample_spec(age: float, sex: str, ethnicity: str,
                     rng: np.random.Generator | int | None = None) -> IdentitySpec:
     """Controls plus a residual-shape seed drawn from the same generator."""
     gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)

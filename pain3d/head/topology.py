@@ -23,7 +23,6 @@ and upper/lower tooth arches.  Vertex *positions* are produced per identity by
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 
@@ -559,28 +558,3 @@ def _orient(polys: list, uvs: list, parts: np.ndarray, n_verts: int):
             out_p.append(p)
             out_uv.append(uvs[fi])
     return out_p, out_uv
-
-
-@lru_cache(maxsize=4)
-def template(level: int = 1) -> HeadTopology:
-    """Cached topology of a level, completed with template-derived data.
-
-    Landmark vertex ids, region masks, patch UVs and outward winding are
-    computed once on the neutral template identity (age 30, sex 0.5, all
-    controls 0); they are a function of the topology only.
-    """
-    from .geometry import finalize_topology
-
-    topo = build_topology(level)
-    finalize_topology(topo)
-    _freeze(topo)
-    return topo
-
-
-def _freeze(topo: HeadTopology) -> None:
-    """Make the cached arrays read-only: every HeadMesh shares them."""
-    for name in ("poly_starts", "poly_verts", "face_part", "corner_uv", "vertex_part", "landmarks68",
-                 "ray_fixed_ids", "ray_fixed_dirs"):
-        getattr(topo, name).flags.writeable = False
-    for w in topo.regions.values():
-        w.flags.writeable = False

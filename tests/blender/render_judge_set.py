@@ -13,31 +13,31 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import bpy  # noqa: E402
 
-import blender_addon  # noqa: E402
-from blender_addon import scene as tool  # noqa: E402
+from pain3d import addon  # noqa: E402
+from pain3d.addon import head as heads, stage  # noqa: E402
 from pain3d.jobs import resolve_job  # noqa: E402
 from pain3d.plan import make_plan  # noqa: E402
 
 out_dir = Path(sys.argv[1])
 out_dir.mkdir(parents=True, exist_ok=True)
 bpy.ops.wm.read_factory_settings(use_empty=True)
-blender_addon.register()
+addon.register()
 context = bpy.context
-tool.configure_cycles(context.scene, 256, 16, denoise=True)
+stage.configure_cycles(context.scene, 256, 16, denoise=True)
 job = resolve_job({"seed": 42, "identities": {"count": 42}, "expressions": {"per_identity": 1}})
 views = [{"yaw": 0.0, "pitch": 0.0}, {"yaw": -30.0, "pitch": 0.0}, {"yaw": 30.0, "pitch": 0.0}]
 index = []
 for identity in make_plan(job)["identities"]:
-    head = tool.new_head(context, age=identity["age"], sex=identity["sex"], ethnicity=identity["ethnicity"],
+    head = heads.new_head(context, age=identity["age"], sex=identity["sex"], ethnicity=identity["ethnicity"],
                          seed=identity["head_seed"], skin_tone=identity["skin_tone"])
     if not context.scene.world:
-        tool.add_default_lights(context, head)
-    results = tool.render_views(context, head, views, 256,
+        stage.add_default_lights(context, head)
+    results = stage.render_views(context, head, views, 256,
                                 lambda i, v: out_dir / f"id{identity['index']:02d}_yaw{v['yaw']:+.0f}.png")
     for r in results:
         index.append({"identity": identity["index"], "cell": f"{identity['age_band']}/{identity['sex']}/"
                       f"{identity['ethnicity']}", "yaw": r["view"]["yaw"], "path": r["path"],
                       "landmarks": r["landmarks"].round(2).tolist()})
-    tool.remove_head(head)
+    heads.remove_head(head)
 (out_dir / "index.json").write_text(json.dumps(index))
 print("PAIN3D_RESULT=" + json.dumps(len(index)))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pain3d.extension import build, manifest
+from pain3d.app.extension import build, manifest
 from tests.blender.harness import REPO, bpy_missing, run_bpy
 
 pytestmark = bpy_missing
@@ -36,10 +36,10 @@ def test_zip_is_reproducible_and_complete(zip_path, tmp_path):
     again = build(tmp_path)
     assert again.read_bytes() == zip_path.read_bytes()
     names = zipfile.ZipFile(zip_path).namelist()
-    for required in ("blender_manifest.toml", "__init__.py", "core/facs.py", "assets/facs/au_catalog.toml",
+    for required in ("blender_manifest.toml", "__init__.py", "facs.py", "addon/__init__.py", "assets/facs/au_catalog.toml",
                      "assets/demographics.toml"):
         assert required in names
-    assert "core/cli.py" not in names and not any("__pycache__" in n for n in names)
+    assert not any(n.startswith(("app/", "farm/", "training/")) or n in ("cli.py", "__main__.py") for n in names) and not any("__pycache__" in n for n in names)
 
 
 def test_blender_validates_the_zip(zip_path):

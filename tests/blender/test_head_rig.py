@@ -16,10 +16,10 @@ pytestmark = bpy_missing
 
 SETUP = """
 import bpy, numpy as np
-import blender_addon
-from blender_addon import scene as tool
+from pain3d import addon
+from pain3d.addon import head as heads, shading, stage
 bpy.ops.wm.read_factory_settings(use_empty=True)
-blender_addon.register()
+addon.register()
 ctx = bpy.context
 """
 
@@ -34,23 +34,23 @@ keys = head.data.shape_keys.key_blocks
 facts = {"name": head.name, "n_verts": len(head.data.vertices), "keys": [k.name for k in keys],
          "materials": [m.name for m in head.data.materials], "uv": [u.name for u in head.data.uv_layers],
          "attributes": sorted(a.name for a in head.data.color_attributes),
-         "landmarks": len(head[tool.LANDMARKS_PROP]), "undo": "UNDO" in bpy.ops.pain3d.new_head.bl_options}
+         "landmarks": len(head[heads.LANDMARKS_PROP]), "undo": "UNDO" in bpy.ops.pain3d.new_head.bl_options}
 
 # drivers: every target's weight for single AUs at each intensity
 weights = {}
 for key in ("AU4", "AU6L", "AU9", "AU26", "AU43"):
     au, _ = facs.parse_key(key)
     for value in ([0, 1] if au.scale == "binary" else [0, 1, 2.5, 3, 5]):
-        tool.set_aus(head, {key: value})
-        weights[f"{key}={value}"] = tool.shape_key_weights(head)
-tool.set_aus(head, {"AU5": 5, "AU7": 4, "AU43": 1})
-weights["AU5=5,AU7=4,AU43=1"] = tool.shape_key_weights(head)
+        heads.set_aus(head, {key: value})
+        weights[f"{key}={value}"] = heads.shape_key_weights(head)
+heads.set_aus(head, {"AU5": 5, "AU7": 4, "AU43": 1})
+weights["AU5=5,AU7=4,AU43=1"] = heads.shape_key_weights(head)
 facts["weights"] = weights
 
 # the evaluated Blender mesh equals the core's pose of the same identity
 identity = build_identity(47.0, "female", "Indian", 11)
 mixed = {"AU4": 3.5, "AU6": 2, "AU7": 4, "AU9": 1.5, "AU10R": 3, "AU12L": 2, "AU25": 2, "AU26": 3}
-tool.set_aus(head, mixed)
+heads.set_aus(head, mixed)
 evaluated = head.evaluated_get(ctx.evaluated_depsgraph_get())
 ev = evaluated.to_mesh()
 co = np.empty(len(ev.vertices) * 3); ev.vertices.foreach_get("co", co)
@@ -82,11 +82,11 @@ facts["preview_image"] = "Pain3D Preview" in bpy.data.images
 # export a job: the defaults plus this expression, then a second expression into the same file
 job_file = sys.argv[1] + ".job.toml"
 settings.export_path = job_file
-tool.set_aus(head, {"AU4": 4, "AU6L": 2, "AU43": 1})
+heads.set_aus(head, {"AU4": 4, "AU6L": 2, "AU43": 1})
 settings.expression_name = "brow_squint"
 assert bpy.ops.pain3d.export_job() == {"FINISHED"}
 settings.job_path = job_file
-tool.set_aus(head, {"AU9": 3})
+heads.set_aus(head, {"AU9": 3})
 settings.expression_name = "wrinkle"
 assert bpy.ops.pain3d.export_job() == {"FINISHED"}
 settings.expression_name = "Bad Name"
@@ -184,11 +184,11 @@ def emission(name, strength):
     mat.node_tree.links.new(em.outputs[0], out.inputs["Surface"])
     return mat
 white, black = emission("eyeball", 1.0), emission("other", 0.0)
-head = tool.new_head(ctx, age=float(sys.argv[2]), sex=sys.argv[3], ethnicity=sys.argv[4], seed=int(sys.argv[5]))
+head = heads.new_head(ctx, age=float(sys.argv[2]), sex=sys.argv[3], ethnicity=sys.argv[4], seed=int(sys.argv[5]))
 for i, mat in enumerate(head.data.materials):
     eyeball = any(part in mat.name for part in ("sclera", "iris", "pupil"))
     head.data.materials[i] = white if eyeball else black
-tool.configure_cycles(ctx.scene, 256, 4)
+stage.configure_cycles(ctx.scene, 256, 4)
 ctx.scene.cycles.filter_width = 0.01  # no pixel filter: a visible eyeball shows as a white pixel
 world = bpy.data.worlds.new("black"); world.use_nodes = True
 world.node_tree.nodes["Background"].inputs["Strength"].default_value = 0.0
@@ -197,8 +197,8 @@ views = [{"yaw": y, "pitch": 0.0} for y in (0.0, -30.0, 30.0)]
 counts = {}
 for name, aus in {"open": {}, "AU43": {"AU43": 1}, "AU43_pspi16": {"AU4": 5, "AU6": 5, "AU7": 5, "AU9": 5,
                   "AU10": 5, "AU43": 1}, "AU43_AU5": {"AU5": 5, "AU43": 1}}.items():
-    tool.set_aus(head, aus)
-    for r in tool.render_views(ctx, head, views, 256, lambda i, v: f"{sys.argv[1]}/{name}_{v['yaw']:+.0f}.png"):
+    heads.set_aus(head, aus)
+    for r in stage.render_views(ctx, head, views, 256, lambda i, v: f"{sys.argv[1]}/{name}_{v['yaw']:+.0f}.png"):
         img = bpy.data.images.load(r["path"])
         px = np.array(img.pixels[:]).reshape(-1, 4)[:, 0]
         counts[f"{name}@{r['view']['yaw']:+.0f}"] = int((px > 2 / 255).sum())
@@ -220,18 +220,18 @@ def test_closed_eyes_hide_the_eyeballs(tmp_path, person):
 
 
 WRINKLES = SETUP + """
-head = tool.new_head(ctx, age=55.0, sex="male", ethnicity="Latino/Hispanic", seed=21)
-tool.add_default_lights(ctx, head)
-tool.configure_cycles(ctx.scene, 256, 16, denoise=True)
+head = heads.new_head(ctx, age=55.0, sex="male", ethnicity="Latino/Hispanic", seed=21)
+stage.add_default_lights(ctx, head)
+stage.configure_cycles(ctx.scene, 256, 16, denoise=True)
 skin = next(m for m in head.data.materials if m.name.startswith("Pain3D_skin"))
-strength = skin.node_tree.nodes[tool.WRINKLE_STRENGTH_NODE].outputs[0]
+strength = skin.node_tree.nodes[shading.WRINKLE_STRENGTH_NODE].outputs[0]
 view = [{"yaw": 0.0, "pitch": 0.0}]
 out = {}
 for name, aus in {"neutral": {}, "AU4": {"AU4": 5}, "AU9": {"AU9": 5}, "AU6": {"AU6": 5}}.items():
-    tool.set_aus(head, aus)
+    heads.set_aus(head, aus)
     for on in (0.0, 1.0):
         strength.default_value = on
-        r = tool.render_views(ctx, head, view, 256, lambda i, v: f"{sys.argv[1]}/{name}_{on:.0f}.png")[0]
+        r = stage.render_views(ctx, head, view, 256, lambda i, v: f"{sys.argv[1]}/{name}_{on:.0f}.png")[0]
         img = bpy.data.images.load(r["path"])
         out[f"{name}_{on:.0f}"] = np.array(img.pixels[:]).reshape(256, 256, 4)[::-1, :, :3].mean(axis=2).tolist()
         bpy.data.images.remove(img)

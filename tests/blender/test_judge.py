@@ -30,7 +30,7 @@ def verdicts(tmp_path_factory):
     proc = subprocess.run([sys.executable, str(script), str(out)], capture_output=True, text=True,
                           timeout=1800, env={**os.environ, "BLENDER_USER_CONFIG": str(out / "config")})
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    from pain3d.judge import Judge
+    from pain3d.app.judge import Judge
 
     index = json.loads((out / "index.json").read_text())
     with Judge() as judge:

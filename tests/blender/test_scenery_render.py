@@ -39,10 +39,10 @@ def data(tmp_path_factory):
     (root / "job.toml").write_text(JOB)
     out = root / "data"
     env = {**os.environ, "BLENDER_USER_CONFIG": str(root / "config")}
-    for command in ([sys.executable, "-m", "pain3d.cli", "plan", "--config", str(root / "job.toml"), "--out", str(out)],
+    for command in ([sys.executable, "-m", "pain3d", "plan", "--config", str(root / "job.toml"), "--out", str(out)],
                     [sys.executable, str(REPO / "farm" / "render.py"), "--plan", str(out), "--shard", "0/1"],
-                    [sys.executable, "-m", "pain3d.cli", "merge", str(out)],
-                    [sys.executable, "-m", "pain3d.cli", "validate", str(out)]):
+                    [sys.executable, "-m", "pain3d", "merge", str(out)],
+                    [sys.executable, "-m", "pain3d", "validate", str(out)]):
         proc = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env, cwd=REPO)
         assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     rows = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]

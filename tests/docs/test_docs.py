@@ -191,7 +191,7 @@ def test_job_examples_load(block, tmp_path):
 @pytest.mark.parametrize("block", [b for b in ALL_BLOCKS if b.lang == "toml" and b.tags[:1] == ["train"]],
                          ids=lambda b: b.where)
 def test_training_config_examples_load(block, tmp_path):
-    from training.config import load_config
+    from pain3d.training.config import load_config
 
     path = tmp_path / "train.toml"
     path.write_text(block.text)

@@ -37,7 +37,7 @@ RENDER = [sys.executable, str(REPO / "farm" / "render.py")]
 
 
 def pain3d(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pain3d.cli", *args], capture_output=True, text=True, cwd=REPO)
+    return subprocess.run([sys.executable, "-m", "pain3d", *args], capture_output=True, text=True, cwd=REPO)
 
 
 def planned(tmp: Path, name: str) -> Path:

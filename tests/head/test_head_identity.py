@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from helpers_head import polygon_areas, polys_of  # noqa: E402
 
 from pain3d.head import (CONTROL_DOCS, ETHNICITIES, GROUP_SHIFTS, HeadControls, build_head,  # noqa: E402
-                         build_identity, sample_controls, sample_identity)
+                         head_from_spec, sample_controls, sample_spec)
 from pain3d.head.geometry import mouth_cavity_loops  # noqa: E402
 from pain3d.head.surface import face_depth, head_field  # noqa: E402
 
@@ -33,7 +33,7 @@ def _random_identities(n: int, seed: int = 0):
         eth = ETHNICITIES[i % len(ETHNICITIES)]
         sex = ("female", "male")[i % 2]
         age = float(rng.uniform(18, 85))
-        spec = sample_identity(age, sex, eth, rng)
+        spec = sample_spec(age, sex, eth, rng)
         out.append((spec.controls, age, sex, spec.residual_seed))
     return out
 
@@ -53,13 +53,13 @@ def test_group_shift_tables_use_known_controls():
 
 
 def test_same_seed_same_head_different_seed_different_head():
-    a = sample_identity(40, "female", "Indian", np.random.default_rng(5))
-    b = sample_identity(40, "female", "Indian", np.random.default_rng(5))
-    c = sample_identity(40, "female", "Indian", np.random.default_rng(6))
+    a = sample_spec(40, "female", "Indian", np.random.default_rng(5))
+    b = sample_spec(40, "female", "Indian", np.random.default_rng(5))
+    c = sample_spec(40, "female", "Indian", np.random.default_rng(6))
     assert a == b
     assert a.controls != c.controls and a.residual_seed != c.residual_seed
     assert sample_controls(40, "female", "Indian", 5) == sample_controls(40, "female", "Indian", 5)
-    ha, hb, hc = (build_identity(s, level=LEVEL) for s in (a, b, c))
+    ha, hb, hc = (head_from_spec(s, level=LEVEL) for s in (a, b, c))
     assert np.array_equal(ha.vertices, hb.vertices)
     assert np.abs(ha.vertices - hc.vertices).max() > 1e-3
 
@@ -93,8 +93,8 @@ def _mean_metric(fn, n=6, **kw):
     rng = np.random.default_rng(kw.pop("seed", 11))
     vals = []
     for _ in range(n):
-        spec = sample_identity(kw["age"], kw["sex"], kw["eth"], rng)
-        h = build_identity(spec, level=LEVEL)
+        spec = sample_spec(kw["age"], kw["sex"], kw["eth"], rng)
+        h = head_from_spec(spec, level=LEVEL)
         vals.append(fn(h))
     return float(np.mean(vals))
 

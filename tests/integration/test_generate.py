@@ -30,7 +30,7 @@ views = [0, 30]
 
 def generate(tmp_path, *args, env=None) -> subprocess.CompletedProcess:
     (tmp_path / "job.toml").write_text(JOB)
-    return subprocess.run([sys.executable, "-m", "pain3d.cli", "generate", "--config", str(tmp_path / "job.toml"),
+    return subprocess.run([sys.executable, "-m", "pain3d", "generate", "--config", str(tmp_path / "job.toml"),
                            "--out", str(tmp_path / "DATA"), *args], capture_output=True, text=True, cwd=REPO,
                           env=env, timeout=900)
 
@@ -60,7 +60,7 @@ def test_missing_blender_and_foreign_output_are_one_line_errors(tmp_path):
     assert result.returncode == 2 and "--blender" in result.stderr and "not found" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     (tmp_path / "other.toml").write_text(JOB.replace("seed = 5", "seed = 6"))
-    first = subprocess.run([sys.executable, "-m", "pain3d.cli", "plan", "--config", str(tmp_path / "other.toml"),
+    first = subprocess.run([sys.executable, "-m", "pain3d", "plan", "--config", str(tmp_path / "other.toml"),
                             "--out", str(tmp_path / "DATA")], capture_output=True, text=True, cwd=REPO)
     assert first.returncode == 0
     clash = generate(tmp_path)
@@ -69,7 +69,7 @@ def test_missing_blender_and_foreign_output_are_one_line_errors(tmp_path):
 
 def test_slurm_script_names_absolute_paths(tmp_path, monkeypatch):
     """Tasks start in the checkout, not where `generate` ran: a relative --out must not leak in."""
-    from pain3d.generate import Renderer, slurm_script
+    from pain3d.farm.launch import Renderer, slurm_script
 
     monkeypatch.chdir(tmp_path)
     script = slurm_script(tmp_path.relative_to(tmp_path) / "data", 3, Renderer(None), "--time=1:00")

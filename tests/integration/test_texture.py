@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pain3d import bundle, textureset
+from pain3d import identity_bundle, textureset
 from tests.blender.harness import REPO, bpy_missing
 from tests.conftest import run_cli
 from tests.texturing.tiny_pipeline import write_tiny_models
@@ -77,7 +77,7 @@ def test_diffusion_paints_from_bundles_and_caches(tmp_path, tiny_models):
     assert first.returncode == 0, first.stderr
     assert "writing 2 identity bundle(s)" in first.stderr and "2 made" in first.stderr
     for i in (0, 1):
-        assert bundle.is_complete(data, i)
+        assert identity_bundle.is_complete(data, i)
         header = textureset.complete_set(data, i)
         assert header["backend"] == "diffusion" and header["params"]["steps"] == 2
         albedo = np.asarray(Image.open(textureset.texture_dir(data, i) / "albedo.png"))
@@ -91,7 +91,7 @@ def test_missing_model_names_the_identity(tmp_path):
     done = run_cli("texture", "--plan", str(data), "--backend", "diffusion")
     assert done.returncode == 2 and done.stderr.count("\n") == 1
     assert "identity 0" in done.stderr and "Traceback" not in done.stderr
-    assert textureset.complete_set(data, 0) is None and not bundle.is_complete(data, 0)  # failed before any work
+    assert textureset.complete_set(data, 0) is None and not identity_bundle.is_complete(data, 0)  # failed before any work
 
 
 @bpy_missing

@@ -14,12 +14,13 @@ pytest.importorskip("transformers")
 import huggingface_hub.constants  # noqa: E402
 import torch  # noqa: E402
 
-from pain3d import bundle as bundle_format  # noqa: E402
+from pain3d import identity_bundle as bundle_format  # noqa: E402
 from pain3d.errors import Pain3DError  # noqa: E402
 from pain3d.fileio import png_gray16  # noqa: E402
-from texturing.diffusion import (build_prompt, control_image, load_bundle, load_pipeline, load_templates,  # noqa: E402
-                                 paint_identities)
-from texturing.projection import texel_index  # noqa: E402
+from pain3d.identity_bundle import read_bundle  # noqa: E402
+from pain3d.texturing.diffusion import (build_prompt, control_image, load_pipeline, load_templates,  # noqa: E402
+                                        paint_identities)
+from pain3d.texturing.projection import texel_index  # noqa: E402
 
 from tiny_pipeline import write_tiny_models  # noqa: E402  (pytest puts this folder on sys.path)
 
@@ -103,7 +104,7 @@ def base_albedo() -> np.ndarray:
 
 
 def paint(pipeline, data: Path, settings: dict, views: tuple[str, ...] = ("front",)):
-    bundles = [load_bundle(write_bundle(data, r, views)) for r in RECORDS]
+    bundles = [read_bundle(write_bundle(data, r, views)) for r in RECORDS]
     return paint_identities(pipeline, bundles, RECORDS, settings, [base_albedo() for _ in RECORDS])
 
 
@@ -287,12 +288,12 @@ def test_corrupt_bundles_give_one_line_errors(tmp_path, damage, cause):
     folder = write_bundle(tmp_path, {**RECORDS[1], "index": 7})
     damage(folder)
     with pytest.raises(Pain3DError) as caught:
-        load_bundle(folder)
+        read_bundle(folder)
     message = str(caught.value)
     assert message.startswith("identity 7: ") and cause in message and "\n" not in message
 
 
 def test_bundle_of_another_texture_size_is_refused(pipeline, models, tmp_path):
-    bundles = [load_bundle(write_bundle(tmp_path, RECORDS[0]))]
+    bundles = [read_bundle(write_bundle(tmp_path, RECORDS[0]))]
     with pytest.raises(Pain3DError, match="identity 0: the bundle's UV maps are 64 texels, texture.size is 128"):
         paint_identities(pipeline, bundles, RECORDS[:1], texture_settings(models, size=128), [base_albedo()])

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from pain3d import raster
-from pain3d.head import build_identity as build_head, sample_identity
+from pain3d.head import head_from_spec as build_head, sample_spec
 from pain3d.identity import SUB_IRIS, color_attributes, iris_colour
 from pain3d.sampling import derive_seed
-from texturing.procedural import ALBEDO_RANGE, ROUGHNESS_RANGE, TEXTURE_STREAM, procedural_textures
+from pain3d.texturing.procedural import ALBEDO_RANGE, ROUGHNESS_RANGE, TEXTURE_STREAM, procedural_textures
 
 SIZE = 256
 LUMA = np.array([0.2126, 0.7152, 0.0722])  # Rec. 709 luminance of linear RGB
@@ -19,7 +19,7 @@ LUMA = np.array([0.2126, 0.7152, 0.0722])  # Rec. 709 luminance of linear RGB
 
 @pytest.fixture(scope="module")
 def head():
-    return build_head(sample_identity(35, "female", "East Asian", 3))
+    return build_head(sample_spec(35, "female", "East Asian", 3))
 
 
 def record(seed: int = 11, age: float = 30.0, sex: str = "female", ethnicity: str = "East Asian",

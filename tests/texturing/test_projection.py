@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from texturing.projection import (FULL_WEIGHT, blend_views, colour_gain, fill_holes, fill_unseen, portrait_alpha,
+from pain3d.texturing.projection import (FULL_WEIGHT, blend_views, colour_gain, fill_holes, fill_unseen, portrait_alpha,
                                   project_view, texel_index)
 
 S = 16

@@ -15,10 +15,14 @@ import torchvision.transforms.v2.functional as TF
 from pain3d import facs
 from pain3d.dataset import NEUTRAL, read_manifest, validate, write_manifest
 from pain3d.errors import Pain3DError
-from pain3d.export import export
+from pain3d.app.export import export
 from tests.training.conftest import RELEASE_SPLITS, SIZE, heat_pattern
-from training.data import (AU_KEYS, COLOR_RAMPS, HEATMAP_COLORMAPS, Augment, Pain3DDataset, ThreeDPainDataset,
-                           flip_aus, heat_from_rgb, make_loader)
+from pain3d.training.datasets import AU_KEYS
+from pain3d.training.heat import COLOR_RAMPS, HEATMAP_COLORMAPS, heat_from_rgb
+from pain3d.training.loader import make_loader
+from pain3d.training.manifest_reader import Pain3DDataset
+from pain3d.training.threedpain_reader import ThreeDPainDataset
+from pain3d.training.transforms import Augment, flip_aus
 
 SPLITS = ("train", "val", "test")
 

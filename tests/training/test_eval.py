@@ -11,10 +11,10 @@ from PIL import Image
 
 from pain3d.dataset import MASK_CLASSES
 from tests.training.test_train import assert_one_line_error, cli, read_csv, train_run, without_split, write_config
-from training.checkpoint import load_model
-from training.data import AU_KEYS
-from training.evaluate import predict_split
-from training.train import open_split
+from pain3d.training.checkpoint import load_model
+from pain3d.training.datasets import AU_KEYS
+from pain3d.training.evaluate import predict_split
+from pain3d.training.loader import open_split
 
 HEADLINE = ("format", "split", "n_images", "n_identities", "bootstrap", "pspi", "aus", "pain", "explainability",
             "groups", "notes")

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from training.metrics import (attention_heatmap_auc, auroc, best_f1_threshold, bootstrap_ci, bootstrap_cis,
+from pain3d.training.metrics import (attention_heatmap_auc, auroc, best_f1_threshold, bootstrap_ci, bootstrap_cis,
                               bootstrap_indices, calibration_bins, f1_at, icc_3_1, mae, pearson_r, pointing_game,
                               rmse, top_region)
 

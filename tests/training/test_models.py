@@ -11,10 +11,12 @@ import torch
 
 from pain3d import facs
 from pain3d.errors import Pain3DError
-from training.data import AU_KEYS, Pain3DDataset, make_loader
-from training.losses import (DISTILL_TERMS, TASK_TERMS, distillation_loss, make_projector, pain_targets,
+from pain3d.training.datasets import AU_KEYS
+from pain3d.training.loader import make_loader
+from pain3d.training.losses import (DISTILL_TERMS, TASK_TERMS, distillation_loss, make_projector, pain_targets,
                              task_loss)
-from training.models import build_model, freeze, load_weights, read_state_dict
+from pain3d.training.manifest_reader import Pain3DDataset
+from pain3d.training.models import build_model, freeze, load_weights, read_state_dict
 
 TINY = "vit_tiny_patch16_224"
 SIZE = 32

@@ -1,4 +1,4 @@
-"""The evaluation report end to end on synthetic predictions (training/report.py)."""
+"""The evaluation report end to end on synthetic predictions (training/eval_report.py)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pytest
 
 from pain3d.errors import Pain3DError
 from pain3d.facs import PSPI_AUS
-from training.metrics import best_f1_threshold, f1_at, mae
-from training.report import GROUP_FIELDS, PAIN_THRESHOLDS, Predictions, evaluate, write_report
+from pain3d.training.metrics import best_f1_threshold, f1_at, mae
+from pain3d.training.eval_report import GROUP_FIELDS, PAIN_THRESHOLDS, Predictions, evaluate, write_report
 
 VIEWS = (-30.0, 0.0, 30.0)
 

@@ -20,14 +20,14 @@ import safetensors.torch
 import torch
 from click.testing import CliRunner, Result
 
-import training.train as train_module
-from pain3d.cli import main
+from pain3d.app.cli import main
 from pain3d.jobs import schema_markdown
-from training.checkpoint import Progress
-from training.config import SCHEMA
-from training.data import EpochBatchSampler
-from training.losses import DISTILL_TERMS
-from training.train import lr_at
+from pain3d.training import train as train_module
+from pain3d.training.checkpoint import Progress
+from pain3d.training.config import SCHEMA
+from pain3d.training.losses import DISTILL_TERMS
+from pain3d.training.sampler import EpochBatchSampler
+from pain3d.training.train import lr_at
 
 REPO = Path(__file__).resolve().parents[2]
 # 24 train images in batches of 8: 3 steps an epoch. No augmentation or stochastic depth, so the
@@ -203,7 +203,7 @@ def test_resume_reproduces_an_uninterrupted_run(tiny_pain3d: Path, tmp_path: Pat
 def test_ddp_two_processes_match_one_process_at_the_global_batch(tiny_pain3d: Path, config: Path, tmp_path: Path):
     """2 processes x batch 4 see each step's 8 images split in two: 3 steps an epoch, the weights of 1 x 8."""
     torchrun = Path(sys.executable).with_name("torchrun")
-    command = [str(torchrun), "--standalone", "--nproc_per_node", "2", "-m", "pain3d.cli", "train",
+    command = [str(torchrun), "--standalone", "--nproc_per_node", "2", "-m", "pain3d", "train",
                "--data", str(tiny_pain3d), "--role", "baseline", "--config", str(config), "--out", str(tmp_path / "ddp"),
                "--epochs", "1", "--batch-size", "4"]
     env = {**os.environ, "PYTHONWARNINGS": "ignore", "PYTHONPATH": str(REPO)}

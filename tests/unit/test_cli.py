@@ -70,7 +70,17 @@ def test_validate_rejects_corrupt_plan(tmp_path):
 
 
 def test_core_imports_neither_bpy_nor_torch():
-    code = ("import sys, pain3d.facs, pain3d.sampling, pain3d.jobs, pain3d.plan, pain3d.dataset, pain3d.cli;"
+    code = ("import sys, pain3d.facs, pain3d.sampling, pain3d.jobs, pain3d.plan, pain3d.dataset, pain3d.app.cli;"
             "bad = [m for m in ('bpy', 'torch', 'timm') if m in sys.modules]; print(bad); sys.exit(bool(bad))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
+
+
+def test_commands_name_the_extra_they_need(tmp_path):
+    """Without matplotlib (a plain `pip install pain3d`), `pain3d report` says which extra to install."""
+    code = ("import sys; sys.modules['matplotlib'] = None; from pain3d.app.cli import main; "
+            f"main(['report', {str(tmp_path)!r}], prog_name='pain3d')")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr == ("pain3d: error: this command needs matplotlib, which is not installed; "
+                             "allowed: pip install 'pain3d[report]'\n")

@@ -1,4 +1,4 @@
-"""`pain3d report`: the dataset report page (pain3d/report.py) on a tiny dataset built here.
+"""`pain3d report`: the dataset report page (app/dataset_report.py) on a tiny dataset built here.
 
 The dataset: 8 identities in 4 demographic cells (2 age bands x 2 sexes x "Latino/Hispanic", whose
 slash the cell labels must survive), neutral + 2 sampled pain expressions, 3 views, 40 px test
@@ -21,7 +21,7 @@ from pain3d import dataset
 from pain3d.errors import Pain3DError
 from pain3d.jobs import resolve_job
 from pain3d.plan import make_plan, read_plan, write_plan
-from pain3d.report import HTML_NAME, PNG_NAMES, RULES, write_report
+from pain3d.app.dataset_report import HTML_NAME, PNG_NAMES, RULES, write_report
 
 SIZE = 40
 JOB = {"seed": 9, "name": "tiny-report", "identities": {"count": 8, "age_bands": [[18, 40], [41, 85]],
@@ -169,7 +169,7 @@ def test_each_kind_of_problem_lands_under_its_rule(tiny: Path, tmp_path: Path) -
     twin = next(i for i, r in enumerate(rows) if r["identity"] == 7 and r["expression"] == dataset.NEUTRAL)
     del rows[twin]  # rule 5
     dataset.write_manifest(data, rows)
-    (data / dataset.DATASET_FILE).write_text('{"format": "pain3d-dataset", "format_version": 2}')
+    (data / dataset.DATASET_FILE).write_text('{"format": "pain3d-dataset", "format_version": 99}')
     checks = _checks(write_report(data, check_files=False).read_text(encoding="utf-8"))
     assert list(checks) == [title for title, _, _ in RULES]  # no "Other": every problem has its rule
     assert all(result.startswith("FAIL") for _, result, _ in checks.values())

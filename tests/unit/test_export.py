@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pain3d import dataset
-from pain3d.export import export
+from pain3d.app.export import export
 from tests.conftest import run_cli
 from tests.sample_data import build_dataset
 

@@ -60,9 +60,6 @@ MALFORMED = [
      "identities.skin_tone: group 'White' is not in identities.ethnicities"),
     (BASE + "[expressions]\nper_identity = -3\n",
      "expressions.per_identity = -3: out of range; allowed: integer 0..1000"),
-    (BASE + "[expressions]\nper_identity = 0\n",
-     "expressions.per_identity = 0 with no [[expressions.explicit]] entries: nothing to render; allowed: "
-     "per_identity >= 1, or an explicit list"),
     (BASE + "[expressions]\npspi_max = 17\n", "expressions.pspi_max = 17: out of range; allowed: integer 0..16"),
     (BASE + "[expressions]\npspi_min = 9\npspi_max = 4\n",
      "expressions.pspi_min = 9 is above expressions.pspi_max = 4; allowed: pspi_min <= pspi_max"),
@@ -212,3 +209,13 @@ def test_with_expression_adds_replaces_and_checks():
         jobs.with_expression(data, "Bad", {"AU4": 1})
     with pytest.raises(Pain3DError, match="AU4"):
         jobs.resolve_job(jobs.with_expression(data, "too_strong", {"AU4": 9}))
+
+
+def test_per_identity_zero_plans_neutral_faces_only(tmp_path):
+    """A neutral-only set, for identity and demographic studies: one neutral face per identity and view."""
+    from pain3d.plan import make_plan
+
+    plan = make_plan(load_job(write(tmp_path, MINIMAL_JOB.replace("per_identity = 3", "per_identity = 0"))))
+    assert len(plan["identities"]) == 6
+    assert all([e["id"] for e in i["expressions"]] == ["neutral"] for i in plan["identities"])
+    assert all(e["pspi"] == 0 for i in plan["identities"] for e in i["expressions"])

@@ -4,7 +4,7 @@ import pytest
 
 from pain3d import dataset
 from pain3d.errors import Pain3DError
-from pain3d.shards import ShardManifest, merge, parse_shard, shard_identities, shard_manifest_path
+from pain3d.farm.shards import ShardManifest, merge, parse_shard, shard_identities, shard_manifest_path
 from tests.conftest import run_cli
 from tests.sample_data import build_dataset
 

@@ -1,6 +1,6 @@
-"""Write identity bundles for texturing: `blender -b -P farm/bundle.py -- --plan DATA [--identities 0,3]`.
+"""Write identity bundles for texturing: `blender -b -P farm/render_bundles.py -- --plan DATA [--identities 0,3]`.
 
-Also runs under the PyPI `bpy` module: `python farm/bundle.py --plan DATA`. For each identity
+Also runs under the PyPI `bpy` module: `python farm/render_bundles.py --plan DATA`. For each identity
 (all, or those listed) that has no complete bundle yet, builds the neutral head, renders it
 untextured (built-in skin shader, transparent background) from the front and, when the job's
 `texture.side_views` is on, from +/-45 degrees, and writes the bundle (docs/identity-bundle.md):
@@ -10,19 +10,25 @@ UV-space position and normal maps.
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # a script: run this module under its real name, pain3d.farm.*
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout, for Blender's own Python
+    from pain3d.checkout import run_script
+
+    run_script("pain3d.farm.render_bundles")
+
 import shutil
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from farm.render import OneLineErrors, check_writable, import_bpy  # noqa: E402
-from pain3d import bundle  # noqa: E402
-from pain3d.errors import Pain3DError  # noqa: E402
-from pain3d.identity import build_identity  # noqa: E402
-from pain3d.plan import read_plan  # noqa: E402
-from pain3d.shards import parse_identities  # noqa: E402
+from pain3d.farm.render import OneLineErrors, check_writable, import_bpy
+from pain3d import identity_bundle
+from pain3d.errors import Pain3DError
+from pain3d.identity import build_identity
+from pain3d.plan import read_plan
+from pain3d.farm.shards import parse_identities
 
 SAMPLES = 16
 
@@ -30,7 +36,7 @@ SAMPLES = 16
 def parse_args(argv: list[str]):
     if "--" in argv:  # under `blender -b -P`, our arguments follow "--"
         argv = argv[argv.index("--") + 1:]
-    parser = OneLineErrors(prog="farm/bundle.py", description=__doc__.splitlines()[0])
+    parser = OneLineErrors(prog="farm/render_bundles.py", description=__doc__.splitlines()[0])
     parser.add_argument("--plan", required=True, help="dataset folder holding plan.json (from `pain3d plan`)")
     parser.add_argument("--identities", default="", help="comma-separated identity indices (default: all)")
     return parser.parse_args(argv)
@@ -43,8 +49,8 @@ def main(argv: list[str]) -> int:
         plan = read_plan(data)
         check_writable(data)
         wanted = parse_identities(args.identities, len(plan["identities"]))
-        import_bpy("farm/bundle.py")
-        written = write_bundles(data, plan, [i for i in wanted if not bundle.is_complete(data, i)])
+        import_bpy("farm/render_bundles.py")
+        written = write_bundles(data, plan, [i for i in wanted if not identity_bundle.is_complete(data, i)])
     except Pain3DError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -55,37 +61,34 @@ def main(argv: list[str]) -> int:
 def write_bundles(data: Path, plan: dict, identities: list[int]) -> int:
     import bpy
 
-    import blender_addon
-    from blender_addon import scene as tool
+    from pain3d import addon
+    from pain3d.addon import head as heads
+    from pain3d.addon import stage
 
     settings = plan["job"]["texture"]
     bpy.ops.wm.read_factory_settings(use_empty=True)
-    blender_addon.register()
+    addon.register()
     scene = bpy.context.scene
     resolution = settings["portrait_resolution"]
-    tool.configure_cycles(scene, resolution, SAMPLES, denoise=True)
+    stage.configure_cycles(scene, resolution, SAMPLES, denoise=True)
     scene.render.film_transparent = True
     scene.render.image_settings.color_mode = "RGBA"
-    names = bundle.view_names(settings["side_views"])
-    views = [{"yaw": bundle.VIEWS[name], "pitch": 0.0} for name in names]
+    names = identity_bundle.view_names(settings["side_views"])
+    views = [{"yaw": identity_bundle.VIEWS[name], "pitch": 0.0} for name in names]
     for i in identities:
         identity = plan["identities"][i]
         core = build_identity(identity["age"], identity["sex"], identity["ethnicity"], identity["head_seed"])
-        head = tool.head_object(bpy.context, core, identity["head_seed"], skin_tone=identity["skin_tone"])
-        tool.add_default_lights(bpy.context, head)
+        head = heads.head_object(bpy.context, core, identity["head_seed"], skin_tone=identity["skin_tone"])
+        stage.add_default_lights(bpy.context, head)
         tmp = data / ".tmp" / f"bundle-{i:06d}"
         tmp.mkdir(parents=True, exist_ok=True)
         try:
-            rendered = tool.render_views(bpy.context, head, views, resolution, lambda k, v: tmp / f"{names[k]}.png")
-            bundle.write_bundle(data, identity, core.head, settings["size"],
-                                [(name, r["camera"], Path(r["path"])) for name, r in zip(names, rendered)])
+            rendered = stage.render_views(bpy.context, head, views, resolution, lambda k, v: tmp / f"{names[k]}.png")
+            identity_bundle.write_bundle(data, identity, core.head, settings["size"],
+                                         [(name, r["camera"], Path(r["path"])) for name, r in zip(names, rendered)])
         finally:
-            tool.remove_head(head)
+            heads.remove_head(head)
             shutil.rmtree(tmp, ignore_errors=True)
         print(f"identity {i}: bundle written", flush=True)
-    blender_addon.unregister()
+    addon.unregister()
     return len(identities)
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -1,6 +1,6 @@
 """`pain3d generate`: plan, render and merge a job on this machine or on a SLURM cluster.
 
-Rendering is split into shards by identity (`pain3d.shards`); each shard is one Blender
+Rendering is split into shards by identity (`pain3d.farm.shards`); each shard is one Blender
 process running `farm/render.py`, which builds each identity once. Locally a pool of
 `workers` processes runs the shards; with SLURM the shards become one job array. Either
 way progress is read from the shard manifests (one line per finished image), so it is the
@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .errors import Pain3DError
-from .fileio import atomic_write_text
-from .paths import assets_dir
-from .plan import PLAN_FILE, make_plan, plan_text, write_plan
-from .shards import merge, shard_manifest_path
+from pain3d.errors import Pain3DError
+from pain3d.fileio import atomic_write_text
+from pain3d.plan import PLAN_FILE, make_plan, plan_text, write_plan
+from pain3d.farm.shards import merge, shard_manifest_path
 
-RENDER_SCRIPT = assets_dir().parent / "farm" / "render.py"
+RENDER_SCRIPT = Path(__file__).resolve().parent / "render.py"
+BUNDLE_SCRIPT = Path(__file__).resolve().parent / "render_bundles.py"
 
 
 @dataclass(frozen=True)
@@ -36,9 +36,15 @@ class Renderer:
     blender: str | None = None
 
     def command(self, data: Path, shard: str) -> list[str]:
-        return self.script_command(RENDER_SCRIPT, ["--plan", str(data), "--shard", shard])
+        """Render one shard of the plan in DATA."""
+        return self._script_command(RENDER_SCRIPT, ["--plan", str(data), "--shard", shard])
 
-    def script_command(self, script: Path, args: list[str]) -> list[str]:
+    def bundle_command(self, data: Path, identities: list[int]) -> list[str]:
+        """Write the identity bundles of these identities of the plan in DATA."""
+        return self._script_command(BUNDLE_SCRIPT, ["--plan", str(data),
+                                                    "--identities", ",".join(map(str, identities))])
+
+    def _script_command(self, script: Path, args: list[str]) -> list[str]:
         """The command line that runs a farm script with its arguments."""
         if self.blender:
             return [self.blender, "-b", "--factory-startup", "-P", str(script), "--", *args]

@@ -1,11 +1,7 @@
 """Export a Pain3D dataset to other layouts (`pain3d export --layout NAME DATA OUT`).
 
-- `3dpain`: the layout of the 3DPain release (arXiv 2509.16727), which its training code reads:
-  `meshes_inpainted/{base}_view_{k:03d}.png` with `{base}` = `{prefix}_{identity:04d}_pain_{j}`
-  (j = 1, 2, ... over the identity's non-neutral expressions) or `{prefix}_{identity:04d}_neutral`;
-  `annotations/{base}_annotations.json` (AU4 AU6 AU7 AU9 AU10 AU43 PSPI; none for neutral faces,
-  as in the release); `heatmaps/{base}.png`, the colourised heatmap of the most frontal view; and
-  `splits.csv` with `annotation_base_name,split` (0 train, 1 val, 2 test).
+- `3dpain`: the layout of the 3DPain release (`pain3d.threedpain`), each identity a subject
+  `{prefix}_{identity:04d}`; heatmaps are the colourised ones of the most frontal view.
 - `imagefolder`: Hugging Face `datasets.load_dataset("imagefolder", data_dir=OUT)`: one folder per
   split (`train`, `validation`, `test`) holding the images and a `metadata.jsonl` whose columns are
   the labels (AUs, PSPI, view, demographics, identity, expression).
@@ -20,13 +16,12 @@ import os
 import shutil
 from pathlib import Path
 
-from . import facs
-from .dataset import NEUTRAL, read_manifest
-from .errors import Pain3DError
-from .fileio import atomic_write_text, dumps_json
+from pain3d import facs, threedpain
+from pain3d.dataset import NEUTRAL, read_manifest, view_of
+from pain3d.errors import Pain3DError
+from pain3d.fileio import atomic_write_text, dumps_json
 
 LAYOUTS = ("3dpain", "imagefolder")
-SPLIT_CODES = {"train": 0, "val": 1, "test": 2}
 HF_SPLIT_DIRS = {"train": "train", "val": "validation", "test": "test"}
 
 
@@ -53,36 +48,35 @@ def threedpain_bases(rows: list[dict], prefix: str) -> dict[tuple[int, str], str
         key = (row["identity"], row["expression"])
         if key in bases:
             continue
-        if row["expression"] == NEUTRAL:
-            bases[key] = f"{prefix}_{row['identity']:04d}_neutral"
-        else:
-            counters[row["identity"]] = counters.get(row["identity"], 0) + 1
-            bases[key] = f"{prefix}_{row['identity']:04d}_pain_{counters[row['identity']]}"
+        pain_index = None
+        if row["expression"] != NEUTRAL:
+            pain_index = counters[row["identity"]] = counters.get(row["identity"], 0) + 1
+        bases[key] = threedpain.base_name(f"{prefix}_{row['identity']:04d}", pain_index)
     return bases
 
 
 def _export_3dpain(data_dir: Path, out: Path, rows: list[dict], prefix: str) -> int:
     bases = threedpain_bases(rows, prefix)
-    views = sorted({_view(r) for r in rows})
+    views = sorted({view_of(r) for r in rows})
     view_index = {v: k for k, v in enumerate(views)}
     frontal = min(views, key=lambda v: abs(v[0]) + abs(v[1]))
     for row in rows:
         base = bases[(row["identity"], row["expression"])]
-        _link(data_dir / row["image"], out / "meshes_inpainted" / f"{base}_view_{view_index[_view(row)]:03d}.png")
+        _link(data_dir / row["image"], out / threedpain.image_path(base, view_index[view_of(row)]))
         if row["expression"] == NEUTRAL:
             continue
         labels = {k: float(facs.effective_intensity(row["aus"], k)) for k in facs.PSPI_AUS}
-        labels["PSPI"] = float(row["pspi"])
-        atomic_write_text(out / "annotations" / f"{base}_annotations.json", json.dumps(labels, indent=2) + "\n")
+        labels[threedpain.PSPI_KEY] = float(row["pspi"])
+        atomic_write_text(out / threedpain.annotations_path(base), json.dumps(labels, indent=2) + "\n")
         heatmap = row.get("heatmap_color") or row.get("heatmap")
-        if _view(row) == frontal and heatmap:
-            _link(data_dir / heatmap, out / "heatmaps" / f"{base}.png")
-    split_rows = sorted({(bases[(r["identity"], r["expression"])], SPLIT_CODES[r["split"]]) for r in rows})
+        if view_of(row) == frontal and heatmap:
+            _link(data_dir / heatmap, out / threedpain.heatmap_path(base))
+    split_rows = sorted({(bases[(r["identity"], r["expression"])], threedpain.SPLIT_CODES[r["split"]]) for r in rows})
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["annotation_base_name", "split"])
+    writer.writerow(threedpain.SPLIT_COLUMNS)
     writer.writerows(split_rows)
-    atomic_write_text(out / "splits.csv", buffer.getvalue())
+    atomic_write_text(out / threedpain.SPLITS_FILE, buffer.getvalue())
     return len(rows)
 
 
@@ -101,10 +95,6 @@ def _export_imagefolder(data_dir: Path, out: Path, rows: list[dict]) -> int:
     for folder, lines in by_split.items():
         atomic_write_text(out / folder / "metadata.jsonl", "\n".join(lines) + "\n")
     return len(rows)
-
-
-def _view(row: dict) -> tuple[float, float]:
-    return float(row["view"]["yaw"]), float(row["view"]["pitch"])
 
 
 def _link(src: Path, dst: Path) -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import click
 
-from . import __version__
-from .errors import EXIT_USER_ERROR, Pain3DError
+from pain3d import __version__
+from pain3d.errors import EXIT_USER_ERROR, Pain3DError
 
 EXIT_INVALID = 1  # `validate` found problems in a dataset
 
@@ -35,6 +35,20 @@ class Pain3DGroup(click.Group):
             sys.exit(130)
 
 
+def _needs_extra(module: str, extra: str):
+    """Import a module that needs an optional dependency, or say in one line which extra installs it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as err:
+        missing = (err.name or "").split(".")[0]
+        if missing in ("", "pain3d"):
+            raise
+        raise Pain3DError(f"this command needs {missing}, which is not installed; allowed: "
+                          f"pip install 'pain3d[{extra}]'") from None
+
+
 def _fail(message: str) -> None:
     click.echo(f"pain3d: error: {message}", err=True)
     sys.exit(EXIT_USER_ERROR)
@@ -51,8 +65,8 @@ def main() -> None:
 @click.option("--out", "out", required=True, type=click.Path(path_type=Path), help="Dataset folder to plan into.")
 def plan(config: Path, out: Path) -> None:
     """Plan a job: sample identities and expressions into OUT/plan.json."""
-    from .jobs import load_job
-    from .plan import make_plan, write_plan
+    from pain3d.jobs import load_job
+    from pain3d.plan import make_plan, write_plan
 
     job = load_job(config)
     started = time.perf_counter()
@@ -79,9 +93,9 @@ def plan(config: Path, out: Path) -> None:
 def generate(config: Path, out: Path, workers: int | None, shards: int | None, launcher: str, blender: str | None,
              slurm_args: str) -> None:
     """Plan, render and merge a job into OUT (resumes if OUT holds this job's earlier output)."""
-    from . import generate as gen
-    from .dataset import validate as validate_dataset
-    from .jobs import load_job
+    from pain3d.farm import launch as gen
+    from pain3d.dataset import validate as validate_dataset
+    from pain3d.jobs import load_job
 
     job = load_job(config)
     renderer = gen.Renderer(blender)
@@ -125,16 +139,16 @@ def generate(config: Path, out: Path, workers: int | None, shards: int | None, l
 @click.option("--blender", default=None, help="Blender for the diffusion backend's bundles (default: bpy module).")
 def texture(data: Path, backend: str | None, identities: str, workers: int, blender: str | None) -> None:
     """Write each identity's skin and eye textures into DATA/textures (cached: done sets are skipped)."""
-    from .generate import Renderer
-    from .plan import read_plan
-    from .shards import parse_identities
+    from pain3d.farm.launch import Renderer
+    from pain3d.plan import read_plan
+    from pain3d.farm.shards import parse_identities
 
     count = len(read_plan(data)["identities"])
     _texture(data, backend, parse_identities(identities, count), workers, Renderer(blender))
 
 
 def _texture(data: Path, backend: str | None, identities: list[int] | None, workers: int, renderer) -> None:
-    from texturing.textures import texture_plan
+    from pain3d.texturing.textures import texture_plan
 
     started = time.perf_counter()
     done = texture_plan(data, backend, identities, workers, renderer, report=lambda line: click.echo(line, err=True))
@@ -147,7 +161,7 @@ def _texture(data: Path, backend: str | None, identities: list[int] | None, work
 @click.option("--no-files", is_flag=True, help="Check the manifest only; do not open images.")
 def validate(data: Path, no_files: bool) -> None:
     """Check a dataset (or a plan not yet rendered) against the dataset contract."""
-    from . import dataset, plan as plan_mod
+    from pain3d import dataset, plan as plan_mod
 
     if not data.is_dir():
         raise Pain3DError(f"{data}: no such dataset folder")
@@ -183,7 +197,7 @@ def _report_plan(data: Path, plan_mod) -> None:
 @click.argument("data", type=click.Path(path_type=Path))
 def merge(data: Path) -> None:
     """Join the shard manifests of DATA into DATA/manifest.jsonl."""
-    from .shards import merge as merge_shards
+    from pain3d.farm.shards import merge as merge_shards
 
     click.echo(f"merged {merge_shards(data)} rows into {data / 'manifest.jsonl'}")
 
@@ -195,7 +209,7 @@ def merge(data: Path) -> None:
 @click.argument("out", type=click.Path(path_type=Path))
 def export_cmd(layout: str, prefix: str, data: Path, out: Path) -> None:
     """Export DATA to OUT in the 3DPain release layout or as a Hugging Face imagefolder."""
-    from .export import export
+    from pain3d.app.export import export
 
     click.echo(f"exported {export(data, out, layout, prefix)} images to {out} ({layout})")
 
@@ -209,7 +223,7 @@ def addon() -> None:
 @click.option("--out", "out", required=True, type=click.Path(path_type=Path), help="Folder for the zip.")
 def addon_build(out: Path) -> None:
     """Write the installable extension zip (Blender 4.2 LTS to 5.0)."""
-    from .extension import build
+    from pain3d.app.extension import build
 
     click.echo(f"wrote {build(out)}")
 
@@ -221,7 +235,7 @@ def bench(names: tuple[str, ...]) -> None:
     import json
     import runpy
 
-    from .paths import assets_dir
+    from pain3d.paths import assets_dir
 
     folder = assets_dir().parent / "benchmarks"
     available = sorted(p.stem.removeprefix("bench_") for p in folder.glob("bench_*.py"))
@@ -239,8 +253,7 @@ def bench(names: tuple[str, ...]) -> None:
 @click.option("--no-files", is_flag=True, help="Check the manifest only; do not open every image.")
 def report(data: Path, out: Path | None, no_files: bool) -> None:
     """Write an HTML page about DATA: contact sheets, expression ladder, histograms, balance, checks."""
-    from .report import write_report
-
+    write_report = _needs_extra("pain3d.app.dataset_report", "report").write_report
     page = write_report(data, out, progress=lambda step: click.echo(step, err=True), check_files=not no_files)
     click.echo(f"report: {page}")
 
@@ -248,7 +261,7 @@ def report(data: Path, out: Path | None, no_files: bool) -> None:
 @main.command("job-reference")
 def job_reference() -> None:
     """Print the job-file reference (every key, default and allowed range) as Markdown."""
-    from .jobs import schema_markdown
+    from pain3d.jobs import schema_markdown
 
     click.echo(schema_markdown())
 
@@ -275,10 +288,10 @@ def train(data: Path, role: str, config_path: Path | None, out: Path, **override
     """Train a ViTPain teacher, student or baseline on DATA into OUT (torchrun runs it on several GPUs)."""
     import os
 
-    from training.config import load_config
+    from pain3d.training.config import load_config
 
     config = load_config(config_path, overrides)
-    from training.train import train as train_run
+    train_run = _needs_extra("pain3d.training.train", "train").train
 
     progress = train_run(data, role, config, out)
     if os.environ.get("RANK", "0") == "0":
@@ -303,7 +316,7 @@ def train(data: Path, role: str, config_path: Path | None, out: Path, **override
 def eval_cmd(run: Path, data: Path, split: str, out: Path | None, checkpoint: str, batch_size: int, workers: int,
              bootstrap: int, seed: int) -> None:
     """Evaluate a run on a split of DATA: report.json, report.md, report.html, predictions.csv and plots."""
-    from training.evaluate import evaluate_run
+    evaluate_run = _needs_extra("pain3d.training.evaluate", "train").evaluate_run
 
     paths = evaluate_run(run, data, split, out, checkpoint, batch_size, workers, bootstrap, seed)
     click.echo(f"wrote {paths['html']} (and report.json, report.md, predictions.csv) in {paths['html'].parent}")
@@ -317,7 +330,7 @@ def eval_cmd(run: Path, data: Path, split: str, out: Path | None, checkpoint: st
 @click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
 def predict(run: Path, checkpoint: str, neutral: Path | None, images: tuple[Path, ...]) -> None:
     """Print PSPI, the six AU intensities and pain probabilities of IMAGES (one tab-separated row each)."""
-    from training.evaluate import predict_images
+    predict_images = _needs_extra("pain3d.training.evaluate", "train").predict_images
 
     rows = predict_images(run, list(images), neutral, checkpoint)
     click.echo("\t".join(["image", *rows[0]]))
@@ -328,9 +341,9 @@ def predict(run: Path, checkpoint: str, neutral: Path | None, images: tuple[Path
 @main.command("train-reference")
 def train_reference() -> None:
     """Print the training-config reference (every key, default and allowed range) as Markdown."""
-    from training.config import SCHEMA
+    from pain3d.training.config import SCHEMA
 
-    from .jobs import schema_markdown
+    from pain3d.jobs import schema_markdown
 
     click.echo(schema_markdown(SCHEMA))
 

@@ -24,7 +24,6 @@ names a missing or half-written PNG.
 
 from __future__ import annotations
 
-import html
 import io
 import json
 import math
@@ -43,13 +42,14 @@ from matplotlib.colors import LinearSegmentedColormap, Normalize
 from matplotlib.figure import Figure
 from PIL import Image, UnidentifiedImageError
 
-from . import __version__, facs
-from .dataset import DATASET_FILE, MANIFEST_FILE, NEUTRAL, ROW_FIELDS, validate
-from .errors import Pain3DError
-from .fileio import atomic_write_bytes, atomic_write_text, make_folder
-from .jobs import job_toml, resolve_job
-from .plan import PLAN_FILE, read_plan
-from .sampling import SPLITS
+from pain3d import __version__, facs, pages
+from pain3d.dataset import DATASET_FILE, MANIFEST_FILE, NEUTRAL, ROW_FIELDS, validate, view_of
+from pain3d.errors import Pain3DError
+from pain3d.fileio import atomic_write_bytes, atomic_write_text, make_folder
+from pain3d.heatmap import HEAT_COLOR_STOPS
+from pain3d.jobs import job_toml, resolve_job
+from pain3d.plan import PLAN_FILE, read_plan
+from pain3d.sampling import SPLITS
 
 REPORT_DIR = "report"
 HTML_NAME = "report.html"
@@ -58,10 +58,7 @@ THUMB_PX = 128
 FIRST_PROBLEMS = 3
 SOFTWARE = ("numpy", "Pillow", "matplotlib", "bpy", "torch")  # read from metadata: never imported here
 SPLIT_COLOURS = {"train": "C0", "val": "C1", "test": "C2"}
-# The farm's heatmap colours (blender_addon/scene.py, _jet_ramp): black at no heat, blue, cyan, yellow, red.
-HEAT_CMAP = LinearSegmentedColormap.from_list("pain3d_heat", [
-    (0.0, (0, 0, 0)), (0.002, (0, 0, 0.5)), (0.25, (0, 0.3, 1)), (0.5, (0, 1, 1)), (0.75, (1, 1, 0)),
-    (1.0, (1, 0, 0))])
+HEAT_CMAP = LinearSegmentedColormap.from_list("pain3d_heat", HEAT_COLOR_STOPS)  # the farm's heatmap colours
 Cell = tuple[str, str, str]  # age band "low-high", sex, ethnicity
 
 # The contract's rules (docs/dataset-format.md) and the phrases of `validate`'s problems under each;
@@ -123,7 +120,7 @@ def write_report(data: str | Path, out: str | Path | None = None,
             sections.append(text)
             written += pngs
     if not ds.rows:
-        sections.append(_p("No usable manifest rows: nothing to plot (the checks below say why)."))
+        sections.append(pages.paragraph("No usable manifest rows: nothing to plot (the checks below say why)."))
     sections += [_checks_section(checks), _settings(ds)]
     step("writing the page")
     page = out / HTML_NAME
@@ -170,7 +167,7 @@ def _read_rows(manifest: Path) -> tuple[list[dict], int]:
             rows.append(row)
         else:
             unusable += 1
-    rows.sort(key=lambda r: (r["identity"], r["expression"] != NEUTRAL, r["expression"], _view(r)))
+    rows.sort(key=lambda r: (r["identity"], r["expression"] != NEUTRAL, r["expression"], view_of(r)))
     return rows, unusable
 
 
@@ -189,10 +186,6 @@ def _number(x: object) -> bool:
 @lru_cache(maxsize=1)
 def _au_keys() -> frozenset[str]:
     return frozenset(facs.all_keys())
-
-
-def _view(row: dict) -> tuple[float, float]:
-    return float(row["view"]["yaw"]), float(row["view"]["pitch"])
 
 
 def _read_header(data: Path) -> dict | None:
@@ -290,12 +283,12 @@ def _contact_sheet(ds: _Data, out: Path) -> tuple[str, list[str]]:
     front = _frontal(ds.rows)
     shown: dict[Cell, dict] = {}
     for row in ds.rows:  # sorted by identity: the lowest-numbered identity of each cell
-        if row["expression"] == NEUTRAL and _view(row) == front:
+        if row["expression"] == NEUTRAL and view_of(row) == front:
             shown.setdefault(ds.cell_of[row["identity"]], row)
     name = _save(_contact_figure(ds, shown), out, "contact_sheet.png")
     caption = (f"Neutral image at yaw {front[0]:g}°, pitch {front[1]:g}° of the lowest-numbered identity in each "
                "cell (age band x sex x ethnicity). Under each: identity number, age and split.")
-    return _section("contact", "Contact sheet", _figure(name, caption, wide=True)), [name]
+    return pages.section("Contact sheet", pages.figure(name, caption, wide=True), anchor="contact"), [name]
 
 
 def _contact_figure(ds: _Data, shown: dict[Cell, dict]) -> Figure:
@@ -319,7 +312,7 @@ def _contact_figure(ds: _Data, shown: dict[Cell, dict]) -> Figure:
 
 
 def _frontal(rows: list[dict]) -> tuple[float, float]:
-    return min({_view(r) for r in rows}, key=lambda v: (abs(v[0]) + abs(v[1]), v))
+    return min({view_of(r) for r in rows}, key=lambda v: (abs(v[0]) + abs(v[1]), v))
 
 
 # ---------------------------------------------------------------- expression ladder
@@ -336,13 +329,13 @@ def _ladder(ds: _Data, out: Path) -> tuple[str, list[str]]:
                "level, sorted by PSPI, one row per view. Beside each pain image, its pain-region heatmap in the "
                f"farm's colours (black: no movement, red: full heat); neutral images have none. Columns (PSPI): "
                f"{columns}.")
-    return _section("ladder", "Expression ladder", _figure(name, caption, wide=True)), [name]
+    return pages.section("Expression ladder", pages.figure(name, caption, wide=True), anchor="ladder"), [name]
 
 
 def _ladder_figure(data: Path, rows: list[dict], steps: list[tuple[str, float]]) -> Figure:
     """One identity's `steps` (expression, PSPI) across, its views down: each image with its heatmap."""
-    views = sorted({_view(r) for r in rows}, key=lambda v: (v[1], v[0]))
-    at = {(r["expression"], _view(r)): r for r in rows}
+    views = sorted({view_of(r) for r in rows}, key=lambda v: (v[1], v[0]))
+    at = {(r["expression"], view_of(r)): r for r in rows}
     fig = Figure(figsize=(2.75 * len(steps) + 1.0, 1.3 * len(views) + 0.7))
     axes = fig.subplots(len(views), len(steps), squeeze=False, gridspec_kw={"wspace": 0.06, "hspace": 0.1})
     for i, view in enumerate(views):
@@ -404,10 +397,11 @@ def _crossed(panel: np.ndarray) -> np.ndarray:
 
 def _histograms(ds: _Data, out: Path) -> tuple[str, list[str]]:
     names = [_save(_pspi_figure(ds.rows), out, "pspi_hist.png"), _save(_au_figure(ds.rows), out, "au_hist.png")]
-    body = (_figure(names[0], "PSPI of every image, stacked by split (neutral images are PSPI 0).")
-            + _figure(names[1], "Effective intensity of each action unit present (the largest of its bilateral and "
-                                "one-sided values, as facs.effective_intensity scores it) over the pain images."))
-    return _section("histograms", "PSPI and action units", body), names
+    body = (pages.figure(names[0], "PSPI of every image, stacked by split (neutral images are PSPI 0).")
+            + pages.figure(names[1], "Effective intensity of each action unit present (the largest of its bilateral "
+                                     "and one-sided values, as facs.effective_intensity scores it) over the pain "
+                                     "images."))
+    return pages.section("PSPI and action units", body, anchor="histograms"), names
 
 
 def _pspi_figure(rows: list[dict]) -> Figure:
@@ -480,10 +474,11 @@ def _balance(ds: _Data, out: Path) -> tuple[str, list[str]]:
     totals = Counter(split_of.values())
     table.append(["all", "", "", str(len(split_of)), *(str(totals[s]) for s in splits), str(sum(images.values()))])
     name = _save(_balance_figure(ds, ids, totals), out, "balance.png")
-    body = (_p("Identities per demographic cell (age band x sex x ethnicity) and per split; splits are "
-               "identity-disjoint.") + _table(header, table, last_bold=True)
-            + _figure(name, "Left: identities per cell. Right: identities per split against the job's fractions."))
-    return _section("balance", "Demographic balance", body), [name]
+    body = (pages.paragraph("Identities per demographic cell (age band x sex x ethnicity) and per split; splits "
+                            "are identity-disjoint.") + pages.table(header, table, last_bold=True)
+            + pages.figure(name, "Left: identities per cell. Right: identities per split against the job's "
+                                 "fractions."))
+    return pages.section("Demographic balance", body, anchor="balance"), [name]
 
 
 def _balance_figure(ds: _Data, ids: dict[Cell, Counter], totals: Counter) -> Figure:
@@ -518,7 +513,7 @@ def _balance_figure(ds: _Data, ids: dict[Cell, Counter], totals: Counter) -> Fig
 def _views(ds: _Data, out: Path) -> tuple[str, list[str]]:
     counts: dict[tuple[float, float], Counter] = defaultdict(Counter)
     for row in ds.rows:
-        counts[_view(row)]["neutral" if row["expression"] == NEUTRAL else "pain"] += 1
+        counts[view_of(row)]["neutral" if row["expression"] == NEUTRAL else "pain"] += 1
     views = sorted(counts, key=lambda v: (v[1], v[0]))
     labels = [f"yaw {y:g}°\npitch {p:g}°" for y, p in views]
     fig = Figure(figsize=(max(4.5, 1.3 * len(views) + 1.5), 3.4))
@@ -533,9 +528,9 @@ def _views(ds: _Data, out: Path) -> tuple[str, list[str]]:
     ax.grid(axis="y", alpha=0.3)
     name = _save(fig, out, "views.png")
     table = [[f"{y:g}", f"{p:g}", str(counts[(y, p)]["neutral"]), str(counts[(y, p)]["pain"])] for y, p in views]
-    body = _figure(name, "Images per camera view (yaw > 0 turns the camera to the subject's left).") + _table(
-        ("Yaw (°)", "Pitch (°)", "Neutral images", "Pain images"), table)
-    return _section("views", "Views", body), [name]
+    body = (pages.figure(name, "Images per camera view (yaw > 0 turns the camera to the subject's left).")
+            + pages.table(("Yaw (°)", "Pitch (°)", "Neutral images", "Pain images"), table))
+    return pages.section("Views", body, anchor="views"), [name]
 
 
 # ---------------------------------------------------------------- checks
@@ -579,10 +574,10 @@ def _checks_section(checks: _Checks) -> str:
     verdict = (f"All checks pass: {checks.rows} images of {checks.identities} identities." if not checks.problems
                else f"{len(checks.problems)} problem(s) found; run 'pain3d validate DATA' for the full list.")
     how = "every file opened and decoded" if checks.files_checked else "manifest only: files not opened"
-    body = (_p(f"{verdict} The rules are those of docs/dataset-format.md, as 'pain3d validate' checks them "
-               f"({how}).")
-            + _table(("Check", "Rule", "Result", "First problems"), table, result_col=2))
-    return _section("checks", "Checks", body)
+    body = (pages.paragraph(f"{verdict} The rules are those of docs/dataset-format.md, as 'pain3d validate' checks "
+                            f"them ({how}).")
+            + pages.table(("Check", "Rule", "Result", "First problems"), table, result_col=2))
+    return pages.section("Checks", body, anchor="checks")
 
 
 # ---------------------------------------------------------------- summary, settings and the page
@@ -592,7 +587,7 @@ def _summary(ds: _Data, checks: _Checks) -> str:
     rows = ds.rows
     identities = len({r["identity"] for r in rows})
     expressions = len({r["expression"] for r in rows})
-    views = len({_view(r) for r in rows})
+    views = len({view_of(r) for r in rows})
     items = [f"{len(rows)} images of {identities} identities, {expressions} expressions, {views} views",
              f"{len(ds.cells)} demographic cells",
              "checks: all pass" if not checks.problems else f"checks: {len(checks.problems)} problem(s), see Checks"]
@@ -600,7 +595,7 @@ def _summary(ds: _Data, checks: _Checks) -> str:
         items.append(f"resolution {ds.plan['job']['render']['resolution']} px")
     if ds.unusable:
         items.append(f"{ds.unusable} manifest line(s) too broken to plot, left out (see Checks)")
-    return "<ul>" + "".join(f"<li>{html.escape(i)}</li>" for i in items) + "</ul>"
+    return pages.bullets(items)
 
 
 def _settings(ds: _Data) -> str:
@@ -609,16 +604,16 @@ def _settings(ds: _Data) -> str:
     if ds.plan:
         made.append(["plan.json", f"format_version {ds.plan['format_version']}, made by pain3d "
                                   f"{ds.plan.get('pain3d_version', '?')}"])
-        job = (f"<details><summary>The resolved job in plan.json: every setting the dataset was generated with "
-               f"(as TOML)</summary><pre>{html.escape(job_toml(ds.plan['job']))}</pre></details>")
+        job = pages.folded("The resolved job in plan.json: every setting the dataset was generated with (as TOML)",
+                           job_toml(ds.plan["job"]))
     else:
         made.append(["plan.json", ds.plan_error or "missing"])
-        job = _p("No readable plan: the generation settings are unknown.")
+        job = pages.paragraph("No readable plan: the generation settings are unknown.")
     software = [["pain3d", __version__], ["Python", platform.python_version()]]
     software += [[name, _installed(name)] for name in SOFTWARE]
-    body = (_table(("File", "Recorded"), made) + job
-            + "<h3>Software where this report was made</h3>" + _table(("Package", "Version"), software))
-    return _section("settings", "Generation settings and software", body)
+    body = (pages.table(("File", "Recorded"), made) + job
+            + pages.heading("Software where this report was made") + pages.table(("Package", "Version"), software))
+    return pages.section("Generation settings and software", body, anchor="settings")
 
 
 def _installed(name: str) -> str:
@@ -628,52 +623,6 @@ def _installed(name: str) -> str:
         return "not installed"
 
 
-_CSS = ("body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}"
-        "table{border-collapse:collapse;margin:.5em 0 1em}th,td{border:1px solid #ccc;padding:.25em .6em;"
-        "text-align:left;font-size:.9em;vertical-align:top}th{background:#f3f3f3}img{max-width:100%;margin:.5em 0}"
-        ".wide{overflow-x:auto}.wide img{max-width:none}td.pass{color:#070}td.skip{color:#666}"
-        "td.fail{color:#b00;font-weight:bold}tr.total td{font-weight:bold}"
-        "td pre,pre{white-space:pre-wrap;margin:0;font-size:.85em}figcaption{font-size:.9em;color:#444}")
-
-
 def _page(ds: _Data, sections: list[str]) -> str:
     name = (ds.plan or {}).get("job", {}).get("name") or (ds.header or {}).get("job_name") or ds.root.name
-    title = html.escape(f"Pain3D dataset report: {name}")
-    links = re.findall(r'<h2 id="([^"]+)">([^<]+)</h2>', "".join(sections))
-    contents = "<p>" + " · ".join(f'<a href="#{anchor}">{text}</a>' for anchor, text in links) + "</p>"
-    return "\n".join(["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">', f"<title>{title}</title>",
-                      f"<style>{_CSS}</style></head><body>", f"<h1>{title}</h1>", contents, *sections,
-                      "</body></html>\n"])
-
-
-def _section(anchor: str, title: str, body: str) -> str:
-    return f'<h2 id="{anchor}">{html.escape(title)}</h2>\n{body}'
-
-
-def _p(text: str) -> str:
-    return f"<p>{html.escape(text)}</p>"
-
-
-def _figure(name: str, caption: str, wide: bool = False) -> str:
-    cls = ' class="wide"' if wide else ""
-    return (f'<figure{cls}><img src="{html.escape(name)}" alt="{html.escape(caption)}">'
-            f"<figcaption>{html.escape(caption)}</figcaption></figure>")
-
-
-def _result_class(text: str) -> str:
-    return "pass" if text == "pass" else "skip" if text == "not checked" else "fail"
-
-
-def _table(header: tuple[str, ...], rows: list[list[str]], result_col: int | None = None,
-           last_bold: bool = False) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = []
-    for i, row in enumerate(rows):
-        cells = []
-        for j, cell in enumerate(row):
-            cls = f' class="{_result_class(cell)}"' if j == result_col else ""
-            text = f"<pre>{html.escape(cell)}</pre>" if "\n" in cell else html.escape(cell)
-            cells.append(f"<td{cls}>{text}</td>")
-        total = ' class="total"' if last_bold and i == len(rows) - 1 else ""
-        body.append(f"<tr{total}>{''.join(cells)}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    return pages.page(f"Pain3D dataset report: {name}", sections)

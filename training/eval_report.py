@@ -24,7 +24,6 @@ Public API
 from __future__ import annotations
 
 import csv
-import html
 import io
 import json
 import math
@@ -37,6 +36,7 @@ import numpy as np
 from matplotlib import colormaps
 from matplotlib.figure import Figure
 
+from pain3d import facs, pages
 from pain3d.errors import Pain3DError
 from pain3d.facs import PSPI_AUS, PSPI_MAX
 from pain3d.fileio import atomic_write_bytes, atomic_write_text
@@ -46,7 +46,8 @@ from .metrics import (auroc, best_f1_threshold, bootstrap_cis, calibration_bins,
 
 REPORT_FORMAT = "pain3d-eval-report"
 REPORT_FORMAT_VERSION = 1
-PAIN_THRESHOLDS = (1, 2, 3)
+TITLE = "Pain3D evaluation report"
+PAIN_THRESHOLDS = facs.PAIN_THRESHOLDS
 GROUP_FIELDS = ("view", "age_band", "sex", "ethnicity")
 GROUP_TITLES = {"view": "view (camera yaw, degrees)", "age_band": "age band (years)", "sex": "sex",
                 "ethnicity": "ethnicity group"}
@@ -467,7 +468,7 @@ def _tint(x: np.ndarray, cmap: str) -> np.ndarray:
     return rgba
 
 
-# ---------------------------------------------------------------- markdown and HTML
+# ---------------------------------------------------------------- markdown and HTML (pain3d.pages)
 
 
 @dataclass
@@ -568,7 +569,7 @@ def _explain(r: dict, overlays: str | None) -> _Section:
 
 
 def _to_markdown(sections: list[_Section]) -> str:
-    lines = ["# Pain3D evaluation report", ""]
+    lines = [f"# {TITLE}", ""]
     for s in sections:
         lines += [f"## {s.title}", ""]
         if s.text:
@@ -580,38 +581,20 @@ def _to_markdown(sections: list[_Section]) -> str:
     return "\n".join(lines)
 
 
-_CSS = ("body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}"
-        "table{border-collapse:collapse;margin:.5em 0 1em}th,td{border:1px solid #ccc;padding:.25em .6em;"
-        "text-align:left;font-size:.9em}th{background:#f3f3f3}img{max-width:100%;margin:.5em 0}"
-        "code{background:#f3f3f3;padding:0 .2em}")
-
-
 def _to_html(sections: list[_Section]) -> str:
-    parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-             "<title>Pain3D evaluation report</title>", f"<style>{_CSS}</style></head><body>",
-             "<h1>Pain3D evaluation report</h1>"]
-    for s in sections:
-        parts.append(f"<h2>{html.escape(s.title)}</h2>")
-        if s.text:
-            parts.append(_html_text(s.text))
-        if s.header:
-            parts.append(_html_table(s.header, s.rows))
-        parts += [f'<figure><img src="{html.escape(name)}" alt="{html.escape(caption)}"></figure>'
-                  for name, caption in s.images]
-    parts.append("</body></html>\n")
+    return pages.page(TITLE, [pages.section(s.title, _html_body(s)) for s in sections])
+
+
+def _html_body(s: _Section) -> str:
+    parts = [_html_text(s.text)] if s.text else []
+    parts += [pages.table(s.header, s.rows)] if s.header else []
+    parts += [pages.figure(name, caption) for name, caption in s.images]
     return "\n".join(parts)
 
 
 def _html_text(text: str) -> str:
-    def inline(line: str) -> str:
-        return re.sub(r"`([^`]*)`", r"<code>\1</code>", html.escape(line))
+    """A section's text: a bulleted list when every line is a "- " item (as in Markdown), else a paragraph."""
     lines = text.split("\n")
     if all(line.startswith("- ") for line in lines):
-        return "<ul>" + "".join(f"<li>{inline(line[2:])}</li>" for line in lines) + "</ul>"
-    return f"<p>{inline(text)}</p>"
-
-
-def _html_table(header: tuple[str, ...], rows: list[list[str]]) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        return pages.bullets([line[2:] for line in lines])
+    return pages.paragraph(text)

@@ -16,10 +16,10 @@ import re
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from .dataset import MANIFEST_FILE, sample_id, write_header, write_manifest
-from .errors import Pain3DError
-from .fileio import dumps_json
-from .plan import read_plan
+from pain3d.dataset import MANIFEST_FILE, sample_id, write_header, write_manifest
+from pain3d.errors import Pain3DError
+from pain3d.fileio import dumps_json
+from pain3d.plan import read_plan
 
 SHARD_DIR = "shards"
 _SPEC_RE = re.compile(r"^(\d+)/(\d+)$")

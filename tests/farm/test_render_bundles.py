@@ -1,4 +1,4 @@
-"""farm/bundle.py under the real `bpy` module: identity bundles for texturing."""
+"""farm/render_bundles.py under the real `bpy` module: identity bundles for texturing."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 import numpy as np
 from PIL import Image
 
-from pain3d import bundle
+from pain3d import identity_bundle
 from tests.blender.harness import REPO, bpy_missing
 
 pytestmark = bpy_missing
@@ -25,18 +25,18 @@ size = 256
 portrait_resolution = 128
 side_views = true
 """
-BUNDLE = [sys.executable, str(REPO / "farm" / "bundle.py")]
+BUNDLE = [sys.executable, str(REPO / "farm" / "render_bundles.py")]
 
 
 def test_bundle_views_line_up_with_blenders_renders(tmp_path):
     (tmp_path / "job.toml").write_text(JOB)
     data = tmp_path / "data"
-    subprocess.run([sys.executable, "-m", "pain3d.cli", "plan", "--config", str(tmp_path / "job.toml"),
+    subprocess.run([sys.executable, "-m", "pain3d", "plan", "--config", str(tmp_path / "job.toml"),
                     "--out", str(data)], check=True, cwd=REPO, capture_output=True)
     done = subprocess.run(BUNDLE + ["--plan", str(data), "--identities", "1"], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "1 written" in done.stdout
-    folder = bundle.bundle_dir(data, 1)
+    folder = identity_bundle.bundle_dir(data, 1)
     header = json.loads((folder / "bundle.json").read_text())
     assert header["format"] == "pain3d-bundle" and header["identity"] == 1 and header["uv_size"] == 256
     assert [v["name"] for v in header["views"]] == ["front", "left45", "right45"]
@@ -52,17 +52,17 @@ def test_bundle_views_line_up_with_blenders_renders(tmp_path):
         assert iou > 0.97, (view["name"], iou)  # Blender's pixels and the rasterised correspondence agree
         assert (seen["visible"] & ~head).sum() == 0
         assert 0.3 < seen["visible"].sum() / head.sum() <= 1.0
-        metres = depth[head] * bundle.DEPTH_UNIT_M
+        metres = depth[head] * identity_bundle.DEPTH_UNIT_M
         assert 0.3 < metres.min() < metres.max() < 3.0
     again = subprocess.run(BUNDLE + ["--plan", str(data), "--identities", "1"], capture_output=True, text=True)
     assert again.returncode == 0 and "0 written, 1 already complete" in again.stdout
-    assert not bundle.is_complete(data, 0)
+    assert not identity_bundle.is_complete(data, 0)
 
 
 def test_bad_identity_list_is_a_one_line_error(tmp_path):
     (tmp_path / "job.toml").write_text(JOB)
     data = tmp_path / "data"
-    subprocess.run([sys.executable, "-m", "pain3d.cli", "plan", "--config", str(tmp_path / "job.toml"),
+    subprocess.run([sys.executable, "-m", "pain3d", "plan", "--config", str(tmp_path / "job.toml"),
                     "--out", str(data)], check=True, cwd=REPO, capture_output=True)
     for bad in ("7", "a,b", "-1"):
         done = subprocess.run(BUNDLE + ["--plan", str(data), "--identities", bad], capture_output=True, text=True)

@@ -24,10 +24,12 @@ SPOTS = ("eye outer (image left)", "eye inner (image left)", "eye inner (image r
 class Verdict:
     detected: bool
     score: float  # detector confidence, 0 when nothing was found
-    errors: np.ndarray | None  # (7,) point errors in inter-ocular distances, None without a mesh
+    errors: np.ndarray | None  # (7,) point errors in iod_landmarks units, None without a mesh
 
 
-def inter_ocular(landmarks68: np.ndarray) -> float:
+def iod_landmarks(landmarks68: np.ndarray) -> float:
+    """Inter-ocular distance in the image: between the means of each eye's six iBUG points (pixels).
+    Not the eyeball-centre distance the rig scales by (`pain3d.rig.iod_eye_centres`)."""
     pts = np.asarray(landmarks68, dtype=float)
     return float(np.linalg.norm(pts[36:42].mean(axis=0) - pts[42:48].mean(axis=0)))
 
@@ -60,7 +62,7 @@ class Judge:
             points = np.array([(p.x * w, p.y * h) for p in mesh[0].landmark])
             ours = np.asarray(landmarks68, dtype=float)[:, :2]
             theirs = points[list(MESH_TO_IBUG)]
-            errors = np.linalg.norm(theirs - ours[list(MESH_TO_IBUG.values())], axis=1) / inter_ocular(ours)
+            errors = np.linalg.norm(theirs - ours[list(MESH_TO_IBUG.values())], axis=1) / iod_landmarks(ours)
         return Verdict(bool(found), float(score), errors)
 
 

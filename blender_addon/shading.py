@@ -1,0 +1,178 @@
+"""Materials of the head: principled skin (a texture set's maps or the built-in procedural shader),
+eyes, teeth and mouth, AU-driven wrinkles, and the AOV outputs the farm's label passes read."""
+
+from __future__ import annotations
+
+import bpy
+import numpy as np
+
+from ..dataset import MASK_CLASSES
+from ..identity import WRINKLE_FAMILIES
+from ..skin import skin_tone_rgb
+from .nodes import attribute, math_node, mix, rgb, separate
+
+MATERIAL_CLASS = {"skin": "skin", "eye": "eyes", "sclera": "eyes", "iris": "eyes", "pupil": "eyes", "teeth": "teeth",
+                  "mouth_cavity": "inner_mouth"}
+HEAT_ATTRIBUTE = "pain_heat"  # per-vertex heat of the current expression (`pain3d.heatmap`)
+LABEL_AOVS = ("heat", "lips", "brows")
+NORMAL_AOV = "normal_cam"
+
+
+def assign_materials(obj: bpy.types.Object, mesh_data, skin_tone: float, iris_rgb,
+                     textures: dict[str, str] | None = None) -> None:
+    """One material slot per part, in the core's part order (a textured eye covers all three eye parts)."""
+    textures = textures or {}
+    eye = {"eye": textured_material("eye", textures["eyes"], 0.25)} if "eyes" in textures else {}
+    shared = {"skin": skin_material(skin_tone, textures),
+              "sclera": flat_material("sclera", (0.80, 0.78, 0.74), 0.25),
+              "iris": flat_material("iris", tuple(iris_rgb), 0.3),
+              "pupil": flat_material("pupil", (0.01, 0.01, 0.01), 0.2),
+              "teeth": flat_material("teeth", (0.78, 0.74, 0.64), 0.35),
+              "mouth_cavity": flat_material("mouth_cavity", (0.20, 0.04, 0.04), 0.6)}
+    for part in mesh_data.part_names:  # eye_L_iris -> iris, teeth_upper -> teeth
+        kind = next(k for k in shared if part == k or part.endswith("_" + k) or part.startswith(k))
+        obj.data.materials.append(eye.get("eye", shared[kind]) if MATERIAL_CLASS[kind] == "eyes" else shared[kind])
+    for kind, mat in {**shared, **eye}.items():
+        mat.pass_index = MASK_CLASSES[MATERIAL_CLASS[kind]]  # the material-index pass is the coarse mask
+        add_label_outputs(mat)
+    for mat in shared.values():
+        if mat.users == 0:  # eye parts that a textured eye replaced
+            bpy.data.materials.remove(mat)
+
+
+def add_label_outputs(mat: bpy.types.Material) -> None:
+    """AOV outputs for the label passes: vertex heat, and where lips and brows are on the skin."""
+    nodes, links = mat.node_tree.nodes, mat.node_tree.links
+    heat = attribute(nodes, HEAT_ATTRIBUTE)
+    regions = separate(nodes, links, attribute(nodes, "regions").outputs["Color"])
+    for name, socket in (("heat", heat.outputs["Fac"]), ("lips", regions["Red"]), ("brows", regions["Green"])):
+        out = nodes.new("ShaderNodeOutputAOV")
+        out.aov_name = name
+        links.new(socket, out.inputs["Value"])
+    geometry = nodes.new("ShaderNodeNewGeometry")  # camera-space shading normal (the normals pass)
+    to_camera = nodes.new("ShaderNodeVectorTransform")
+    to_camera.vector_type, to_camera.convert_from, to_camera.convert_to = "NORMAL", "WORLD", "CAMERA"
+    links.new(geometry.outputs["Normal"], to_camera.inputs["Vector"])
+    out = nodes.new("ShaderNodeOutputAOV")
+    out.aov_name = "normal_cam"
+    links.new(to_camera.outputs["Vector"], out.inputs["Color"])
+
+
+def textured_material(name: str, image_path: str, roughness: float) -> bpy.types.Material:
+    """A principled material whose base colour is an sRGB image in the object's UV layout."""
+    mat = flat_material(name, (1.0, 1.0, 1.0), roughness)
+    nodes, links = mat.node_tree.nodes, mat.node_tree.links
+    links.new(_image_node(nodes, image_path, "sRGB").outputs["Color"], nodes["Principled BSDF"].inputs["Base Color"])
+    return mat
+
+
+def _image_node(nodes, path: str, colorspace: str) -> bpy.types.ShaderNode:
+    node = nodes.new("ShaderNodeTexImage")
+    node.image = bpy.data.images.load(path, check_existing=True)
+    node.image.colorspace_settings.name = colorspace
+    return node
+
+
+def flat_material(name: str, rgb, roughness: float) -> bpy.types.Material:
+    mat = bpy.data.materials.new(f"Pain3D_{name}")
+    mat.use_nodes = True
+    bsdf = mat.node_tree.nodes["Principled BSDF"]
+    bsdf.inputs["Base Color"].default_value = (*rgb, 1.0)
+    bsdf.inputs["Roughness"].default_value = roughness
+    return mat
+
+
+def skin_material(skin_tone: float, textures: dict[str, str] | None = None) -> bpy.types.Material:
+    """Principled skin: a texture set's maps, or the built-in shader (Monk-tone albedo, redder lips,
+    darker brows, pores); either way AU-driven wrinkles shade and bump it.
+
+    Without textures the colour attribute `regions` (R lips, G brows, B cheeks) from the core
+    marks where the procedural tints go; a texture set has them painted in.
+    """
+    mat = bpy.data.materials.new("Pain3D_skin")
+    mat.use_nodes = True
+    nodes, links = mat.node_tree.nodes, mat.node_tree.links
+    bsdf = nodes["Principled BSDF"]
+    base = np.asarray(skin_tone_rgb(skin_tone)) * 0.8  # swatches are lit skin; albedo is darker
+    if textures:
+        albedo = _image_node(nodes, textures["albedo"], "sRGB").outputs["Color"]
+        links.new(_image_node(nodes, textures["roughness"], "Non-Color").outputs["Color"], bsdf.inputs["Roughness"])
+        normal_map = nodes.new("ShaderNodeNormalMap")  # tangent space of the skin UVs
+        links.new(_image_node(nodes, textures["normal"], "Non-Color").outputs["Color"], normal_map.inputs["Color"])
+        surface = normal_map.outputs["Normal"]
+    else:
+        albedo = _tinted_albedo(nodes, links, base)
+        bsdf.inputs["Roughness"].default_value = 0.5
+        surface = _pores(nodes, links)
+    creases = wrinkle_depth(nodes, links)
+    shaded = mix(nodes, links, albedo, mix(nodes, links, albedo, rgb(nodes, (0.0, 0.0, 0.0)).outputs[0],
+                                             0.55).outputs["Result"], creases)  # a crease floor catches less light
+    links.new(shaded.outputs["Result"], bsdf.inputs["Base Color"])
+    bsdf.inputs["Subsurface Weight"].default_value = 0.15
+    bsdf.inputs["Subsurface Radius"].default_value = (1.0, 0.35, 0.2)
+    bsdf.inputs["Subsurface Scale"].default_value = 0.004
+    crease_bump = nodes.new("ShaderNodeBump")
+    crease_bump.invert = True  # creases are grooves
+    crease_bump.inputs["Strength"].default_value = 0.35
+    crease_bump.inputs["Distance"].default_value = 0.0015
+    links.new(creases, crease_bump.inputs["Height"])
+    links.new(surface, crease_bump.inputs["Normal"])
+    links.new(crease_bump.outputs["Normal"], bsdf.inputs["Normal"])
+    return mat
+
+
+def _tinted_albedo(nodes, links, base: np.ndarray) -> bpy.types.NodeSocket:
+    """The built-in skin colour: Monk-tone base with lips, brows and cheeks tinted where `regions` says."""
+    split = separate(nodes, links, attribute(nodes, "regions").outputs["Color"])
+    lips = mix(nodes, links, rgb(nodes, base).outputs[0],
+                rgb(nodes, base * np.array([0.85, 0.55, 0.55])).outputs[0], split["Red"])
+    brows = mix(nodes, links, lips.outputs["Result"], rgb(nodes, (0.05, 0.035, 0.025)).outputs[0],
+                 split["Green"], factor_scale=0.85)
+    cheeks = mix(nodes, links, brows.outputs["Result"], rgb(nodes, base * np.array([1.0, 0.85, 0.85])).outputs[0],
+                  split["Blue"], factor_scale=0.5)
+    return cheeks.outputs["Result"]
+
+
+def _pores(nodes, links) -> bpy.types.NodeSocket:
+    pores = nodes.new("ShaderNodeTexNoise")
+    pores.inputs["Scale"].default_value = 900.0
+    pore_bump = nodes.new("ShaderNodeBump")
+    pore_bump.inputs["Strength"].default_value = 0.03
+    links.new(pores.outputs["Fac"], pore_bump.inputs["Height"])
+    return pore_bump.outputs["Normal"]
+
+
+WRINKLE_STRENGTH_NODE = "Pain3D wrinkle strength"
+
+
+def wrinkle_depth(nodes, links) -> bpy.types.NodeSocket:
+    """Crease depth (0..1) from the AU shape-key weights: mask x weight x narrow line profile.
+
+    Object attributes read the head's current shape-key values at render time, so wrinkles
+    deepen with the same weights that move the geometry. Two-sided families take each side's
+    weight from its own half of the face (object x > 0 is the subject's left).
+    """
+    tree = nodes.id_data
+    mask = separate(nodes, links, attribute(nodes, "wrinkles").outputs["Color"])
+    phase = separate(nodes, links, attribute(nodes, "wrinkle_phase").outputs["Color"])
+    coords = nodes.new("ShaderNodeTexCoord")
+    side = separate(nodes, links, coords.outputs["Object"], xyz=True)
+    is_left = math_node(tree, "GREATER_THAN", side["X"], 0.0)
+    total = None
+    for index, keys, spacing, offset in WRINKLE_FAMILIES:
+        channel = ("Red", "Green", "Blue")[index]
+        weights = [attribute(nodes, f'data.shape_keys.key_blocks["{k}"].value', "OBJECT").outputs["Fac"]
+                   for k in keys]
+        if len(weights) == 1:
+            weight = weights[0]
+        else:
+            weight = mix(nodes, links, weights[1], weights[0], is_left, data_type="FLOAT").outputs["Result"]
+        cycles = math_node(tree, "ADD", math_node(tree, "DIVIDE", phase[channel], spacing), offset)
+        wave = math_node(tree, "ABSOLUTE", math_node(tree, "SINE", math_node(tree, "MULTIPLY", cycles, np.pi)))
+        line = math_node(tree, "POWER", math_node(tree, "SUBTRACT", 1.0, wave), 2.0)  # narrow grooves
+        depth = math_node(tree, "MULTIPLY", math_node(tree, "MULTIPLY", line, mask[channel]), weight)
+        total = depth if total is None else math_node(tree, "ADD", total, depth)
+    strength = nodes.new("ShaderNodeValue")  # artists tune (and tests switch off) wrinkles here
+    strength.name = strength.label = WRINKLE_STRENGTH_NODE
+    strength.outputs[0].default_value = 1.0
+    return math_node(tree, "MINIMUM", math_node(tree, "MULTIPLY", total, strength.outputs[0]), 1.0)

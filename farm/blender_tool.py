@@ -1,0 +1,80 @@
+"""The real render tool of the farm's use case (`farm/shard_render.py`): Blender and Cycles.
+
+Heads come from the add-on (`pain3d.addon`): mesh, AU shape keys driven by the head's AU
+properties, materials; the stage sets cameras, lights and world; the farm's compositor
+(`farm/compositor.py`) writes the label files beside each image and lays the background
+behind the film-transparent head.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from pain3d import rig
+from pain3d.addon import head as heads
+from pain3d.addon import stage
+from pain3d.dataset import label_files
+from pain3d.heatmap import vertex_heat
+from pain3d.identity import Identity, build_identity
+
+from . import compositor
+from .shard_render import Shot
+
+
+@dataclass
+class BlenderHead:
+    """A head in the scene with the core identity it was built from (its heat needs the rig)."""
+
+    obj: object
+    identity: Identity
+    iod_eye_centres: float
+
+
+class BlenderRenderTool:
+    """Renders into the current scene with a plan's render settings (`job.render`)."""
+
+    def __init__(self, context, settings: dict) -> None:
+        self.context, self.settings = context, settings
+        self.render_seconds: list[float] = []  # each render call's duration (benchmarks/bench_farm.py)
+        scene = context.scene
+        stage.configure_cycles(scene, settings["resolution"], settings["samples"],
+                               device=settings["device"].upper(), denoise=settings["denoise"])
+        self.labels = compositor.setup_label_passes(scene, background=True, depth=settings.get("depth", False),
+                                                    normals=settings.get("normals", False))
+
+    def build_head(self, identity: dict, textures: dict[str, str] | None) -> BlenderHead:
+        core = build_identity(identity["age"], identity["sex"], identity["ethnicity"], identity["head_seed"])
+        obj = heads.head_object(self.context, core, identity["head_seed"], skin_tone=identity["skin_tone"],
+                                textures=textures)
+        return BlenderHead(obj, core, rig.iod_eye_centres(core.head))
+
+    def set_aus(self, head: BlenderHead, aus: dict[str, float]) -> None:
+        heads.set_aus(head.obj, aus)
+
+    def set_heat(self, head: BlenderHead, aus: dict[str, float]) -> None:
+        core = head.identity
+        posed = rig.pose(core.head, core.au_deltas, aus)
+        heads.set_vertex_heat(head.obj, vertex_heat(core.head.vertices, posed, head.iod_eye_centres))
+
+    def apply_lighting(self, head: BlenderHead, lighting: dict) -> None:
+        stage.apply_lighting(self.context, head.obj, lighting)
+
+    def set_background(self, background: dict) -> None:
+        compositor.set_background(self.context.scene, background)
+
+    def render_view(self, head: BlenderHead, view: dict, folder: Path) -> Shot:
+        self.labels.base_path = str(folder)
+        started = time.perf_counter()
+        result = stage.render_views(self.context, head.obj, [view], self.settings["resolution"],
+                                    lambda i, v: folder / "image.png")[0]
+        self.render_seconds.append(time.perf_counter() - started)
+        frame = f"{self.context.scene.frame_current:04d}"  # the compositor's file names carry the frame
+        files = {"image": folder / "image.png"}
+        wanted = label_files(self.settings.get("depth", False), self.settings.get("normals", False))
+        files.update({field: folder / f"{field}{frame}.png" for field in wanted})
+        return Shot(files, result["camera"], result["landmarks"])
+
+    def remove_head(self, head: BlenderHead) -> None:
+        heads.remove_head(head.obj)

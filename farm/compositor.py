@@ -1,0 +1,174 @@
+"""The farm's compositor: label passes (heatmaps, mask, depth, normals) written from the same render
+as each RGB image, and the background laid behind the film-transparent head. Its only user is
+the farm; file kinds, bit depths and the depth unit are the dataset contract's (`pain3d.dataset`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import bpy
+import numpy as np
+
+from pain3d import scenery
+from pain3d.addon.nodes import math_node
+from pain3d.addon.shading import LABEL_AOVS, NORMAL_AOV
+from pain3d.colour import srgb_to_linear
+from pain3d.dataset import DEPTH_UNIT_M, MASK_CLASSES, OPTIONAL_LABEL_FILES, label_files
+from pain3d.heatmap import HEAT_COLOR_STOPS
+
+BACKGROUND_IMAGE = "Pain3D_Background"
+
+
+def setup_label_passes(scene, background: bool = False, depth: bool = False,
+                       normals: bool = False) -> bpy.types.CompositorNode:
+    """Heatmap (16-bit and colourised) and segmentation mask from the same render, via the compositor.
+
+    The mask is the material-index pass (skin, eyes, inner mouth, teeth; never anti-aliased)
+    with lips and brows cut out of the skin by their AOVs. Data passes are saved without the
+    view transform, so the PNG values are the pass values. Returns the File Output node, whose
+    `base_path` the caller points at a folder per image.
+
+    Options: `background` renders film-transparent and lays the image over the background that
+    `set_background` puts in; `depth` adds the Z pass as a 16-bit PNG (DEPTH_UNIT_M per step,
+    0 off the head, not anti-aliased); `normals` adds camera-space normals (x right, y up, z
+    towards the camera) as an 8-bit RGB PNG, (n + 1) / 2, black off the head; edge normals are
+    the mean over the part of the pixel the head covers (with `background`, the AOV is divided
+    by the film-transparent render's alpha).
+    """
+    layer = scene.view_layers[0]
+    layer.use_pass_material_index = True
+    layer.use_pass_z = depth
+    aovs = {name: "VALUE" for name in LABEL_AOVS}
+    if normals:
+        aovs[NORMAL_AOV] = "COLOR"
+    for name, kind in aovs.items():
+        if name not in layer.aovs:
+            aov = layer.aovs.add()
+            aov.name, aov.type = name, kind
+    scene.render.film_transparent = background  # then alpha = the head's coverage of each pixel
+    scene.render.dither_intensity = 0.0  # 8-bit label files hold exact values (black off the head)
+    for name in dir(scene.render):  # no date or render time in the files: the same plan, the same bytes
+        if name.startswith("use_stamp") and name != "use_stamp_note":
+            setattr(scene.render, name, False)
+    scene.use_nodes = True
+    tree = scene.node_tree
+    tree.nodes.clear()
+    passes = tree.nodes.new("CompositorNodeRLayers")
+    composite = tree.nodes.new("CompositorNodeComposite")
+    if background:
+        source = tree.nodes.new("CompositorNodeImage")
+        source.name = "Pain3D background"
+        scale = tree.nodes.new("CompositorNodeScale")
+        scale.name = "Pain3D background scale"
+        scale.space = "RENDER_SIZE"
+        over = tree.nodes.new("CompositorNodeAlphaOver")
+        tree.links.new(source.outputs["Image"], scale.inputs["Image"])
+        tree.links.new(scale.outputs["Image"], over.inputs[1])
+        tree.links.new(passes.outputs["Image"], over.inputs[2])
+        tree.links.new(over.outputs["Image"], composite.inputs["Image"])
+    else:
+        tree.links.new(passes.outputs["Image"], composite.inputs["Image"])
+    files = tree.nodes.new("CompositorNodeOutputFile")
+    files.name = "Pain3D labels"
+    files.file_slots.clear()
+    for slot_name, (mode, bits) in label_files(depth, normals).items():
+        files.file_slots.new(slot_name)
+        slot = files.file_slots[slot_name]
+        slot.use_node_format = False
+        slot.save_as_render = False
+        slot.format.file_format, slot.format.color_mode, slot.format.color_depth = "PNG", mode, str(bits)
+        if slot_name in OPTIONAL_LABEL_FILES:  # raw values: no sRGB encoding of 8-bit RGB data
+            slot.format.color_management = "OVERRIDE"
+            slot.format.linear_colorspace_settings.name = "Non-Color"
+    on_head = math_node(tree, "GREATER_THAN", passes.outputs["IndexMA"], 0.5)
+    heat = math_node(tree, "MULTIPLY", passes.outputs["heat"], on_head)  # AOVs are filtered at the head's edge
+    tree.links.new(heat, files.inputs["heatmap"])
+    ramp = tree.nodes.new("CompositorNodeValToRGB")
+    _jet_ramp(ramp.color_ramp)
+    tree.links.new(heat, ramp.inputs["Fac"])
+    tree.links.new(ramp.outputs["Image"], files.inputs["heatmap_color"])
+    tree.links.new(_mask_socket(tree, passes), files.inputs["mask"])
+    coverage = math_node(tree, "MAXIMUM", passes.outputs["Alpha"], 1e-4) if background else 1.0
+    if depth:
+        tree.links.new(_depth_socket(tree, passes, on_head), files.inputs["depth"])
+    if normals:
+        tree.links.new(_normals_socket(tree, passes, on_head, coverage), files.inputs["normals"])
+    return files
+
+
+def _depth_socket(tree, passes, on_head) -> bpy.types.NodeSocket:
+    """Camera-axis depth in DEPTH_UNIT_M steps, / 65535, where the mask is on the head.
+
+    Cycles writes the Z pass from each pixel's first sample, like the material-index pass, so
+    depth is not anti-aliased and is non-zero exactly where the mask is.
+    """
+    metres = math_node(tree, "MULTIPLY", passes.outputs["Depth"], on_head)
+    return math_node(tree, "MINIMUM", math_node(tree, "DIVIDE", metres, DEPTH_UNIT_M * 65535.0), 1.0)
+
+
+def _normals_socket(tree, passes, on_head, coverage) -> bpy.types.NodeSocket:
+    """(n + 1) / 2 of the camera-space normal AOV (divided by coverage), black off the head."""
+    split = tree.nodes.new("CompositorNodeSeparateColor")
+    tree.links.new(passes.outputs[NORMAL_AOV], split.inputs["Image"])
+    join = tree.nodes.new("CompositorNodeCombineColor")
+    for channel in ("Red", "Green", "Blue"):
+        n = math_node(tree, "DIVIDE", split.outputs[channel], coverage)
+        if channel == "Blue":  # Cycles' camera space looks along +z; ours has z towards the camera
+            n = math_node(tree, "MULTIPLY", n, -1.0)
+        mapped = math_node(tree, "MULTIPLY", math_node(tree, "ADD", n, 1.0), 0.5)
+        tree.links.new(math_node(tree, "MULTIPLY", mapped, on_head), join.inputs[channel])
+    return join.outputs["Image"]
+
+
+def _mask_socket(tree, passes) -> bpy.types.NodeSocket:
+    """class = material class, or lips/brows where the skin carries them; scaled for an 8-bit PNG."""
+    index = passes.outputs["IndexMA"]
+    skin = MASK_CLASSES["skin"]
+    on_skin = math_node(tree, "LESS_THAN", math_node(tree, "ABSOLUTE", math_node(tree, "SUBTRACT", index, skin)), 0.5)
+    lips = math_node(tree, "GREATER_THAN", passes.outputs["lips"], 0.5)
+    brows = math_node(tree, "GREATER_THAN", passes.outputs["brows"], 0.5)
+    brows_not_lips = math_node(tree, "MULTIPLY", brows, math_node(tree, "SUBTRACT", 1.0, lips))
+    extra = math_node(tree, "ADD", math_node(tree, "MULTIPLY", lips, MASK_CLASSES["lips"] - skin),
+                      math_node(tree, "MULTIPLY", brows_not_lips, MASK_CLASSES["brows"] - skin))
+    return math_node(tree, "DIVIDE", math_node(tree, "ADD", index, math_node(tree, "MULTIPLY", on_skin, extra)), 255.0)
+
+
+def _jet_ramp(ramp) -> None:
+    """The heatmap colours (`pain3d.heatmap.HEAT_COLOR_STOPS`) on a colour ramp."""
+    elements = ramp.elements
+    while len(elements) < len(HEAT_COLOR_STOPS):
+        elements.new(0.5)
+    for element, (position, rgb) in zip(elements, HEAT_COLOR_STOPS):
+        element.position, element.color = position, (*rgb, 1.0)
+
+
+def set_background(scene, record: dict) -> None:
+    """Put a background record (`pain3d.scenery.draw_background`) behind the next renders.
+
+    Needs `setup_label_passes(scene, background=True)`: the render is film-transparent and the
+    compositor lays it over this image, so the label passes never see the background.
+    """
+    tree = scene.node_tree
+    source, scale = tree.nodes["Pain3D background"], tree.nodes["Pain3D background scale"]
+    key = repr((sorted(record.items()), scene.render.resolution_x))
+    if source.image is not None and source.get("pain3d_record") == key:
+        return  # per-identity backgrounds: made once, reused for every image
+    source["pain3d_record"] = key
+    if record["kind"] == "images":
+        image = bpy.data.images.load(str(Path(record["folder"]) / record["file"]), check_existing=True)
+        scale.frame_method = "CROP"  # cover the frame, keeping the picture's aspect
+    else:
+        pixels = scenery.background_pixels(record, scene.render.resolution_x)
+        n = pixels.shape[0]
+        image = bpy.data.images.get(BACKGROUND_IMAGE)
+        if image is not None and tuple(image.size) != (n, n):
+            bpy.data.images.remove(image)
+            image = None
+        if image is None:
+            image = bpy.data.images.new(BACKGROUND_IMAGE, n, n, alpha=True, float_buffer=True)
+        linear = srgb_to_linear(pixels[::-1])  # Blender's rows run bottom to top
+        rgba = np.concatenate([linear, np.ones((n, n, 1))], axis=2).astype(np.float32)
+        image.pixels.foreach_set(rgba.ravel())
+        image.update()
+        scale.frame_method = "STRETCH"
+    source.image = image

@@ -1,0 +1,17 @@
+"""sRGB transfer functions (IEC 61966-2-1), the one definition every layer uses."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def srgb_to_linear(c) -> np.ndarray:
+    """Linear light of sRGB-encoded values in [0, 1]."""
+    c = np.asarray(c, dtype=np.float64)
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+
+
+def linear_to_srgb(c) -> np.ndarray:
+    """sRGB encoding of linear values, clipped to [0, 1]."""
+    c = np.clip(np.asarray(c, dtype=np.float64), 0.0, 1.0)
+    return np.where(c <= 0.0031308, c * 12.92, 1.055 * c ** (1 / 2.4) - 0.055)

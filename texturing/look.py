@@ -1,0 +1,69 @@
+"""What is drawn per identity: the random streams of the texture parts and the look parameters.
+
+Each part of a texture set draws from its own sub-stream of the identity's texture seed, so
+switching one part (stubble) or changing one input (age) leaves the others' draws unchanged.
+`draw_look` makes every scalar choice up front; the parts only read it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pain3d.identity import SUB_IRIS, iris_colour
+from pain3d.sampling import derive_seed
+from pain3d.skin import skin_tone_rgb
+
+SUB_LOOK, SUB_NOISE, SUB_BROWS, SUB_LASHES, SUB_SPOTS, SUB_WRINKLES, SUB_EYES = range(7)
+MONK_ALBEDO = 0.8  # Monk swatches are lit skin; albedo is darker (as the built-in shader has it)
+
+# Hair colours (linear RGB) and how often each occurs: FairFace "White" spans the blond and red
+# shades; the other groups are nearly all black or dark brown.
+HAIR_RGB = {"black": (0.012, 0.010, 0.009), "dark brown": (0.030, 0.020, 0.014),
+            "brown": (0.070, 0.045, 0.028), "light brown": (0.150, 0.100, 0.060),
+            "blond": (0.330, 0.240, 0.140), "auburn": (0.170, 0.060, 0.030)}
+HAIR_WEIGHTS = {"White": (0.10, 0.30, 0.25, 0.15, 0.12, 0.08), "default": (0.60, 0.35, 0.05, 0.0, 0.0, 0.0)}
+
+
+def stream(seed: int, sub: int) -> np.random.Generator:
+    """The generator of one part's sub-stream of a texture seed."""
+    return np.random.default_rng(derive_seed(seed, sub))
+
+
+def draw_look(identity: dict, seed: int, stubble_rate: float) -> dict:
+    """Every scalar choice of an identity's textures (the `params` of its texture set)."""
+    rng = stream(seed, SUB_LOOK)
+    tone, age, male = float(identity["skin_tone"]), float(identity["age"]), identity["sex"] == "male"
+    ageing = float(np.clip((age - 20.0) / 55.0, 0.0, 1.2))
+    hair_names = list(HAIR_RGB)
+    weights = np.asarray(HAIR_WEIGHTS.get(identity["ethnicity"], HAIR_WEIGHTS["default"]))
+    hair = hair_names[rng.choice(len(hair_names), p=weights / weights.sum())]
+    grey = float(np.clip((age - 38.0 + rng.normal(0, 7)) / 40.0, 0.0, 1.0))  # share of grey hairs
+    sallow = np.array([0.0, -0.01, -0.03]) * ageing  # older skin is a little yellower
+    base = MONK_ALBEDO * skin_tone_rgb(tone) * np.exp(rng.normal(0, 0.025, 3) + sallow)
+    stubble_draw, freckle_draw = rng.random(2)
+    head_seed = int(identity.get("head_seed", identity["seed"]))  # the farm builds the head from head_seed
+    return {
+        "seed": seed, "scale": "Monk Skin Tone (MST) 1-10, Monk 2019", "skin_tone": tone,
+        "base_albedo": _floats(base), "age": age, "sex": identity["sex"], "ethnicity": identity["ethnicity"],
+        "ageing": ageing, "melanin": float(np.clip((tone - 4.0) / 6.0, 0.0, 1.0)),
+        "flush": float(rng.uniform(0.6, 1.2)), "orbit_darkness": float(rng.uniform(0.5, 1.1)),
+        "blotchiness": float(rng.uniform(0.6, 1.4) * (1.0 + 0.5 * ageing)),
+        "pores": float(rng.uniform(0.7, 1.3) * (1.0 + 0.3 * ageing)),
+        "lip_tint": _floats(rng.normal(0, 0.05, 3)),
+        "hair": hair, "hair_rgb": _floats(HAIR_RGB[hair]), "grey": grey,
+        "brow_density": float(rng.uniform(1.0, 1.8) * (1.25 if male else 1.0) * (1.0 - 0.3 * grey)),
+        "brow_length_mm": float(rng.uniform(5.0, 7.5) * (1.15 if male else 1.0)),
+        "lash_count": int(rng.integers(70, 110) * (0.85 if male else 1.0)),
+        "lash_length_mm": float(rng.uniform(2.2, 3.4) * (0.85 if male else 1.0)),
+        "freckles": float(rng.uniform(0.3, 1.0) * (freckle_draw < 0.3 * np.clip((5.0 - tone) / 1.5, 0.0, 1.0))),
+        "age_spots": float(np.clip((age - 38.0) / 40.0, 0.0, 1.0) ** 1.5 * rng.uniform(0.3, 1.0)),
+        "wrinkle_depth": float((0.04 + ageing ** 1.6) * np.exp(rng.normal(0, 0.25))),
+        "stubble": bool(male and stubble_draw < stubble_rate), "stubble_rate": float(stubble_rate),
+        "stubble_density": float(rng.uniform(0.5, 1.0)), "stubble_length": float(rng.uniform(0.2, 1.0)),
+        "roughness": float(rng.uniform(0.46, 0.56) + 0.05 * ageing),
+        "iris_rgb": _floats(iris_colour(identity["ethnicity"], derive_seed(head_seed, SUB_IRIS))),
+    }
+
+
+def _floats(values) -> list[float]:
+    return [round(float(v), 5) for v in values]

@@ -1,0 +1,185 @@
+"""Skin relief: pores, mottling and age lines as a height field, and the normal map it gives.
+
+Each wrinkle family is carved over the bounding box of its region field only; grooves are
+pre-filtered to at least about a texel wide so they do not alias.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from .look import SUB_WRINKLES, stream
+from .surface import MM, Surface, support
+
+Box = tuple[slice, slice]  # rows and columns of a region field's bounding box
+
+
+def height(s: Surface, look: dict, noise: dict, seed: int) -> np.ndarray:
+    """(S, S) skin relief in metres (negative = into the skin): pores, mottling, age lines."""
+    h = -0.03 * MM * look["pores"] * noise["pores"] + 0.012 * MM * noise["mid"]
+    lines = _Wrinkles(s, h, look["wrinkle_depth"] * MM, 1.0 + 0.8 * look["ageing"], noise["breakup"])
+    rng = stream(seed, SUB_WRINKLES)
+    for family in (_forehead_lines, _glabella_lines, _crows_feet, _under_eye_lines, _nasolabial_fold,
+                   _perioral_lines, _neck_lines, _lip_lines):
+        family(lines, rng)
+    return h
+
+
+@dataclass
+class _Wrinkles:
+    """Carves line families into a height field, each over the bounding box of its region field."""
+
+    s: Surface
+    h: np.ndarray
+    depth: float  # metres, the deepest forehead line's scale; grows with age
+    widen: float  # older lines are wider as well as deeper
+    breakup: np.ndarray  # coarse noise in [0, 1]: bends lines and breaks them into segments
+
+    def carve(self, name: str, profile: Callable[[Box], np.ndarray]) -> None:
+        """h -= region field x profile(box), profile being the groove depth in metres over the box."""
+        mask = self.s.fields[name]
+        box = support(mask > 0.02)
+        if box is not None:
+            self.h[box] -= mask[box] * profile(box)
+
+    def groove(self, distance: np.ndarray, sigma: float, box: Box) -> np.ndarray:
+        """Gaussian groove profile (1 at the centre) at `distance` (m) from a line, widened to at
+        least ~a texel with its depth scaled so the cross-section keeps its area (pre-filtered)."""
+        sigma = sigma * self.widen
+        wide = np.sqrt(sigma ** 2 + (0.7 * self.s.foot[box]) ** 2)
+        return np.exp(-0.5 * (distance / wide) ** 2) * (sigma / wide)
+
+    def segments(self, box: Box, threshold: float) -> np.ndarray:
+        """0/1 (soft) pieces of line: where the breakup noise is above a threshold."""
+        return np.clip((self.breakup[box] - threshold) / 0.2, 0.0, 1.0)
+
+
+def _periodic(phase: np.ndarray, spacing: float) -> np.ndarray:
+    """Distance (same units as phase) to the nearest of lines `spacing` apart."""
+    return np.abs(np.mod(phase / spacing + 0.5, 1.0) - 0.5) * spacing
+
+
+def _either_side(x: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Per texel, the left-side (x >= 0) or right-side landmark position."""
+    return np.where(x[..., None] >= 0, left, right)
+
+
+def _forehead_lines(w: _Wrinkles, rng: np.random.Generator) -> None:
+    """Horizontal, gently curved and wavy lines across the forehead, in broken segments."""
+    spacing, wave, curve = rng.uniform(8.5, 12.0) * MM, rng.uniform(0.8, 2.0) * MM, rng.uniform(-3.0, 5.0)
+    s = w.s
+
+    def profile(box):
+        phase = s.z[box] - s.head.params.z_brow + curve * s.x[box] ** 2 + wave * 2 * (w.breakup[box] - 0.5)
+        return 0.5 * w.depth * w.groove(_periodic(phase, spacing), 0.4 * MM, box) * w.segments(box, 0.25)
+    w.carve("forehead", profile)
+
+
+def _glabella_lines(w: _Wrinkles, rng: np.random.Generator) -> None:
+    """The vertical "11" lines either side of the midline between the brows."""
+    offsets = rng.uniform(3.0, 5.0, 2) * MM
+
+    def profile(box):
+        x = w.s.x[box]
+        return 0.4 * w.depth * w.groove(np.where(x > 0, x - offsets[1], -x - offsets[0]), 0.4 * MM, box)
+    w.carve("glabella", profile)
+
+
+def _crows_feet(w: _Wrinkles, rng: np.random.Generator) -> None:
+    """A fan of a few lines from the outer eye corner, within ~40 degrees of the horizontal."""
+    spacing, tilt = np.radians(rng.uniform(12.0, 17.0)), np.radians(rng.uniform(-8.0, 8.0))
+    s, lm = w.s, w.s.head.landmarks
+
+    def profile(box):
+        x, z = s.x[box], s.z[box]
+        corner = _either_side(x, lm["exocanthion_L"], lm["exocanthion_R"])
+        dx, dz = np.abs(x) - np.abs(corner[..., 0]), z - corner[..., 2]
+        r = np.hypot(dx, dz)
+        angle = np.arctan2(dz, dx) - tilt + 0.25 * (w.breakup[box] - 0.5)
+        fan = np.clip((0.75 - np.abs(angle)) / 0.2, 0.0, 1.0) * np.clip((r - 3 * MM) / (3 * MM), 0.0, 1.0)
+        lines = w.groove(_periodic(angle + spacing / 2, spacing) * r, 0.35 * MM, box)
+        return 0.4 * w.depth * lines * fan * w.segments(box, 0.2)
+    w.carve("crows", profile)
+
+
+def _under_eye_lines(w: _Wrinkles, rng: np.random.Generator) -> None:
+    """Arcs under the lower lid, concentric with the eye."""
+    spacing = rng.uniform(2.5, 3.5) * MM
+    s, lm = w.s, w.s.head.landmarks
+
+    def profile(box):
+        x, z = s.x[box], s.z[box]
+        centre = _either_side(x, lm["eye_centre_L"], lm["eye_centre_R"])
+        r = np.hypot((x - centre[..., 0]) / 1.6, z - centre[..., 2]) + 0.6 * MM * w.breakup[box]
+        return 0.25 * w.depth * w.groove(_periodic(r, spacing), 0.3 * MM, box) * w.segments(box, 0.3)
+    w.carve("under_eye", profile)
+
+
+def _nasolabial_fold(w: _Wrinkles, rng: np.random.Generator) -> None:
+    """A crease along the fold line, from beside the nose wing to past the mouth corner (the
+    segment pain3d.head.regions draws the region about)."""
+    strength, p = rng.uniform(0.4, 0.8), w.s.head.params
+    a = np.array([p.nose_half_width + 0.0015, p.z_sn + 0.005])
+    d = np.array([p.mouth_w + 0.008, p.z_sto - 0.009]) - a
+
+    def profile(box):
+        rel = np.stack([np.abs(w.s.x[box]) - a[0], w.s.z[box] - a[1]], -1)
+        t = np.clip(rel @ d / (d @ d), 0.0, 1.0)
+        return strength * w.depth * w.groove(np.linalg.norm(rel - t[..., None] * d, axis=-1), 0.8 * MM, box)
+    w.carve("nasolabial", profile)
+
+
+def _perioral_lines(w: _Wrinkles, rng: np.random.Generator) -> None:
+    """Short vertical lines on the upper lip, only on the deeper-lined (older) faces."""
+    spacing = rng.uniform(2.0, 3.0) * MM
+    old = float(np.clip(w.depth / MM - 0.6, 0.0, 1.0))
+
+    def profile(box):
+        phase = w.s.x[box] + 1.5 * MM * (w.breakup[box] - 0.5)
+        return 0.15 * old * w.depth * w.groove(_periodic(phase, spacing), 0.25 * MM, box) * w.segments(box, 0.3)
+    w.carve("perioral", profile)
+
+
+def _neck_lines(w: _Wrinkles, rng: np.random.Generator) -> None:
+    """Wide horizontal creases across the front of the neck."""
+    spacing = rng.uniform(12.0, 17.0) * MM
+
+    def profile(box):
+        phase = w.s.z[box] + 3 * MM * (w.breakup[box] - 0.5)
+        return 0.5 * w.depth * w.groove(_periodic(phase, spacing), 0.7 * MM, box)
+    w.carve("neck", profile)
+
+
+def _lip_lines(w: _Wrinkles, rng: np.random.Generator) -> None:
+    """Fine vertical striations of the vermilion (at every age)."""
+    spacing = rng.uniform(1.0, 1.5) * MM
+
+    def profile(box):
+        phase = w.s.x[box] + 0.8 * MM * (w.breakup[box] - 0.5)
+        return 0.03 * MM * w.groove(_periodic(phase, spacing), 0.15 * MM, box)
+    w.carve("lips", profile)
+
+
+def normal_map(height: np.ndarray, s: Surface) -> np.ndarray:
+    """Tangent-space normals (OpenGL: +y = +v = image up) from the height field's slope on the surface."""
+    h = height.astype(np.float32)
+    du = np.zeros_like(h)
+    dv = np.zeros_like(h)
+    du[:, 1:-1] = (h[:, 2:] - h[:, :-2]) / (2.0 * s.fu[:, 1:-1])
+    dv[1:-1] = (h[:-2] - h[2:]) / (2.0 * s.fv[1:-1])  # row 0 is v = 1: up is toward smaller rows
+    inner = _eroded(s.covered)
+    n = np.stack([-du * inner, -dv * inner, np.ones_like(h)], axis=-1)
+    return n / np.linalg.norm(n, axis=-1, keepdims=True)
+
+
+def _eroded(mask: np.ndarray) -> np.ndarray:
+    """Texels whose four neighbours are covered too (no slope across an island border)."""
+    out = mask.copy()
+    out[1:] &= mask[:-1]
+    out[:-1] &= mask[1:]
+    out[:, 1:] &= mask[:, :-1]
+    out[:, :-1] &= mask[:, 1:]
+    return out

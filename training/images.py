@@ -1,0 +1,41 @@
+"""Image files as tensors: photographs as uint8 RGB, heatmaps (grayscale or colourised) as heat in [0, 1]."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+from pain3d.errors import Pain3DError
+
+from .heat import heat_from_rgb
+
+
+def _open(path: Path) -> Image.Image:
+    try:
+        img = Image.open(path)
+        img.load()
+        return img
+    except (OSError, UnidentifiedImageError, SyntaxError) as err:
+        raise Pain3DError(f"{path}: cannot read image ({err})") from None
+
+
+def load_rgb(path: Path, size: int) -> torch.Tensor:
+    """(3, size, size) uint8 RGB image."""
+    img = _open(path).convert("RGB").resize((size, size), Image.BILINEAR)
+    return torch.from_numpy(np.asarray(img).copy()).permute(2, 0, 1)
+
+
+def load_heatmap(path: Path, size: int, colormap: str) -> torch.Tensor:
+    """(1, size, size) float heat in [0, 1]: 8/16-bit grayscale as is, colour through `colormap`."""
+    img = _open(path)
+    if img.mode in ("I;16", "I;16B", "I"):
+        heat = np.asarray(img, dtype=np.float32) / 65535.0
+    elif img.mode in ("L", "LA"):
+        heat = np.asarray(img.convert("L"), dtype=np.float32) / 255.0
+    else:
+        heat = heat_from_rgb(np.asarray(img.convert("RGB")), colormap)
+    resized = Image.fromarray(heat).resize((size, size), Image.BILINEAR)
+    return torch.from_numpy(np.clip(np.asarray(resized), 0, 1)).unsqueeze(0)

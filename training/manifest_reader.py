@@ -1,0 +1,64 @@
+"""`Pain3DDataset`: one split of a Pain3D dataset folder (docs/dataset-format.md), read through its manifest.
+
+Rows come from `pain3d.dataset.read_manifest`, labels and demographics (age band included) from
+each row; a pain image's neutral twin is the neutral row of the same identity and view.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+from typing import Sequence
+
+from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
+
+from pain3d.dataset import NEUTRAL, read_manifest, view_of
+from pain3d.errors import Pain3DError
+
+from .datasets import Item, PainDataset, PathSlots, check_split, identity_splits, twin_slot
+from .transforms import Augment
+
+
+class Pain3DDataset(PainDataset):
+    """A Pain3D dataset folder (manifest.jsonl), one split of it (training/datasets.py)."""
+
+    def __init__(self, root: str | Path, split: str | None = "train", *, image_size: int = 224,
+                 augment: Augment | None = None, with_neutral: bool = False, include_neutral: bool = True,
+                 cache: bool = False, mean: Sequence[float] = IMAGENET_DEFAULT_MEAN,
+                 std: Sequence[float] = IMAGENET_DEFAULT_STD) -> None:
+        root = Path(root)
+        check_split(split)
+        rows = read_manifest(root)
+        identity_splits([(r["identity"], r["split"]) for r in rows], str(root))
+        images, heatmaps = PathSlots(), PathSlots()
+        twins = {(r["identity"], view_of(r)): _path(root, r["image"]) for r in rows if r["expression"] == NEUTRAL}
+        items = []
+        for row in sorted(rows, key=lambda r: r["sample_id"]):
+            if (split and row["split"] != split) or (row["expression"] == NEUTRAL and not include_neutral):
+                continue
+            twin = twin_slot(images, twins, (row["identity"], view_of(row)), with_neutral)
+            items.append(_manifest_item(root, row, images, heatmaps, twin))
+        super().__init__(items, images.paths, heatmaps.paths, image_size=image_size, augment=augment,
+                         with_neutral=with_neutral, cache=cache, mean=mean, std=std, heatmap_colors="jet",
+                         where=f"{root} ({split or 'all splits'})")
+
+
+def _manifest_item(root: Path, row: dict, images: PathSlots, heatmaps: PathSlots, twin: int | None) -> Item:
+    try:
+        return Item(
+            sample_id=row["sample_id"], identity=row["identity"], expression=row["expression"], split=row["split"],
+            image=images(_path(root, row["image"])),
+            heatmap=heatmaps(_path(root, row["heatmap"])) if row.get("heatmap") else None,
+            neutral=twin, aus=dict(row["aus"]), pspi=float(row["pspi"]), yaw=float(row["view"]["yaw"]),
+            view_index=int(row.get("view_index", 0)), age=float(row["age"]),
+            age_band=row["age_band"], sex=row["sex"], ethnicity=row["ethnicity"],
+            skin_tone=float(row["skin_tone"]))
+    except (KeyError, TypeError, ValueError) as err:
+        raise Pain3DError(f"{root}: manifest row {row.get('sample_id', '?')} is incomplete ({err!r}); "
+                          f"check the dataset with 'pain3d validate'") from None
+
+
+def _path(root: Path, rel: str) -> Path:
+    pure = PurePosixPath(rel)
+    if pure.is_absolute() or ".." in pure.parts:
+        raise Pain3DError(f"{root}: manifest path {rel!r} leaves the dataset folder")
+    return root / pure
