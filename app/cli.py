@@ -222,7 +222,7 @@ def addon() -> None:
 @addon.command("build")
 @click.option("--out", "out", required=True, type=click.Path(path_type=Path), help="Folder for the zip.")
 def addon_build(out: Path) -> None:
-    """Write the installable extension zip (Blender 4.2 LTS to 5.0)."""
+    """Write the installable extension zip (Blender 4.2 LTS to 5.3)."""
     from pain3d.app.extension import build
 
     click.echo(f"wrote {build(out)}")

@@ -31,7 +31,10 @@ def register() -> None:
 
 
 def unregister() -> None:
+    """Unregister once: at exit both our handler and Blender's add-on teardown may call this."""
     global _registered
+    if not _registered:
+        return
     for module in reversed(_modules()):
         module.unregister()
     _registered = False

@@ -8,6 +8,7 @@ import bpy
 import numpy as np
 
 from .. import facs, rig
+from .compat import add_driver
 from .shading import HEAT_ATTRIBUTE, assign_materials
 
 HEAD_COLLECTION = "Pain3D"
@@ -104,7 +105,7 @@ def add_au_drivers(obj: bpy.types.Object) -> None:
     """
     blocks = obj.data.shape_keys.key_blocks
     for target in rig.targets():
-        curve = blocks[target.name].driver_add("value")
+        curve = add_driver(blocks[target.name], "value")
         driver = curve.driver
         driver.type = "SCRIPTED"
         for prop in target.sources + target.suppressed_by:
@@ -126,8 +127,6 @@ def driver_expression(target: "rig.RigTarget") -> str:
 
 
 def _set_mapping(curve: bpy.types.FCurve, scale: str) -> None:
-    for modifier in list(curve.modifiers):
-        curve.modifiers.remove(modifier)
     xs, ys = ((0.0, 1.0), (0.0, 1.0)) if scale == "binary" else facs.intensity_scale().knots
     for x, y in zip(xs, ys):
         point = curve.keyframe_points.insert(float(x), float(y))
@@ -188,3 +187,4 @@ def remove_head(head: bpy.types.Object) -> None:
     for name in names:
         if bpy.data.materials[name].users == 0:
             bpy.data.materials.remove(bpy.data.materials[name])
+    bpy.context.view_layer.update()  # 5.x lists a removed object as None until the view layer updates

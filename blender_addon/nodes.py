@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import bpy
 
+from .compat import math_node_type
+
 
 def attribute(nodes, name: str, kind: str = "GEOMETRY") -> bpy.types.ShaderNode:
     node = nodes.new("ShaderNodeAttribute")
@@ -20,8 +22,7 @@ def separate(nodes, links, socket, xyz: bool = False) -> dict:
 
 def math_node(tree, operation: str, a, b=None) -> bpy.types.NodeSocket:
     """A Math node (shader or compositor, by the tree) on sockets or constants; returns its output."""
-    kind = "CompositorNodeMath" if tree.bl_idname == "CompositorNodeTree" else "ShaderNodeMath"
-    node = tree.nodes.new(kind)
+    node = tree.nodes.new(math_node_type(tree))
     node.operation = operation
     for socket, value in zip(node.inputs, (a, b)):
         if isinstance(value, bpy.types.NodeSocket):

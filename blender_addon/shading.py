@@ -9,6 +9,7 @@ import numpy as np
 from ..dataset import MASK_CLASSES
 from ..identity import WRINKLE_FAMILIES
 from ..skin import skin_tone_rgb
+from .compat import use_nodes
 from .nodes import attribute, math_node, mix, rgb, separate
 
 MATERIAL_CLASS = {"skin": "skin", "eye": "eyes", "sclera": "eyes", "iris": "eyes", "pupil": "eyes", "teeth": "teeth",
@@ -75,7 +76,7 @@ def _image_node(nodes, path: str, colorspace: str) -> bpy.types.ShaderNode:
 
 def flat_material(name: str, rgb, roughness: float) -> bpy.types.Material:
     mat = bpy.data.materials.new(f"Pain3D_{name}")
-    mat.use_nodes = True
+    use_nodes(mat)
     bsdf = mat.node_tree.nodes["Principled BSDF"]
     bsdf.inputs["Base Color"].default_value = (*rgb, 1.0)
     bsdf.inputs["Roughness"].default_value = roughness
@@ -90,7 +91,7 @@ def skin_material(skin_tone: float, textures: dict[str, str] | None = None) -> b
     marks where the procedural tints go; a texture set has them painted in.
     """
     mat = bpy.data.materials.new("Pain3D_skin")
-    mat.use_nodes = True
+    use_nodes(mat)
     nodes, links = mat.node_tree.nodes, mat.node_tree.links
     bsdf = nodes["Principled BSDF"]
     base = np.asarray(skin_tone_rgb(skin_tone)) * 0.8  # swatches are lit skin; albedo is darker

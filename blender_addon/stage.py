@@ -8,8 +8,8 @@ from pathlib import Path
 import bpy
 import numpy as np
 
-from .. import camera as cam
-from .. import scenery
+from .. import camera as cam, scenery
+from .compat import use_nodes
 from .head import FACE_FRAME_PROP, collection, landmark_positions
 
 LIGHT_NAMES = {"key": "Pain3D_Key", "fill": "Pain3D_Fill", "rim": "Pain3D_Rim"}
@@ -86,7 +86,7 @@ def set_world(scene, world_record: dict) -> None:
     """A grey ambient world, or an environment image rotated about the vertical axis."""
     world = bpy.data.worlds.get(WORLD_NAME) or bpy.data.worlds.new(WORLD_NAME)
     scene.world = world
-    world.use_nodes = True
+    use_nodes(world)
     nodes, links = world.node_tree.nodes, world.node_tree.links
     background = nodes.get("Background") or nodes.new("ShaderNodeBackground")
     output = nodes.get("World Output") or nodes.new("ShaderNodeOutputWorld")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pain3d import rig
+from pain3d.addon import compat
 from pain3d.addon import head as heads
 from pain3d.addon import stage
 from pain3d.dataset import label_files
@@ -65,15 +66,15 @@ class BlenderRenderTool:
         compositor.set_background(self.context.scene, background)
 
     def render_view(self, head: BlenderHead, view: dict, folder: Path) -> Shot:
-        self.labels.base_path = str(folder)
+        compat.set_output_folder(self.labels, folder)
         started = time.perf_counter()
         result = stage.render_views(self.context, head.obj, [view], self.settings["resolution"],
                                     lambda i, v: folder / "image.png")[0]
         self.render_seconds.append(time.perf_counter() - started)
-        frame = f"{self.context.scene.frame_current:04d}"  # the compositor's file names carry the frame
+        frame = self.context.scene.frame_current
         files = {"image": folder / "image.png"}
         wanted = label_files(self.settings.get("depth", False), self.settings.get("normals", False))
-        files.update({field: folder / f"{field}{frame}.png" for field in wanted})
+        files.update({field: compat.output_file(folder, field, frame) for field in wanted})
         return Shot(files, result["camera"], result["landmarks"])
 
     def remove_head(self, head: BlenderHead) -> None:

@@ -10,6 +10,7 @@ import bpy
 import numpy as np
 
 from pain3d import scenery
+from pain3d.addon import compat
 from pain3d.addon.nodes import math_node
 from pain3d.addon.shading import LABEL_AOVS, NORMAL_AOV
 from pain3d.colour import srgb_to_linear
@@ -25,8 +26,8 @@ def setup_label_passes(scene, background: bool = False, depth: bool = False,
 
     The mask is the material-index pass (skin, eyes, inner mouth, teeth; never anti-aliased)
     with lips and brows cut out of the skin by their AOVs. Data passes are saved without the
-    view transform, so the PNG values are the pass values. Returns the File Output node, whose
-    `base_path` the caller points at a folder per image.
+    view transform, so the PNG values are the pass values. Returns the File Output node, which
+    the caller points at a folder per image (`compat.set_output_folder`).
 
     Options: `background` renders film-transparent and lays the image over the background that
     `set_background` puts in; `depth` adds the Z pass as a 16-bit PNG (DEPTH_UNIT_M per step,
@@ -50,43 +51,33 @@ def setup_label_passes(scene, background: bool = False, depth: bool = False,
     for name in dir(scene.render):  # no date or render time in the files: the same plan, the same bytes
         if name.startswith("use_stamp") and name != "use_stamp_note":
             setattr(scene.render, name, False)
-    scene.use_nodes = True
-    tree = scene.node_tree
-    tree.nodes.clear()
+    tree = compat.new_compositor(scene)
     passes = tree.nodes.new("CompositorNodeRLayers")
-    composite = tree.nodes.new("CompositorNodeComposite")
     if background:
         source = tree.nodes.new("CompositorNodeImage")
         source.name = "Pain3D background"
         scale = tree.nodes.new("CompositorNodeScale")
         scale.name = "Pain3D background scale"
-        scale.space = "RENDER_SIZE"
+        compat.scale_to_render(scale, "STRETCH")
         over = tree.nodes.new("CompositorNodeAlphaOver")
+        under, above = compat.alpha_over_inputs(over)
         tree.links.new(source.outputs["Image"], scale.inputs["Image"])
-        tree.links.new(scale.outputs["Image"], over.inputs[1])
-        tree.links.new(passes.outputs["Image"], over.inputs[2])
-        tree.links.new(over.outputs["Image"], composite.inputs["Image"])
+        tree.links.new(scale.outputs["Image"], under)
+        tree.links.new(passes.outputs["Image"], above)
+        compat.compositor_output(tree, over.outputs["Image"])
     else:
-        tree.links.new(passes.outputs["Image"], composite.inputs["Image"])
-    files = tree.nodes.new("CompositorNodeOutputFile")
+        compat.compositor_output(tree, passes.outputs["Image"])
+    wanted = {name: (mode, bits, name in OPTIONAL_LABEL_FILES)  # raw values: depth and normals
+              for name, (mode, bits) in label_files(depth, normals).items()}
+    files = compat.file_output(tree, wanted)
     files.name = "Pain3D labels"
-    files.file_slots.clear()
-    for slot_name, (mode, bits) in label_files(depth, normals).items():
-        files.file_slots.new(slot_name)
-        slot = files.file_slots[slot_name]
-        slot.use_node_format = False
-        slot.save_as_render = False
-        slot.format.file_format, slot.format.color_mode, slot.format.color_depth = "PNG", mode, str(bits)
-        if slot_name in OPTIONAL_LABEL_FILES:  # raw values: no sRGB encoding of 8-bit RGB data
-            slot.format.color_management = "OVERRIDE"
-            slot.format.linear_colorspace_settings.name = "Non-Color"
-    on_head = math_node(tree, "GREATER_THAN", passes.outputs["IndexMA"], 0.5)
+    on_head = math_node(tree, "GREATER_THAN", compat.render_pass(passes, "IndexMA"), 0.5)
     heat = math_node(tree, "MULTIPLY", passes.outputs["heat"], on_head)  # AOVs are filtered at the head's edge
     tree.links.new(heat, files.inputs["heatmap"])
-    ramp = tree.nodes.new("CompositorNodeValToRGB")
+    ramp, factor, colour = compat.color_ramp(tree)
     _jet_ramp(ramp.color_ramp)
-    tree.links.new(heat, ramp.inputs["Fac"])
-    tree.links.new(ramp.outputs["Image"], files.inputs["heatmap_color"])
+    tree.links.new(heat, factor)
+    tree.links.new(colour, files.inputs["heatmap_color"])
     tree.links.new(_mask_socket(tree, passes), files.inputs["mask"])
     coverage = math_node(tree, "MAXIMUM", passes.outputs["Alpha"], 1e-4) if background else 1.0
     if depth:
@@ -122,7 +113,7 @@ def _normals_socket(tree, passes, on_head, coverage) -> bpy.types.NodeSocket:
 
 def _mask_socket(tree, passes) -> bpy.types.NodeSocket:
     """class = material class, or lips/brows where the skin carries them; scaled for an 8-bit PNG."""
-    index = passes.outputs["IndexMA"]
+    index = compat.render_pass(passes, "IndexMA")
     skin = MASK_CLASSES["skin"]
     on_skin = math_node(tree, "LESS_THAN", math_node(tree, "ABSOLUTE", math_node(tree, "SUBTRACT", index, skin)), 0.5)
     lips = math_node(tree, "GREATER_THAN", passes.outputs["lips"], 0.5)
@@ -148,7 +139,7 @@ def set_background(scene, record: dict) -> None:
     Needs `setup_label_passes(scene, background=True)`: the render is film-transparent and the
     compositor lays it over this image, so the label passes never see the background.
     """
-    tree = scene.node_tree
+    tree = compat.compositor(scene)
     source, scale = tree.nodes["Pain3D background"], tree.nodes["Pain3D background scale"]
     key = repr((sorted(record.items()), scene.render.resolution_x))
     if source.image is not None and source.get("pain3d_record") == key:
@@ -156,7 +147,7 @@ def set_background(scene, record: dict) -> None:
     source["pain3d_record"] = key
     if record["kind"] == "images":
         image = bpy.data.images.load(str(Path(record["folder"]) / record["file"]), check_existing=True)
-        scale.frame_method = "CROP"  # cover the frame, keeping the picture's aspect
+        compat.scale_to_render(scale, "CROP")  # cover the frame, keeping the picture's aspect
     else:
         pixels = scenery.background_pixels(record, scene.render.resolution_x)
         n = pixels.shape[0]
@@ -170,5 +161,5 @@ def set_background(scene, record: dict) -> None:
         rgba = np.concatenate([linear, np.ones((n, n, 1))], axis=2).astype(np.float32)
         image.pixels.foreach_set(rgba.ravel())
         image.update()
-        scale.frame_method = "STRETCH"
+        compat.scale_to_render(scale, "STRETCH")
     source.image = image

@@ -53,7 +53,7 @@ class Renderer:
     def check(self) -> None:
         if self.blender:
             if shutil.which(self.blender) is None:
-                raise Pain3DError(f"--blender {self.blender}: not found; allowed: a Blender 4.2+ executable")
+                raise Pain3DError(f"--blender {self.blender}: not found; allowed: a Blender executable, 4.2 LTS to 5.3")
             return
         probe = subprocess.run([sys.executable, "-c", "import bpy"], capture_output=True)
         if probe.returncode != 0:

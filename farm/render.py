@@ -54,7 +54,10 @@ class OneLineErrors(argparse.ArgumentParser):
 
 
 def main(argv: list[str]) -> int:
-    args = parse_args(argv)
+    return leave(render(parse_args(argv)))
+
+
+def render(args: argparse.Namespace) -> int:
     try:
         index, count = parse_shard(args.shard)
         data = Path(args.plan)
@@ -70,6 +73,14 @@ def main(argv: list[str]) -> int:
               + "; ".join(f"identity {i}: {why}" for i, why in failures), file=sys.stderr)
         return 1
     return 0
+
+
+def leave(code: int) -> int:
+    """The script's exit code. Once Blender is loaded its compat layer ends the process, since
+    Blender 4.2's module crashes in its own teardown after Python exits."""
+    if "pain3d.addon.compat" in sys.modules:
+        sys.modules["pain3d.addon.compat"].exit_process(code)
+    return code
 
 
 def check_writable(data: Path) -> None:

@@ -19,16 +19,18 @@ if __name__ == "__main__":  # a script: run this module under its real name, pai
 
     run_script("pain3d.farm.render_bundles")
 
+import argparse
 import shutil
 import sys
 from pathlib import Path
 
-from pain3d.farm.render import OneLineErrors, check_writable, import_bpy
 from pain3d import identity_bundle
 from pain3d.errors import Pain3DError
 from pain3d.identity import build_identity
 from pain3d.plan import read_plan
-from pain3d.farm.shards import parse_identities
+
+from .render import OneLineErrors, check_writable, import_bpy, leave
+from .shards import parse_identities
 
 SAMPLES = 16
 
@@ -43,7 +45,10 @@ def parse_args(argv: list[str]):
 
 
 def main(argv: list[str]) -> int:
-    args = parse_args(argv)
+    return leave(write_missing(parse_args(argv)))
+
+
+def write_missing(args: argparse.Namespace) -> int:
     try:
         data = Path(args.plan)
         plan = read_plan(data)

@@ -135,3 +135,10 @@ def test_farm_scripts_run_from_a_checkout_pip_never_installed(tmp_path: Path):
     done = subprocess.run([sys.executable, "-S", "-c", code, str(tmp_path / "nothing")], capture_output=True,
                           text=True, env=clean, cwd=tmp_path)
     assert done.returncode == 2 and done.stderr.startswith("error: ") and "plan" in done.stderr, done.stderr
+
+
+def test_blender_versions_are_told_apart_in_one_place():
+    """Only the compat layer asks which Blender this is: no version checks scattered in the scene code."""
+    asking = [name for name, path in module_files().items()
+              if "bpy.app.version" in path.read_text(encoding="utf-8") and name != "pain3d.addon.compat"]
+    assert asking == []

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -38,16 +39,39 @@ def blender_user_env(home: Path) -> dict[str, str]:
             "BLENDER_USER_SCRIPTS": str(home / "scripts")}
 
 
-def run_bpy(script: str, home: Path, timeout: int = 600, args: tuple[str, ...] = ()) -> object:
-    """Run `script` (which calls report(value)) under bpy; returns the reported value."""
+# Scripts end through the add-on's compat layer when they loaded it (Blender 4.2's module
+# crashes in its own teardown after Python exits; the farm's scripts end the same way).
+EPILOGUE = """
+if "pain3d.addon.compat" in sys.modules:
+    sys.modules["pain3d.addon.compat"].exit_process(0)
+"""
+
+
+def run_bpy(script: str, home: Path, timeout: int = 600, args: tuple[str, ...] = (),
+            python: str = sys.executable) -> object:
+    """Run `script` (which calls report(value)) under bpy; returns the reported value.
+
+    `python` is the interpreter whose bpy runs it (a Blender version's environment)."""
+    return json.loads(run_bpy_process(script, home, timeout, args, python).results[-1])
+
+
+@dataclass
+class BpyRun:
+    results: list[str]  # every report(value), as JSON
+    stderr: str
+
+
+def run_bpy_process(script: str, home: Path, timeout: int = 600, args: tuple[str, ...] = (),
+                    python: str = sys.executable) -> BpyRun:
+    """`run_bpy`, keeping stderr too (what Blender printed on the way out)."""
     home.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **blender_user_env(home), "PYTHONUNBUFFERED": "1"}
-    code = PRELUDE.format(repo=str(REPO), mark=RESULT_MARK) + textwrap.dedent(script)
+    code = PRELUDE.format(repo=str(REPO), mark=RESULT_MARK) + textwrap.dedent(script) + EPILOGUE
     path = home / "script.py"
     path.write_text(code)
-    proc = subprocess.run([sys.executable, str(path), *args], capture_output=True, text=True, env=env,
+    proc = subprocess.run([python, str(path), *args], capture_output=True, text=True, env=env,
                           timeout=timeout, cwd=home)
     results = [line[len(RESULT_MARK):] for line in proc.stdout.splitlines() if line.startswith(RESULT_MARK)]
     if proc.returncode != 0 or not results:
         raise AssertionError(f"bpy script failed (exit {proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    return json.loads(results[-1])
+    return BpyRun(results, proc.stderr)
