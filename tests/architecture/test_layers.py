@@ -7,6 +7,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from pain3d.checkout import ROOT, package_dirs
@@ -126,11 +127,12 @@ def test_layers_import_only_under_the_namespace(tmp_path: Path):
 
 def test_farm_scripts_run_from_a_checkout_pip_never_installed(tmp_path: Path):
     """Blender's own Python has only the checkout: the farm script imports the namespace from it."""
-    code = ("import sys, sysconfig, runpy; sys.path.append(sysconfig.get_paths()['purelib']); "  # numpy, no .pth
+    site = str(Path(np.__file__).resolve().parents[1])  # numpy's folder, without the .pth files beside it
+    code = (f"import sys, runpy; sys.path.append({site!r}); "
             "sys.argv = ['farm/render.py', '--plan', sys.argv[1]]; "
             f"runpy.run_path({str(ROOT / 'farm' / 'render.py')!r}, run_name='__main__')")
     clean = {"PATH": "/usr/bin:/bin", "PYTHONNOUSERSITE": "1"}
-    probe = "import sys, sysconfig; sys.path.append(sysconfig.get_paths()['purelib']); import numpy, pain3d"
+    probe = f"import sys; sys.path.append({site!r}); import numpy, pain3d"
     assert subprocess.run([sys.executable, "-S", "-c", probe], env=clean, cwd=tmp_path).returncode != 0  # no install
     done = subprocess.run([sys.executable, "-S", "-c", code, str(tmp_path / "nothing")], capture_output=True,
                           text=True, env=clean, cwd=tmp_path)
