@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import facs, rig
 from .compat import add_driver
+from .hair import add_hair, remove_hair
 from .shading import HEAT_ATTRIBUTE, assign_materials
 
 HEAD_COLLECTION = "Pain3D"
@@ -26,11 +27,12 @@ def new_head(context, age: float, sex: str, ethnicity: str, seed: int, level: in
 
 
 def head_object(context, identity, seed: int, skin_tone: float | None = None,
-                textures: dict[str, str] | None = None) -> bpy.types.Object:
+                textures: dict[str, str] | None = None, groom=None) -> bpy.types.Object:
     """The Blender head of a core identity (`pain3d.identity.build_identity`), made active.
 
     `textures` maps albedo, roughness, normal and eyes to the image files of a texture set
     (docs/texture-set.md); without it the skin and eyes use the built-in procedural shaders.
+    `groom` (`pain3d.hair.grow_groom`) adds its strands as hair curves on the head.
     """
     tone = identity.skin_tone if skin_tone is None else skin_tone
     obj = mesh_object(identity.mesh, name=f"Pain3D_Head_{seed}")
@@ -45,6 +47,8 @@ def head_object(context, identity, seed: int, skin_tone: float | None = None,
     obj[LANDMARKS_PROP] = [int(i) for i in identity.mesh.landmark_vertices]
     obj[FACE_FRAME_PROP] = [float(x) for x in identity.mesh.face_frame]
     collection(context).objects.link(obj)
+    if groom is not None:
+        add_hair(context, obj, groom, collection(context).objects.link)
     for other in context.view_layer.objects:
         other.select_set(False)
     context.view_layer.objects.active = obj
@@ -181,6 +185,7 @@ def landmark_positions(obj: bpy.types.Object, depsgraph=None) -> np.ndarray:
 
 def remove_head(head: bpy.types.Object) -> None:
     """Delete a head object with its mesh, shape keys and materials (the farm's next identity)."""
+    remove_hair(head)
     mesh, names = head.data, {m.name for m in head.data.materials if m is not None}
     bpy.data.objects.remove(head)
     bpy.data.meshes.remove(mesh)

@@ -12,6 +12,7 @@ from .. import camera as cam, scenery
 from .compat import use_nodes
 from .head import FACE_FRAME_PROP, collection, landmark_positions
 
+CONTOUR_TOLERANCE = 0.010  # metres: skin this close in front of a landmark does not hide it
 LIGHT_NAMES = {"key": "Pain3D_Key", "fill": "Pain3D_Fill", "rim": "Pain3D_Rim"}
 WORLD_NAME = "Pain3D_World"
 
@@ -121,6 +122,10 @@ def configure_cycles(scene, resolution: int, samples: int, device: str = "CPU", 
     scene.render.image_settings.file_format = "PNG"
     scene.render.image_settings.color_mode = "RGB"
     scene.view_settings.view_transform = "Standard"  # albedo colours come out as authored
+    scene.cycles_curves.shape = "RIBBONS"  # hair strands as camera-facing ribbons: the cheap shape
+    scene.cycles_curves.subdivisions = 2
+    scene.cycles.transmission_bounces = 4  # light through hair: more bounces cost time, not looks
+    scene.cycles.glossy_bounces = 2
 
 
 def render_views(context, head: bpy.types.Object, views: list[dict], resolution: int,
@@ -144,8 +149,29 @@ def render_views(context, head: bpy.types.Object, views: list[dict], resolution:
         scene.render.filepath = str(path_for(index, view))
         bpy.ops.render.render(write_still=True)
         out.append({"path": scene.render.filepath, "view": view, "camera": camera,
-                    "landmarks": cam.project(camera, points)})
+                    "landmarks": cam.project(camera, points), "points": points})
     return out
+
+
+def blocked_landmarks(context, head: bpy.types.Object, camera: cam.Camera, points: np.ndarray) -> np.ndarray:
+    """Whether another part of the head stands between the camera and each landmark (world
+    points of the posed head). Only surface more than CONTOUR_TOLERANCE in front of a landmark
+    hides it: landmark vertices in recesses (inner eye corners, mouth corners) and on the contour
+    (the jaw line seen from the front) lie a few millimetres behind the skin their pixel shows,
+    and an annotator marks them there; the far eye behind the nose, or the far jaw at a side
+    view, lie centimetres behind it."""
+    from mathutils import Vector
+
+    depsgraph = context.evaluated_depsgraph_get()
+    origin = np.asarray(camera.world)[:3, 3]
+    out = []
+    for point in points:
+        ray = point - origin
+        distance = float(np.linalg.norm(ray))
+        hit, _where, _normal, _index, obj, _matrix = context.scene.ray_cast(
+            depsgraph, Vector(origin), Vector(ray / distance), distance=distance - CONTOUR_TOLERANCE)
+        out.append(bool(hit and obj is not None and obj.original == head))
+    return np.array(out, bool)
 
 
 def render_preview(context, path: str, resolution: int, samples: int) -> str:

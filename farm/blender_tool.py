@@ -16,7 +16,8 @@ from pain3d import rig
 from pain3d.addon import compat
 from pain3d.addon import head as heads
 from pain3d.addon import stage
-from pain3d.dataset import label_files
+from pain3d.dataset import label_files, landmark_visibility
+from pain3d.hair import detail_for, grow_groom
 from pain3d.heatmap import vertex_heat
 from pain3d.identity import Identity, build_identity
 
@@ -47,8 +48,11 @@ class BlenderRenderTool:
 
     def build_head(self, identity: dict, textures: dict[str, str] | None) -> BlenderHead:
         core = build_identity(identity["age"], identity["sex"], identity["ethnicity"], identity["head_seed"])
+        groom = None
+        if identity.get("hair"):  # plans from before hair, and jobs with hair off, have none
+            groom = grow_groom(core.head, identity["hair"], detail=detail_for(self.settings["resolution"]))
         obj = heads.head_object(self.context, core, identity["head_seed"], skin_tone=identity["skin_tone"],
-                                textures=textures)
+                                textures=textures, groom=groom)
         return BlenderHead(obj, core, rig.iod_eye_centres(core.head))
 
     def set_aus(self, head: BlenderHead, aus: dict[str, float]) -> None:
@@ -75,7 +79,9 @@ class BlenderRenderTool:
         files = {"image": folder / "image.png"}
         wanted = label_files(self.settings.get("depth", False), self.settings.get("normals", False))
         files.update({field: compat.output_file(folder, field, frame) for field in wanted})
-        return Shot(files, result["camera"], result["landmarks"])
+        blocked = stage.blocked_landmarks(self.context, head.obj, result["camera"], result["points"])
+        under_hair = compositor.hair_at(files["mask"], result["landmarks"])
+        return Shot(files, result["camera"], result["landmarks"], landmark_visibility(blocked, under_hair))
 
     def remove_head(self, head: BlenderHead) -> None:
         heads.remove_head(head.obj)

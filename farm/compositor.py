@@ -133,6 +133,26 @@ def _jet_ramp(ramp) -> None:
         element.position, element.color = position, (*rgb, 1.0)
 
 
+def hair_at(mask_path: Path, pixels: np.ndarray) -> np.ndarray:
+    """Whether hair covers each pixel position in a mask file: most of the 3x3 pixels around it
+    are the hair class (one sample decides a mask pixel, so a lone stray strand does not count)."""
+    image = bpy.data.images.load(str(mask_path))
+    try:
+        width, height = image.size
+        rgba = np.empty(width * height * 4, np.float32)
+        image.pixels.foreach_get(rgba)
+    finally:
+        bpy.data.images.remove(image)
+    classes = np.rint(rgba.reshape(height, width, 4)[::-1, :, 0] * 255.0).astype(int)  # top row first
+    hair = np.pad(classes == MASK_CLASSES["hair"], 1)
+    out = []
+    for x, y in np.asarray(pixels, float):
+        col, row = int(np.floor(x)) + 1, int(np.floor(y)) + 1
+        inside = 1 <= col <= width and 1 <= row <= height
+        out.append(bool(inside and hair[row - 1:row + 2, col - 1:col + 2].sum() >= 5))
+    return np.array(out, bool)
+
+
 def set_background(scene, record: dict) -> None:
     """Put a background record (`pain3d.scenery.draw_background`) behind the next renders.
 

@@ -36,6 +36,7 @@ class Shot:
     files: dict[str, Path]
     camera: Camera
     landmarks: np.ndarray  # (68, 2) pixel positions of the expression-deformed landmarks
+    visibility: list[str] | None = None  # per landmark, pain3d.dataset.VISIBILITY
 
 
 class RenderTool(Protocol):
@@ -130,5 +131,6 @@ def render_sample(tool: RenderTool, data: Path, plan: dict, identity: dict, expr
         os.replace(produced[field], data / files[field])
     shutil.rmtree(tmp, ignore_errors=True)
     landmarks = [[round(float(x), 2), round(float(y), 2)] for x, y in shot.landmarks]
+    extra = {} if shot.visibility is None else {"landmark_visibility": list(shot.visibility)}
     return dataset.make_row(identity, expression, view_index, view, files.pop("image"), files.pop("heatmap", None),
-                            landmarks, **files)
+                            landmarks, **files, **extra)

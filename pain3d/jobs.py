@@ -227,6 +227,41 @@ def _range(default: list[float], lo: float, hi: float, unit: str, doc: str) -> F
 BACKGROUND_KINDS = ("solid", "gradient", "procedural", "images")
 
 
+def _check_rate_or_prior(name: str, value: Any) -> str | float:
+    allowed = '"prior" (the priors\' age- and group-dependent rate) or a rate 0..1'
+    if value == "prior":
+        return value
+    if not _is_num(value) or not 0 <= value <= 1:
+        raise _bad(name, value, allowed)
+    return float(value)
+
+
+def _check_style(name: str, value: Any) -> str:
+    from .hair import style_names
+
+    if value == "":
+        return value
+    if not isinstance(value, str) or value not in style_names():
+        raise _bad(name, value, '"" (drawn from the priors) or one of: ' + ", ".join(style_names()))
+    return value
+
+
+def _check_style_weights(name: str, value: Any) -> dict[str, float]:
+    from .hair import style_names
+
+    allowed = "a table of style = factor >= 0 (styles: " + ", ".join(style_names()) + ")"
+    if not isinstance(value, dict):
+        raise _bad(name, value, allowed)
+    out = {}
+    for style, factor in value.items():
+        if style not in style_names():
+            raise Pain3DError(f"{name}: unknown style {style!r}; allowed: {', '.join(style_names())}")
+        if not _is_num(factor) or factor < 0:
+            raise _bad(f"{name}.{style}", factor, "a factor >= 0")
+        out[style] = float(factor)
+    return out
+
+
 def _check_kinds(name: str, value: Any) -> dict[str, float]:
     allowed = "a table of kind = weight >= 0 (kinds: " + ", ".join(BACKGROUND_KINDS) + "), not all 0"
     if not isinstance(value, dict) or not value:
@@ -333,10 +368,25 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "images": Field("str", "", "A folder of background images (png, jpg, exr, ...; relative to the job file); "
                         "needed when kinds.images > 0."),
     },
+    "hair": {
+        "enabled": Field("bool", True, "Grow hair as strands (scalp, brows, lashes, beards; docs/hair.md); "
+                         "false renders bald heads with painted brows."),
+        "style": Field("custom", "", "One scalp style for everyone (empty: drawn per identity from the priors).",
+                       check=_check_style, allowed='"" or a style name'),
+        "style_weights": Field("custom", {}, "Factors on the priors' style weights (e.g. {long_wavy = 2, "
+                               "cornrows = 0}); styles left out keep theirs.", check=_check_style_weights,
+                               allowed="table of style = factor >= 0"),
+        "bald_rate": Field("custom", "prior", "Share of men bald on top (Norwood VI-VII); \"prior\": by age "
+                           "and group.", check=_check_rate_or_prior, allowed='"prior" or 0..1'),
+        "beard_rate": Field("custom", "prior", "Share of men with facial hair; \"prior\": by group.",
+                            check=_check_rate_or_prior, allowed='"prior" or 0..1'),
+        "priors": Field("str", "", "A TOML file replacing assets/hair/priors.toml (relative to the job file)."),
+    },
     "texture": {
         "backend": Field("choice", "procedural", "Skin texture source.", choices=("procedural", "diffusion")),
         "size": Field("int", 1024, "Texture width and height in pixels.", 64, 8192),
-        "stubble": Field("float", 0.4, "Chance that a male identity gets stubble (procedural).", 0, 1),
+        "stubble": Field("float", 0.4, "Chance that a male identity gets painted stubble (procedural; only when "
+                         "hair.enabled is false: with hair, the beard comes from the hair record).", 0, 1),
         "base_model": Field("str", "stable-diffusion-v1-5/stable-diffusion-v1-5",
                             "Diffusion: Stable Diffusion 1.5 model id or local folder (diffusers layout)."),
         "controlnet": Field("str", "lllyasviel/sd-controlnet-depth",
@@ -489,6 +539,12 @@ def _resolve_paths(job: dict, base: Path) -> None:
             raise Pain3DError(f'lighting.environment = "{lighting["environment"]}": no such file; '
                               "allowed: an HDR/EXR (or PNG/JPEG) image file")
         lighting["environment"] = str(env)
+    hair = job["hair"]
+    if hair["priors"]:
+        from .hair import load_priors
+
+        hair["priors"] = str(base / Path(hair["priors"]).expanduser())
+        load_priors(hair["priors"])
     texture = job["texture"]
     if texture["prompts"]:
         texture["prompts"] = str(base / Path(texture["prompts"]).expanduser())

@@ -23,6 +23,8 @@ from typing import Sequence
 import numpy as np
 
 from . import facs
+from .hair import draw_hair
+from .seeds import derive_seed, rng_for
 from .jobs import demographics
 
 STREAM_CELLS = 1
@@ -31,6 +33,7 @@ STREAM_SPLITS = 3
 SUB_DEMOGRAPHICS = 1
 SUB_EXPRESSIONS = 2
 SUB_HEAD = 3
+SUB_HAIR = 4
 SPLITS = ("train", "val", "test")
 SPLIT_BLOCK = 20
 SKIN_TONE_RANGE = (1.0, 10.0)
@@ -57,16 +60,6 @@ class Cell:
     @property
     def label(self) -> str:
         return f"{self.age_band[0]}-{self.age_band[1]}/{self.sex}/{self.ethnicity}"
-
-
-def derive_seed(job_seed: int, *path: int) -> int:
-    """A 63-bit seed for the draw at `path` (stream, index, ...) under `job_seed`."""
-    state = np.random.SeedSequence(entropy=job_seed, spawn_key=tuple(path)).generate_state(2, np.uint32)
-    return int((int(state[0]) << 31) ^ int(state[1])) & (2**63 - 1)
-
-
-def rng_for(seed: int, *path: int) -> np.random.Generator:
-    return np.random.default_rng(derive_seed(seed, *path))
 
 
 def cells(identities_cfg: dict) -> list[Cell]:
@@ -120,7 +113,8 @@ def skin_tone_prior(ethnicity: str, overrides: dict) -> tuple[float, float]:
 
 
 def sample_identity(index: int, job: dict) -> dict:
-    """Identity `index` of a resolved job: demographics, continuous age, skin tone, seeds, split."""
+    """Identity `index` of a resolved job: demographics, continuous age, skin tone, seeds, split,
+    and its hair record (`pain3d.hair.draw_hair`) when the job grows hair."""
     cfg = job["identities"]
     seed = derive_seed(job["seed"], STREAM_IDENTITY, index)
     cell = cell_of(index, cells(cfg), job["seed"])
@@ -128,7 +122,7 @@ def sample_identity(index: int, job: dict) -> dict:
     low, high = cell.age_band
     age = rng.uniform(low, high + 1)  # a band's last year is included: 34 covers 34.0-34.99
     mean, sd = skin_tone_prior(cell.ethnicity, cfg["skin_tone"])
-    return {
+    identity = {
         "index": index,
         "seed": seed,
         "head_seed": derive_seed(seed, SUB_HEAD),
@@ -139,6 +133,10 @@ def sample_identity(index: int, job: dict) -> dict:
         "skin_tone": round(_truncated_normal(rng, mean, sd, *SKIN_TONE_RANGE), 3),
         "split": split_of(index, cfg["split"], job["seed"]),
     }
+    hair = job.get("hair", {"enabled": False})
+    if hair["enabled"]:
+        identity["hair"] = draw_hair(identity, hair, derive_seed(seed, SUB_HAIR))
+    return identity
 
 
 def _truncated_normal(rng: np.random.Generator, mean: float, sd: float, lo: float, hi: float) -> float:

@@ -1,0 +1,151 @@
+"""Hair in Blender: a core groom (`pain3d.hair`) as hair-curves objects on the head, deformed
+with the head's shape keys, shaded with Cycles' Principled Hair BSDF.
+
+Each strand set (scalp, brows, lashes, beard) becomes one Curves object whose `surface` is the
+head: every curve stores its root's point in the head's hair UV map, and a Deform Curves on
+Surface modifier moves and turns each strand with its root triangle as the AU shape keys move
+the skin, so brows follow AU1/2/4 and beards the jaw. Which mask class a strand set draws is the
+dataset contract's (`pain3d.dataset.MASK_CLASSES`): eyebrow strands are brows, lashes are
+the eyes', scalp hair and beards are hair.
+"""
+
+from __future__ import annotations
+
+import bpy
+import numpy as np
+
+from ..dataset import MASK_CLASSES
+from .compat import use_nodes
+from .nodes import attribute
+from .shading import add_label_outputs
+
+HAIR_UV = "Pain3D_HairUV"  # the skin UVs; other parts moved off [0, 1] so a root's UV is unique
+DEFORM_GROUP = "Pain3D Hair Deform"
+GREY_ATTRIBUTE = "pain3d_grey"
+HAIR_PROP = "pain3d_hair"  # on each hair object: the strand set's kind
+MASK_CLASS = {"scalp": "hair", "brows": "brows", "lashes": "eyes", "beard": "hair"}
+# Principled Hair settings per kind: roughness, radial roughness, coat, share of the melanin
+# that a grey strand keeps, and how much darker than the scalp the kind tends to be.
+LOOK = {"scalp": (0.38, 0.4, 0.0, 0.08, 0.0), "brows": (0.4, 0.4, 0.0, 0.12, 0.15),
+        "lashes": (0.35, 0.35, 0.0, 0.2, 0.5), "beard": (0.42, 0.4, 0.0, 0.1, 0.1)}
+
+
+def add_hair(context, head: bpy.types.Object, groom, link) -> list[bpy.types.Object]:
+    """One hair-curves object per strand set of `groom`, on `head`; `link(obj)` puts each in the
+    scene (the head's collection)."""
+    prepare_surface(head)
+    objects = []
+    for kind, strands in groom.sets.items():
+        obj = curves_object(f"{head.name}_{kind}", strands, head)
+        obj.data.materials.append(hair_material(kind, groom.record))
+        obj[HAIR_PROP] = kind
+        obj.parent = head
+        modifier = obj.modifiers.new("Pain3D deform on skin", "NODES")
+        modifier.node_group = deform_group()
+        link(obj)
+        objects.append(obj)
+    return objects
+
+
+def prepare_surface(head: bpy.types.Object) -> None:
+    """The head as a hair surface: a UV map where only the skin lies in [0, 1], its rest positions
+    kept for the deform node, and subdivision that keeps UVs linear (so roots stay put)."""
+    mesh = head.data
+    if HAIR_UV not in mesh.uv_layers:
+        base = mesh.uv_layers[0]
+        uv = np.empty(len(base.data) * 2, np.float32)
+        base.data.foreach_get("uv", uv)
+        parts = np.empty(len(mesh.polygons), np.int32)
+        sizes = np.empty(len(mesh.polygons), np.int32)
+        mesh.polygons.foreach_get("material_index", parts)
+        mesh.polygons.foreach_get("loop_total", sizes)
+        uv = uv.reshape(-1, 2)
+        uv[np.repeat(parts, sizes) != 0] += 2.0  # material slot 0 is the skin (the core's part order)
+        layer = mesh.uv_layers.new(name=HAIR_UV)
+        layer.data.foreach_set("uv", uv.ravel())
+        mesh.uv_layers.active = mesh.uv_layers[0]
+    head.add_rest_position_attribute = True
+    for modifier in head.modifiers:
+        if modifier.type == "SUBSURF":
+            modifier.uv_smooth = "NONE"
+
+
+def curves_object(name: str, strands, surface: bpy.types.Object) -> bpy.types.Object:
+    """A hair-curves object of a strand set, attached to `surface` through its roots' UVs."""
+    n, k, _ = strands.points.shape
+    curves = bpy.data.hair_curves.new(name)
+    curves.add_curves([k] * n)
+    curves.points.foreach_set("position", np.ascontiguousarray(strands.points, np.float32).ravel())
+    radius = curves.attributes.get("radius") or curves.attributes.new("radius", "FLOAT", "POINT")
+    radius.data.foreach_set("value", np.ascontiguousarray(strands.radius, np.float32).ravel())
+    uv = curves.attributes.new("surface_uv_coordinate", "FLOAT2", "CURVE")
+    uv.data.foreach_set("vector", np.asarray(strands.roots.uv, np.float32).ravel())
+    grey = curves.attributes.new(GREY_ATTRIBUTE, "FLOAT", "CURVE")
+    grey.data.foreach_set("value", np.asarray(strands.grey, np.float32))
+    curves.surface = surface
+    curves.surface_uv_map = HAIR_UV
+    return bpy.data.objects.new(name, curves)
+
+
+def deform_group() -> bpy.types.NodeTree:
+    """The geometry-node group that moves strands with their root triangles (shared by all)."""
+    group = bpy.data.node_groups.get(DEFORM_GROUP)
+    if group is not None:
+        return group
+    group = bpy.data.node_groups.new(DEFORM_GROUP, "GeometryNodeTree")
+    group.interface.new_socket("Geometry", in_out="INPUT", socket_type="NodeSocketGeometry")
+    group.interface.new_socket("Geometry", in_out="OUTPUT", socket_type="NodeSocketGeometry")
+    source, sink = group.nodes.new("NodeGroupInput"), group.nodes.new("NodeGroupOutput")
+    deform = group.nodes.new("GeometryNodeDeformCurvesOnSurface")
+    group.links.new(source.outputs[0], deform.inputs[0])
+    group.links.new(deform.outputs[0], sink.inputs[0])
+    return group
+
+
+def hair_material(kind: str, record: dict) -> bpy.types.Material:
+    """Principled Hair (melanin model) in the record's colour; grey strands keep little melanin."""
+    roughness, radial, coat, grey_keeps, darker = LOOK[kind]
+    melanin = min(1.0, record["melanin"] + darker * (1.0 - record["melanin"]))
+    mat = bpy.data.materials.new(f"Pain3D_hair_{kind}")
+    use_nodes(mat)
+    nodes, links = mat.node_tree.nodes, mat.node_tree.links
+    for node in list(nodes):
+        if node.type != "OUTPUT_MATERIAL":
+            nodes.remove(node)
+    output = next(n for n in nodes if n.type == "OUTPUT_MATERIAL")
+    pigmented = _hair_bsdf(nodes, melanin, record["redness"], roughness, radial, coat)
+    grey = _hair_bsdf(nodes, melanin * grey_keeps, 0.1, roughness, radial, coat)
+    mix = nodes.new("ShaderNodeMixShader")
+    links.new(attribute(nodes, GREY_ATTRIBUTE).outputs["Fac"], mix.inputs["Fac"])
+    links.new(pigmented.outputs[0], mix.inputs[1])
+    links.new(grey.outputs[0], mix.inputs[2])
+    links.new(mix.outputs[0], output.inputs["Surface"])
+    mat.pass_index = MASK_CLASSES[MASK_CLASS[kind]]
+    add_label_outputs(mat)
+    return mat
+
+
+def _hair_bsdf(nodes, melanin: float, redness: float, roughness: float, radial: float, coat: float):
+    bsdf = nodes.new("ShaderNodeBsdfHairPrincipled")
+    bsdf.parametrization = "MELANIN"
+    values = {"Melanin": melanin, "Melanin Redness": redness, "Roughness": roughness,
+              "Radial Roughness": radial, "Coat": coat, "Random Color": 0.12, "Random Roughness": 0.15}
+    for name, value in values.items():
+        if name in bsdf.inputs:
+            bsdf.inputs[name].default_value = value
+    return bsdf
+
+
+def hair_objects(head: bpy.types.Object) -> list[bpy.types.Object]:
+    return [child for child in head.children if HAIR_PROP in child]
+
+
+def remove_hair(head: bpy.types.Object) -> None:
+    """Delete the head's hair objects with their curves and materials."""
+    for obj in hair_objects(head):
+        curves, materials = obj.data, [m for m in obj.data.materials if m is not None]
+        bpy.data.objects.remove(obj)
+        bpy.data.hair_curves.remove(curves)
+        for mat in materials:
+            if mat.users == 0:
+                bpy.data.materials.remove(mat)

@@ -1,0 +1,161 @@
+"""The head as hair sees it (pure numpy): skin triangles to root strands on, and a distance
+field to keep strands out of the head.
+
+Roots lie on the skin mesh's own triangles (each quad split along its first diagonal), so a
+root is a triangle and barycentric weights: its position, its normal and its point in the skin
+UV map (where Blender's Deform Curves on Surface finds it again under any expression).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from ..head.mesh import HeadMesh
+from ..head.surface import head_field
+from ..head.topology import PART_ID
+
+GRID_STEP = 0.003  # metres between the samples of the distance field
+GRID_BOX = ((-0.12, 0.12), (-0.15, 0.15), (-0.34, 0.17))  # where strands can be: the head and below
+
+
+@dataclass
+class Roots:
+    """Strand roots on the skin: triangle, barycentric weights, position, normal and skin UV."""
+
+    triangle: np.ndarray  # (N,)
+    bary: np.ndarray  # (N, 3)
+    position: np.ndarray  # (N, 3)
+    normal: np.ndarray  # (N, 3)
+    uv: np.ndarray  # (N, 2)
+
+    def __len__(self) -> int:
+        return len(self.triangle)
+
+    def take(self, keep: np.ndarray) -> "Roots":
+        return Roots(self.triangle[keep], self.bary[keep], self.position[keep], self.normal[keep], self.uv[keep])
+
+
+class SkinSurface:
+    """The skin triangles of one head, with their areas, normals and UVs."""
+
+    def __init__(self, head: HeadMesh) -> None:
+        self.head = head
+        starts, verts = head.poly_starts, head.poly_verts
+        skin = np.flatnonzero(head.face_part == PART_ID["skin"])
+        first = starts[skin]
+        sizes = starts[skin + 1] - first
+        quads = skin[sizes == 4]
+        q0 = starts[quads]
+        # two triangles per quad: corners (0, 1, 2) and (0, 2, 3); corners index corner_uv too
+        corners = np.concatenate([np.stack([q0, q0 + 1, q0 + 2], 1), np.stack([q0, q0 + 2, q0 + 3], 1)])
+        self.corners = corners
+        self.vertex_ids = verts[corners]
+        self.faces = np.concatenate([quads, quads])
+        a, b, c = (head.vertices[self.vertex_ids[:, i]] for i in range(3))
+        cross = np.cross(b - a, c - a)
+        self.area = 0.5 * np.linalg.norm(cross, axis=1)
+        self.normal = cross / np.maximum(2.0 * self.area[:, None], 1e-12)
+        self.centroid = (a + b + c) / 3.0
+
+    def positions(self, triangle: np.ndarray, bary: np.ndarray) -> np.ndarray:
+        v = self.head.vertices[self.vertex_ids[triangle]]  # (N, 3, 3)
+        return np.einsum("nk,nkd->nd", bary, v)
+
+    def roots(self, triangle: np.ndarray, bary: np.ndarray) -> Roots:
+        uv = np.einsum("nk,nkd->nd", bary, self.head.corner_uv[self.corners[triangle]])
+        return Roots(triangle, bary, self.positions(triangle, bary), self.normal[triangle], uv)
+
+    def sample(self, weight: np.ndarray, count: int, rng: np.random.Generator) -> Roots:
+        """`count` roots spread by area x `weight` (per triangle, >= 0) over the skin."""
+        p = self.area * np.clip(weight, 0.0, None)
+        if count <= 0 or p.sum() <= 0:
+            return self.roots(np.zeros(0, int), np.zeros((0, 3)))
+        cdf = np.cumsum(p / p.sum())
+        triangle = np.minimum(np.searchsorted(cdf, rng.random(count), side="right"), len(cdf) - 1)
+        r1, r2 = np.sqrt(rng.random(count)), rng.random(count)
+        bary = np.stack([1.0 - r1, r1 * (1.0 - r2), r1 * r2], axis=1)
+        return self.roots(triangle, bary)
+
+    def attach(self, points: np.ndarray, candidates: np.ndarray | None = None) -> Roots:
+        """Roots at the skin points nearest to `points` (e.g. along a lid margin)."""
+        tris = np.arange(len(self.area)) if candidates is None else np.asarray(candidates)
+        near = np.argmin(((points[:, None, :] - self.centroid[tris][None]) ** 2).sum(-1), axis=1)
+        triangle = tris[near]
+        bary = _barycentric(points, *(self.head.vertices[self.vertex_ids[triangle][:, i]] for i in range(3)))
+        return self.roots(triangle, bary)
+
+
+def _barycentric(p: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Barycentric weights of p's projection onto each triangle, clamped inside it."""
+    v0, v1, v2 = b - a, c - a, p - a
+    d00, d01, d11 = (v0 * v0).sum(1), (v0 * v1).sum(1), (v1 * v1).sum(1)
+    d20, d21 = (v2 * v0).sum(1), (v2 * v1).sum(1)
+    den = np.maximum(d00 * d11 - d01 * d01, 1e-18)
+    v = (d11 * d20 - d01 * d21) / den
+    w = (d00 * d21 - d01 * d20) / den
+    bary = np.clip(np.stack([1.0 - v - w, v, w], axis=1), 0.0, 1.0)
+    return bary / bary.sum(1, keepdims=True)
+
+
+class HeadVolume:
+    """The head's signed distance (negative inside) on a grid, for pushing strands out of it."""
+
+    def __init__(self, head: HeadMesh) -> None:
+        self.params = head.params
+        axes = [np.arange(lo, hi + 1e-9, GRID_STEP) for lo, hi in GRID_BOX]
+        self.origin = np.array([a[0] for a in axes])
+        self.shape = tuple(len(a) for a in axes)
+        grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
+        self.values = head_field(grid, self.params).reshape(self.shape)
+
+    def distance(self, points: np.ndarray) -> np.ndarray:
+        """Trilinear distance; far outside the box counts as far from the head."""
+        f = (points - self.origin) / GRID_STEP
+        i = np.clip(np.floor(f).astype(int), 0, np.array(self.shape) - 2)
+        t = np.clip(f - i, 0.0, 1.0)
+        v = self.values
+        out = np.zeros(len(points))
+        for corner in range(8):
+            o = [(corner >> k) & 1 for k in range(3)]
+            w = np.prod([t[:, k] if o[k] else 1.0 - t[:, k] for k in range(3)], axis=0)
+            out += w * v[i[:, 0] + o[0], i[:, 1] + o[1], i[:, 2] + o[2]]
+        outside = np.any((f < 0) | (f > np.array(self.shape) - 1), axis=1)
+        out[outside] = np.maximum(out[outside], 0.05)
+        return out
+
+    def gradient(self, points: np.ndarray, h: float = 0.0015) -> np.ndarray:
+        g = np.stack([self.distance(points + e) - self.distance(points - e) for e in np.eye(3) * h], axis=1)
+        return g / np.maximum(np.linalg.norm(g, axis=1, keepdims=True), 1e-12)
+
+    def push_out(self, points: np.ndarray, margin: float | np.ndarray) -> np.ndarray:
+        """Points moved out along the field's gradient until `margin` outside the skin; the grid
+        gets them close, the exact field finishes the few still near the surface."""
+        out = points.copy()
+        margin = np.broadcast_to(np.asarray(margin, float), (len(points),))
+        for _ in range(8):
+            d = self.distance(out)
+            deep = d < margin
+            if not deep.any():
+                break
+            out[deep] += self.gradient(out[deep]) * (margin[deep] - d[deep])[:, None]
+        near = self.distance(out) < margin + GRID_STEP
+        if near.any():
+            out[near] = self._exact_push(out[near], margin[near])
+        return out
+
+    def _exact_push(self, points: np.ndarray, margin: np.ndarray) -> np.ndarray:
+        """Newton steps on the exact field (thin parts, the ears, are finer than the grid)."""
+        for _ in range(10):
+            d = head_field(points, self.params)
+            deep = d < margin
+            if not deep.any():
+                break
+            q = points[deep]
+            h = 2e-4
+            g = np.stack([head_field(q + e, self.params) - head_field(q - e, self.params) for e in np.eye(3) * h], 1)
+            g /= np.maximum(np.linalg.norm(g, axis=1, keepdims=True), 1e-12)
+            points[deep] = q + g * (margin[deep] - d[deep] + 2e-5)[:, None]
+        return points
