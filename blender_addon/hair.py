@@ -11,18 +11,23 @@ the eyes', scalp hair and beards are hair.
 
 from __future__ import annotations
 
+import json
+
 import bpy
 import numpy as np
 
 from ..dataset import MASK_CLASSES
 from .compat import use_nodes
-from .nodes import attribute
+from .nodes import attribute, math_node
 from .shading import add_label_outputs
 
+COLLISION_MARGIN = 0.0003  # metres: posed strands stay this far off the skin
 HAIR_UV = "Pain3D_HairUV"  # the skin UVs; other parts moved off [0, 1] so a root's UV is unique
 DEFORM_GROUP = "Pain3D Hair Deform"
 GREY_ATTRIBUTE = "pain3d_grey"
 HAIR_PROP = "pain3d_hair"  # on each hair object: the strand set's kind
+RECORD_PROP = "pain3d_hair_record"  # on the head: its hair record (JSON), what the panel edits
+VIEWPORT_DETAIL = 0.5  # the panel's strands: half the farm's full count, quick to regrow
 MASK_CLASS = {"scalp": "hair", "brows": "brows", "lashes": "eyes", "beard": "hair"}
 # Principled Hair settings per kind: roughness, radial roughness, coat, share of the melanin
 # that a grey strand keeps, and how much darker than the scalp the kind tends to be.
@@ -42,6 +47,7 @@ def add_hair(context, head: bpy.types.Object, groom, link) -> list[bpy.types.Obj
         obj.parent = head
         modifier = obj.modifiers.new("Pain3D deform on skin", "NODES")
         modifier.node_group = deform_group()
+        modifier[modifier.node_group.interface.items_tree["Skin"].identifier] = head
         link(obj)
         objects.append(obj)
     return objects
@@ -88,18 +94,61 @@ def curves_object(name: str, strands, surface: bpy.types.Object) -> bpy.types.Ob
 
 
 def deform_group() -> bpy.types.NodeTree:
-    """The geometry-node group that moves strands with their root triangles (shared by all)."""
+    """The geometry-node group that moves strands with their root triangles and then out of the
+    posed skin (shared by all hair objects; each modifier names its own head as "Skin").
+
+    Deform Curves on Surface turns each strand rigidly with its root's triangle; where the skin
+    folds under an expression (the jaw dropping onto a beard, lids closing) the rest of a strand
+    would pass into the skin, so every point but the root that ends up inside, or closer than
+    COLLISION_MARGIN, is moved to that distance off the nearest skin point along its normal."""
     group = bpy.data.node_groups.get(DEFORM_GROUP)
     if group is not None:
         return group
     group = bpy.data.node_groups.new(DEFORM_GROUP, "GeometryNodeTree")
     group.interface.new_socket("Geometry", in_out="INPUT", socket_type="NodeSocketGeometry")
+    group.interface.new_socket("Skin", in_out="INPUT", socket_type="NodeSocketObject")
     group.interface.new_socket("Geometry", in_out="OUTPUT", socket_type="NodeSocketGeometry")
-    source, sink = group.nodes.new("NodeGroupInput"), group.nodes.new("NodeGroupOutput")
-    deform = group.nodes.new("GeometryNodeDeformCurvesOnSurface")
-    group.links.new(source.outputs[0], deform.inputs[0])
-    group.links.new(deform.outputs[0], sink.inputs[0])
+    nodes, links = group.nodes, group.links
+    source, sink = nodes.new("NodeGroupInput"), nodes.new("NodeGroupOutput")
+    deform = nodes.new("GeometryNodeDeformCurvesOnSurface")
+    links.new(source.outputs["Geometry"], deform.inputs[0])
+    skin = nodes.new("GeometryNodeObjectInfo")
+    skin.transform_space = "RELATIVE"
+    links.new(source.outputs["Skin"], skin.inputs["Object"])
+    position = nodes.new("GeometryNodeInputPosition").outputs["Position"]
+    nearest = nodes.new("GeometryNodeProximity")
+    nearest.target_element = "FACES"
+    links.new(skin.outputs["Geometry"], nearest.inputs["Geometry"])
+    links.new(position, nearest.inputs["Sample Position"])
+    normal = nodes.new("GeometryNodeSampleNearestSurface")
+    normal.data_type = "FLOAT_VECTOR"
+    links.new(skin.outputs["Geometry"], normal.inputs["Mesh"])
+    links.new(nodes.new("GeometryNodeInputNormal").outputs["Normal"], normal.inputs["Value"])
+    links.new(position, normal.inputs["Sample Position"])
+    height = _vector_math(group, "DOT_PRODUCT", _vector_math(group, "SUBTRACT", position,
+                                                             nearest.outputs["Position"]), normal.outputs["Value"])
+    too_low = math_node(group, "LESS_THAN", height, COLLISION_MARGIN)
+    along = nodes.new("GeometryNodeSplineParameter").outputs["Factor"]
+    not_root = math_node(group, "GREATER_THAN", along, 1e-6)
+    lifted = _vector_math(group, "ADD", nearest.outputs["Position"],
+                          _vector_math(group, "SCALE", normal.outputs["Value"], COLLISION_MARGIN))
+    move = nodes.new("GeometryNodeSetPosition")
+    links.new(deform.outputs[0], move.inputs["Geometry"])
+    links.new(math_node(group, "MULTIPLY", too_low, not_root), move.inputs["Selection"])
+    links.new(lifted, move.inputs["Position"])
+    links.new(move.outputs["Geometry"], sink.inputs[0])
     return group
+
+
+def _vector_math(tree, operation: str, a, b):
+    node = tree.nodes.new("ShaderNodeVectorMath")
+    node.operation = operation
+    tree.links.new(a, node.inputs[0])
+    if operation == "SCALE":
+        node.inputs["Scale"].default_value = float(b)
+    else:
+        tree.links.new(b, node.inputs[1])
+    return node.outputs["Value" if operation == "DOT_PRODUCT" else "Vector"]
 
 
 def hair_material(kind: str, record: dict) -> bpy.types.Material:
@@ -134,6 +183,26 @@ def _hair_bsdf(nodes, melanin: float, redness: float, roughness: float, radial: 
         if name in bsdf.inputs:
             bsdf.inputs[name].default_value = value
     return bsdf
+
+
+def regrow(context, head: bpy.types.Object, core_head, record: dict | None, link,
+           detail: float = VIEWPORT_DETAIL) -> None:
+    """Replace the head's hair with the strands of `record` (None: no hair) and keep the record on
+    the head, where the panel reads it and the job export takes its style and beard."""
+    from .. import hair as core_hair
+
+    remove_hair(head)
+    if record is None:
+        head.pop(RECORD_PROP, None)
+        return
+    groom = core_hair.grow_groom(core_head, record, detail=detail)
+    add_hair(context, head, groom, link)
+    head[RECORD_PROP] = json.dumps(record)
+
+
+def head_record(head: bpy.types.Object) -> dict | None:
+    text = head.get(RECORD_PROP)
+    return json.loads(text) if text else None
 
 
 def hair_objects(head: bpy.types.Object) -> list[bpy.types.Object]:

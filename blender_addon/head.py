@@ -4,12 +4,14 @@ this module only turns their arrays into Blender data and reads the deformed mes
 
 from __future__ import annotations
 
+import json
+
 import bpy
 import numpy as np
 
 from .. import facs, rig
 from .compat import add_driver
-from .hair import add_hair, remove_hair
+from .hair import RECORD_PROP, VIEWPORT_DETAIL, add_hair, remove_hair
 from .shading import HEAT_ATTRIBUTE, assign_materials
 
 HEAD_COLLECTION = "Pain3D"
@@ -17,13 +19,38 @@ LANDMARKS_PROP = "pain3d_landmarks"  # 68 iBUG vertex indices on the head object
 FACE_FRAME_PROP = "pain3d_face_frame"  # [cx, cy, cz, extent] of the face in object space
 
 
+IDENTITY_PROP = "pain3d_identity"  # age, sex, ethnicity, level: what rebuilds the core head
+
+
 def new_head(context, age: float, sex: str, ethnicity: str, seed: int, level: int = 1,
-             skin_tone: float | None = None) -> bpy.types.Object:
-    """Build a complete head (mesh, materials, AU shape keys and drivers) and make it active."""
-    from ..identity import build_identity  # the pure head model and its AU rig
+             skin_tone: float | None = None, hair: bool = True) -> bpy.types.Object:
+    """Build a complete head (mesh, materials, AU shape keys and drivers, and hair drawn from the
+    priors for its age, sex and group unless `hair` is false) and make it active."""
+    from ..hair import draw_hair, grow_groom  # the pure head model, its AU rig and its hair
+    from ..identity import build_identity
+    from ..seeds import derive_seed
 
     identity = build_identity(age=age, sex=sex, ethnicity=ethnicity, seed=seed, level=level)
-    return head_object(context, identity, seed, skin_tone)
+    groom = None
+    if hair:
+        record = draw_hair({"age": age, "sex": sex, "ethnicity": ethnicity}, {}, derive_seed(seed, HAIR_STREAM))
+        groom = grow_groom(identity.head, record, detail=VIEWPORT_DETAIL)
+    obj = head_object(context, identity, seed, skin_tone, groom=groom)
+    obj[IDENTITY_PROP] = json.dumps({"age": age, "sex": sex, "ethnicity": ethnicity, "level": level})
+    if groom is not None:
+        obj[RECORD_PROP] = json.dumps(groom.record)
+    return obj
+
+
+HAIR_STREAM = 77  # the panel's hair draws: a stream of the head seed of their own
+
+
+def core_head_of(obj: bpy.types.Object):
+    """The core head mesh a Blender head was built from (what its hair grows on)."""
+    from ..identity import neutral_head
+
+    who = json.loads(obj[IDENTITY_PROP])
+    return neutral_head(who["age"], who["sex"], who["ethnicity"], int(obj.pain3d.identity_seed), who["level"])
 
 
 def head_object(context, identity, seed: int, skin_tone: float | None = None,
@@ -38,7 +65,7 @@ def head_object(context, identity, seed: int, skin_tone: float | None = None,
     obj = mesh_object(identity.mesh, name=f"Pain3D_Head_{seed}")
     smooth = obj.modifiers.new("Pain3D_Smooth", "SUBSURF")  # renders smooth; the cage keeps the landmarks
     smooth.levels, smooth.render_levels = 0, 1
-    assign_materials(obj, identity.mesh, tone, identity.iris_rgb, textures)
+    assign_materials(obj, identity.mesh, tone, identity.iris_rgb, textures, strands=groom is not None)
     obj.data.attributes.new(HEAT_ATTRIBUTE, "FLOAT", "POINT")
     add_shape_keys(obj, identity.au_deltas)
     add_au_drivers(obj)

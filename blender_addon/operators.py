@@ -3,6 +3,8 @@ Object > Pain3D menu so that F3 menu search finds it."""
 
 from __future__ import annotations
 
+import json
+
 import bpy
 import numpy as np
 from bpy.props import EnumProperty, IntProperty
@@ -10,7 +12,9 @@ from bpy.props import EnumProperty, IntProperty
 from .. import facs, sampling
 from ..errors import Pain3DError
 from ..jobs import export_expression, job_views
-from .head import head_aus, new_head, set_aus
+from ..hair import NO_BEARD, draw_hair, styles
+from .hair import head_record, regrow
+from .head import HAIR_STREAM, IDENTITY_PROP, collection, core_head_of, head_aus, new_head, set_aus
 from .props import PRESET_ITEMS
 from .stage import add_view_cameras, render_preview
 
@@ -50,6 +54,9 @@ class PAIN3D_OT_new_head(bpy.types.Operator):
         except Pain3DError as err:
             self.report({"ERROR"}, str(err))
             return {"CANCELLED"}
+        record = head_record(head)
+        if record:
+            show_record(settings, record)
         self.report({"INFO"}, f"Built head {head.name} (seed {settings.seed})")
         return {"FINISHED"}
 
@@ -84,6 +91,75 @@ class PAIN3D_OT_random_expression(_HeadOperator, bpy.types.Operator):
         self.report({"INFO"}, "PSPI {:g}: {}".format(facs.pspi(aus), ", ".join(
             f"{k}={v:g}" for k, v in aus.items() if v)))
         return {"FINISHED"}
+
+
+class PAIN3D_OT_random_hair(_HeadOperator, bpy.types.Operator):
+    """Draw hair for this person from the priors (their age, sex and group) and grow it"""
+
+    bl_idname = "pain3d.random_hair"
+    bl_label = "Random Hair for This Person"
+    bl_options = {"REGISTER", "UNDO"}
+
+    def execute(self, context):
+        head, settings = active_head(context), context.scene.pain3d
+        who = json.loads(head[IDENTITY_PROP])
+        record = draw_hair(who, {}, sampling.derive_seed(int(head.pain3d.identity_seed), HAIR_STREAM,
+                                                          settings.hair_seed))
+        regrow(context, head, core_head_of(head), record, collection(context).objects.link)
+        show_record(settings, record)
+        settings.hair_seed += 1  # the next click draws another
+        self.report({"INFO"}, f"{record['style']}, {record['shade']}, beard {record['beard']}")
+        return {"FINISHED"}
+
+
+class PAIN3D_OT_apply_hair(_HeadOperator, bpy.types.Operator):
+    """Grow the panel's hair (style, colour, length, density, beard) on the active head"""
+
+    bl_idname = "pain3d.apply_hair"
+    bl_label = "Apply Hair"
+    bl_options = {"REGISTER", "UNDO"}
+
+    def execute(self, context):
+        head, settings = active_head(context), context.scene.pain3d
+        who = json.loads(head[IDENTITY_PROP])
+        record = head_record(head) or draw_hair(who, {}, sampling.derive_seed(int(head.pain3d.identity_seed),
+                                                                               HAIR_STREAM))
+        record = edited_record(record, settings)
+        regrow(context, head, core_head_of(head), record, collection(context).objects.link)
+        return {"FINISHED"}
+
+
+class PAIN3D_OT_remove_hair(_HeadOperator, bpy.types.Operator):
+    """Take the active head's hair off (a bald head with painted brows)"""
+
+    bl_idname = "pain3d.remove_hair"
+    bl_label = "Remove Hair"
+    bl_options = {"REGISTER", "UNDO"}
+
+    def execute(self, context):
+        regrow(context, active_head(context), None, None, None)
+        return {"FINISHED"}
+
+
+def show_record(settings, record: dict) -> None:
+    """The panel's hair fields from a hair record."""
+    settings.hair_style, settings.hair_beard = record["style"], record["beard"]
+    settings.hair_melanin, settings.hair_redness, settings.hair_grey = (record["melanin"], record["redness"],
+                                                                         record["grey"])
+    settings.hair_length, settings.hair_density = record["length_cm"], record["density"]
+
+
+def edited_record(record: dict, settings) -> dict:
+    """A hair record with the panel's choices (a beard gets its style's middle length)."""
+    out = dict(record, style=settings.hair_style, melanin=round(settings.hair_melanin, 3),
+               redness=round(settings.hair_redness, 3), grey=round(settings.hair_grey, 3),
+               length_cm=round(settings.hair_length, 2), density=round(settings.hair_density, 3))
+    if settings.hair_beard != record["beard"]:
+        out["beard"] = settings.hair_beard
+        lengths = styles().beards[settings.hair_beard].length_mm if settings.hair_beard != NO_BEARD else (0, 0)
+        out["beard_length_mm"] = round(float(np.mean(lengths)), 2)
+        out["beard_density"] = 1.0 if settings.hair_beard != NO_BEARD else 0.0
+    return out
 
 
 class PAIN3D_OT_add_preview_cameras(_HeadOperator, bpy.types.Operator):
@@ -137,9 +213,11 @@ class PAIN3D_OT_export_job(_HeadOperator, bpy.types.Operator):
     def execute(self, context):
         settings = context.scene.pain3d
         base = bpy.path.abspath(settings.job_path) if settings.job_path else None
+        record = head_record(active_head(context))
+        hair = {"style": record["style"], "beard": record["beard"]} if record else {"enabled": False}
         try:
             path, count = export_expression(head_aus(active_head(context)), settings.expression_name, base,
-                                            bpy.path.abspath(settings.export_path))
+                                            bpy.path.abspath(settings.export_path), hair=hair)
         except (Pain3DError, OSError) as err:
             self.report({"ERROR"}, str(err))
             return {"CANCELLED"}
@@ -152,8 +230,9 @@ class VIEW3D_MT_pain3d(bpy.types.Menu):
 
     bl_idname = "VIEW3D_MT_pain3d"
     bl_label = "Pain3D"
-    operators = (PAIN3D_OT_new_head, PAIN3D_OT_apply_preset, PAIN3D_OT_random_expression,
-                 PAIN3D_OT_add_preview_cameras, PAIN3D_OT_render_preview, PAIN3D_OT_export_job)
+    operators = (PAIN3D_OT_new_head, PAIN3D_OT_apply_preset, PAIN3D_OT_random_expression, PAIN3D_OT_random_hair,
+                 PAIN3D_OT_apply_hair, PAIN3D_OT_remove_hair, PAIN3D_OT_add_preview_cameras,
+                 PAIN3D_OT_render_preview, PAIN3D_OT_export_job)
 
     def draw(self, context):
         layout = self.layout

@@ -7,6 +7,7 @@ from bpy.props import (BoolProperty, EnumProperty, FloatProperty, IntProperty, P
                        StringProperty)
 
 from .. import facs
+from ..hair import beard_names, style_names
 from ..jobs import demographics, ethnicity_names
 
 
@@ -39,6 +40,8 @@ Pain3DHead = type("Pain3DHead", (bpy.types.PropertyGroup,), {"__annotations__": 
 
 
 # Static enum item lists (Blender keeps pointers to these strings: they must outlive the property).
+STYLE_ITEMS = [(name, name.replace("_", " ").capitalize(), f"Scalp style {name} (docs/hair.md)") for name in style_names()]
+BEARD_ITEMS = [(name, name.replace("_", " ").capitalize(), f"Beard: {name}") for name in beard_names()]
 ETHNICITY_ITEMS = [(name, name, f"FairFace group {name}") for name in ethnicity_names()]
 SEX_ITEMS = [(s, s.capitalize(), f"{s.capitalize()} head") for s in demographics()["default_sexes"]]
 PRESET_ITEMS = [(name, p["label"], f"{p['label']} (PSPI {facs.pspi(p['aus']):g})")
@@ -71,6 +74,21 @@ class Pain3DSettings(bpy.types.PropertyGroup):
                                 default="//pain3d_job.toml")
     preview_path: StringProperty(name="Output", description="Where the preview render is saved",
                                  subtype="FILE_PATH", default="//pain3d_preview.png")
+    # The active head's hair, as the panel edits it (Apply Hair grows it; Random Hair draws it)
+    hair_style: EnumProperty(name="Style", description="Scalp hair style", items=STYLE_ITEMS)
+    hair_beard: EnumProperty(name="Beard", description="Facial hair (men's draws only; any head can wear one here)",
+                             items=BEARD_ITEMS)
+    hair_melanin: FloatProperty(name="Melanin", description="Pigment: 0 white/blond .. 1 black", min=0.0,
+                                max=1.0, default=0.85)
+    hair_redness: FloatProperty(name="Redness", description="Share of red pheomelanin in the pigment", min=0.0,
+                                max=1.0, default=0.15)
+    hair_grey: FloatProperty(name="Grey", description="Share of grey (unpigmented) strands", min=0.0, max=1.0,
+                             default=0.0)
+    hair_length: FloatProperty(name="Length (cm)", description="Scalp hair length", min=0.05, max=60.0,
+                               default=6.0)
+    hair_density: FloatProperty(name="Density", description="Scalp strands relative to the style's count",
+                                min=0.3, max=1.2, default=1.0)
+    hair_seed: IntProperty(name="Hair seed", description="Seed of the next Random Hair draw", min=0, default=0)
 
 
 CLASSES = (Pain3DHead, Pain3DSettings)

@@ -20,11 +20,12 @@ NORMAL_AOV = "normal_cam"
 
 
 def assign_materials(obj: bpy.types.Object, mesh_data, skin_tone: float, iris_rgb,
-                     textures: dict[str, str] | None = None) -> None:
-    """One material slot per part, in the core's part order (a textured eye covers all three eye parts)."""
+                     textures: dict[str, str] | None = None, strands: bool = False) -> None:
+    """One material slot per part, in the core's part order (a textured eye covers all three eye parts).
+    `strands`: the head grows hair as strands, so the built-in skin paints only the brows' shadow."""
     textures = textures or {}
     eye = {"eye": textured_material("eye", textures["eyes"], 0.25)} if "eyes" in textures else {}
-    shared = {"skin": skin_material(skin_tone, textures),
+    shared = {"skin": skin_material(skin_tone, textures, strands),
               "sclera": flat_material("sclera", (0.80, 0.78, 0.74), 0.25),
               "iris": flat_material("iris", tuple(iris_rgb), 0.3),
               "pupil": flat_material("pupil", (0.01, 0.01, 0.01), 0.2),
@@ -83,7 +84,8 @@ def flat_material(name: str, rgb, roughness: float) -> bpy.types.Material:
     return mat
 
 
-def skin_material(skin_tone: float, textures: dict[str, str] | None = None) -> bpy.types.Material:
+def skin_material(skin_tone: float, textures: dict[str, str] | None = None,
+                  strands: bool = False) -> bpy.types.Material:
     """Principled skin: a texture set's maps, or the built-in shader (Monk-tone albedo, redder lips,
     darker brows, pores); either way AU-driven wrinkles shade and bump it.
 
@@ -102,7 +104,7 @@ def skin_material(skin_tone: float, textures: dict[str, str] | None = None) -> b
         links.new(_image_node(nodes, textures["normal"], "Non-Color").outputs["Color"], normal_map.inputs["Color"])
         surface = normal_map.outputs["Normal"]
     else:
-        albedo = _tinted_albedo(nodes, links, base)
+        albedo = _tinted_albedo(nodes, links, base, brow_tint=0.3 if strands else 0.85)
         bsdf.inputs["Roughness"].default_value = 0.5
         surface = _pores(nodes, links)
     creases = wrinkle_depth(nodes, links)
@@ -122,13 +124,14 @@ def skin_material(skin_tone: float, textures: dict[str, str] | None = None) -> b
     return mat
 
 
-def _tinted_albedo(nodes, links, base: np.ndarray) -> bpy.types.NodeSocket:
-    """The built-in skin colour: Monk-tone base with lips, brows and cheeks tinted where `regions` says."""
+def _tinted_albedo(nodes, links, base: np.ndarray, brow_tint: float) -> bpy.types.NodeSocket:
+    """The built-in skin colour: Monk-tone base with lips, brows and cheeks tinted where `regions` says
+    (painted brows at `brow_tint`: full without strands, a root shadow under them)."""
     split = separate(nodes, links, attribute(nodes, "regions").outputs["Color"])
     lips = mix(nodes, links, rgb(nodes, base).outputs[0],
                 rgb(nodes, base * np.array([0.85, 0.55, 0.55])).outputs[0], split["Red"])
     brows = mix(nodes, links, lips.outputs["Result"], rgb(nodes, (0.05, 0.035, 0.025)).outputs[0],
-                 split["Green"], factor_scale=0.85)
+                 split["Green"], factor_scale=brow_tint)
     cheeks = mix(nodes, links, brows.outputs["Result"], rgb(nodes, base * np.array([1.0, 0.85, 0.85])).outputs[0],
                   split["Blue"], factor_scale=0.5)
     return cheeks.outputs["Result"]

@@ -68,6 +68,23 @@ class VIEW3D_PT_pain3d_expression(_HeadPanel, bpy.types.Panel):
             sub.prop(head.pain3d, au.key + "R", text="R", slider=True)
 
 
+class VIEW3D_PT_pain3d_hair(_HeadPanel, bpy.types.Panel):
+    bl_label = "Hair"
+    bl_idname = "VIEW3D_PT_pain3d_hair"
+
+    def draw(self, context):
+        settings = context.scene.pain3d
+        layout = self.layout
+        layout.operator("pain3d.random_hair", icon="FILE_REFRESH")
+        col = layout.column(align=True)
+        for name in ("hair_style", "hair_length", "hair_density", "hair_melanin", "hair_redness", "hair_grey",
+                     "hair_beard"):
+            col.prop(settings, name, slider=name not in ("hair_style", "hair_beard", "hair_length"))
+        row = layout.row(align=True)
+        row.operator("pain3d.apply_hair", icon="CHECKMARK")
+        row.operator("pain3d.remove_hair", icon="X", text="")
+
+
 class VIEW3D_PT_pain3d_preview(_HeadPanel, bpy.types.Panel):
     bl_label = "Preview"
     bl_idname = "VIEW3D_PT_pain3d_preview"
@@ -88,7 +105,7 @@ class VIEW3D_PT_pain3d_preview(_HeadPanel, bpy.types.Panel):
         col.operator("pain3d.export_job", icon="EXPORT")
 
 
-CLASSES = (VIEW3D_PT_pain3d_head, VIEW3D_PT_pain3d_expression, VIEW3D_PT_pain3d_preview)
+CLASSES = (VIEW3D_PT_pain3d_head, VIEW3D_PT_pain3d_expression, VIEW3D_PT_pain3d_hair, VIEW3D_PT_pain3d_preview)
 
 
 def register() -> None:

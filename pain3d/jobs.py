@@ -246,6 +246,16 @@ def _check_style(name: str, value: Any) -> str:
     return value
 
 
+def _check_beard(name: str, value: Any) -> str:
+    from .hair import beard_names
+
+    if value == "":
+        return value
+    if not isinstance(value, str) or value not in beard_names():
+        raise _bad(name, value, '"" (drawn from the priors) or one of: ' + ", ".join(beard_names()))
+    return value
+
+
 def _check_style_weights(name: str, value: Any) -> dict[str, float]:
     from .hair import style_names
 
@@ -376,6 +386,8 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "style_weights": Field("custom", {}, "Factors on the priors' style weights (e.g. {long_wavy = 2, "
                                "cornrows = 0}); styles left out keep theirs.", check=_check_style_weights,
                                allowed="table of style = factor >= 0"),
+        "beard": Field("custom", "", "One beard for every man (\"none\": clean-shaven; empty: drawn from the "
+                       "priors and beard_rate).", check=_check_beard, allowed='"" or a beard name'),
         "bald_rate": Field("custom", "prior", "Share of men bald on top (Norwood VI-VII); \"prior\": by age "
                            "and group.", check=_check_rate_or_prior, allowed='"prior" or 0..1'),
         "beard_rate": Field("custom", "prior", "Share of men with facial hair; \"prior\": by group.",
@@ -638,13 +650,16 @@ def job_views(job_path: str | Path | None) -> list[dict]:
 
 
 def export_expression(aus: dict[str, float], name: str, base_path: str | Path | None,
-                      out_path: str | Path) -> tuple[Path, int]:
+                      out_path: str | Path, hair: dict | None = None) -> tuple[Path, int]:
     """Write a job file that renders an expression (as `name`) for every identity.
 
     It starts from the job file at `base_path` (or the defaults) and keeps its other expressions,
-    so exporting into the base file collects expressions one by one. Returns the path written and
-    the number of explicit expressions in it."""
+    so exporting into the base file collects expressions one by one; `hair` (e.g. the panel's
+    style and beard) replaces those keys of the [hair] table. Returns the path written and the
+    number of explicit expressions in it."""
     data = read_toml(Path(base_path), "job file") if base_path else {}
+    if hair:
+        data = {**data, "hair": {**data.get("hair", {}), **hair}}
     out = Path(out_path)
     job = resolve_job_file(with_expression(data, name, aus), Path(base_path) if base_path else out)
     atomic_write_text(out, job_toml(job))

@@ -47,14 +47,25 @@ def hair_layer(s: Surface, head: HeadMesh, look: dict, seed: int, noise: Noise) 
         paint(layers[2], lash_strokes(s, patch, look, rng))
     if look["stubble"]:
         stubble(s, look, noise, layers[3], layers[4])
+        if look.get("strands"):
+            layers[4][:] = 0.0  # the beard's strands are the stubs; the skin keeps their shadow
     return Hair(*layers)
 
 
 def composite_hair(albedo: np.ndarray, s: Surface, look: dict, hair: Hair) -> np.ndarray:
     """Lay hair over the skin (alpha blends in linear light): stubble, the shadow of brow roots,
     brow hairs, lashes. Grey hairs cast no shadow under the skin, and their short translucent
-    stubs show dimmer than grey brow hairs."""
+    stubs show dimmer than grey brow hairs.
+
+    When the head grows hair as strands (`look["strands"]`), the strands are the hair: the skin
+    keeps only what lies under them, a faint shadow of brow roots and the lash line, and the
+    shadow of beard hair under the skin, so nothing is drawn twice."""
     pigment, grey = np.asarray(look["hair_rgb"]), look["grey"]
+    if look.get("strands"):
+        _blend(albedo, pigment, hair.stubble_shadow * (1.0 - grey))
+        _blend(albedo, pigment, 0.25 * s.fields["brows"] + 0.25 * hair.brows)
+        _blend(albedo, 0.5 * pigment, 0.4 * hair.lashes)
+        return albedo
     _blend(albedo, pigment, (hair.stubble_shadow + hair.stubble) * (1.0 - grey))
     _blend(albedo, 0.6 * GREY_HAIR, hair.stubble * grey)
     _blend(albedo, pigment, 0.2 * s.fields["brows"])

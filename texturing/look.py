@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from pain3d.hair import NO_BEARD
+from pain3d.hair.colour import hair_rgb
 from pain3d.identity import SUB_IRIS, iris_colour
 from pain3d.sampling import derive_seed
 from pain3d.skin import skin_tone_rgb
@@ -41,6 +43,12 @@ def draw_look(identity: dict, seed: int, stubble_rate: float) -> dict:
     sallow = np.array([0.0, -0.01, -0.03]) * ageing  # older skin is a little yellower
     base = MONK_ALBEDO * skin_tone_rgb(tone) * np.exp(rng.normal(0, 0.025, 3) + sallow)
     stubble_draw, freckle_draw = rng.random(2)
+    strands = identity.get("hair")  # with hair strands, the record says colour, grey and beard
+    if strands:
+        hair_colour, grey = [float(c) for c in hair_rgb(strands["melanin"], strands["redness"])], strands["grey"]
+        stubbled = strands["beard"] != NO_BEARD
+    else:
+        hair_colour, stubbled = HAIR_RGB[hair], bool(male and stubble_draw < stubble_rate)
     head_seed = int(identity.get("head_seed", identity["seed"]))  # the farm builds the head from head_seed
     return {
         "seed": seed, "scale": "Monk Skin Tone (MST) 1-10, Monk 2019", "skin_tone": tone,
@@ -50,7 +58,8 @@ def draw_look(identity: dict, seed: int, stubble_rate: float) -> dict:
         "blotchiness": float(rng.uniform(0.6, 1.4) * (1.0 + 0.5 * ageing)),
         "pores": float(rng.uniform(0.7, 1.3) * (1.0 + 0.3 * ageing)),
         "lip_tint": _floats(rng.normal(0, 0.05, 3)),
-        "hair": hair, "hair_rgb": _floats(HAIR_RGB[hair]), "grey": grey,
+        "hair": hair if not strands else strands["shade"], "hair_rgb": _floats(hair_colour), "grey": grey,
+        "strands": bool(strands),
         "brow_density": float(rng.uniform(1.0, 1.8) * (1.25 if male else 1.0) * (1.0 - 0.3 * grey)),
         "brow_length_mm": float(rng.uniform(5.0, 7.5) * (1.15 if male else 1.0)),
         "lash_count": int(rng.integers(70, 110) * (0.85 if male else 1.0)),
@@ -58,7 +67,7 @@ def draw_look(identity: dict, seed: int, stubble_rate: float) -> dict:
         "freckles": float(rng.uniform(0.3, 1.0) * (freckle_draw < 0.3 * np.clip((5.0 - tone) / 1.5, 0.0, 1.0))),
         "age_spots": float(np.clip((age - 38.0) / 40.0, 0.0, 1.0) ** 1.5 * rng.uniform(0.3, 1.0)),
         "wrinkle_depth": float((0.04 + ageing ** 1.6) * np.exp(rng.normal(0, 0.25))),
-        "stubble": bool(male and stubble_draw < stubble_rate), "stubble_rate": float(stubble_rate),
+        "stubble": stubbled, "stubble_rate": float(stubble_rate),
         "stubble_density": float(rng.uniform(0.5, 1.0)), "stubble_length": float(rng.uniform(0.2, 1.0)),
         "roughness": float(rng.uniform(0.46, 0.56) + 0.05 * ageing),
         "iris_rgb": _floats(iris_colour(identity["ethnicity"], derive_seed(head_seed, SUB_IRIS))),

@@ -13,7 +13,7 @@ from .surface import HeadVolume, Roots, SkinSurface
 X, Y, Z = np.eye(3)
 BROW_POINTS = 5
 LASH_POINTS = 5
-LASH_RING = 2  # the eye patch loop at the front edge of the lid margin (docs/head-model.md)
+LASH_RING = 3  # the eye patch loop just outside the front edge of the lid margin (docs/head-model.md)
 
 
 def grow_brows(head: HeadMesh, record: dict, surface: SkinSurface, volume: HeadVolume,

@@ -35,6 +35,9 @@ def draw_hair(identity: dict, settings: dict, seed: int) -> dict:
     shade, melanin, redness = _colour(priors, group, u[2], rng.normal(size=2))
     grey = _grey(priors, group, age, u[3])
     beard, beard_density = _beard(priors, male, age, group, u[4], settings.get("beard_rate", "prior"))
+    if male and settings.get("beard"):  # a job's fixed beard for every man
+        beard = settings["beard"]
+        beard_density = priors["beard"]["density"][group] if beard != NO_BEARD else 0.0
     beard_length = _between(lib.beards[beard].length_mm, u[5]) if beard != NO_BEARD else 0.0
     ageing = float(np.clip((age - 25.0) / 50.0, 0.0, 1.2))
     brows, lashes = lib.brows, lib.lashes

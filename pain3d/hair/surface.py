@@ -17,6 +17,7 @@ from ..head.mesh import HeadMesh
 from ..head.surface import head_field
 from ..head.topology import PART_ID
 
+EDGE_MARGIN = 0.02  # least barycentric weight of a root (keeps it inside its triangle)
 GRID_STEP = 0.003  # metres between the samples of the distance field
 GRID_BOX = ((-0.12, 0.12), (-0.15, 0.15), (-0.34, 0.17))  # where strands can be: the head and below
 
@@ -65,6 +66,10 @@ class SkinSurface:
         return np.einsum("nk,nkd->nd", bary, v)
 
     def roots(self, triangle: np.ndarray, bary: np.ndarray) -> Roots:
+        # off the triangle's edges: Blender finds a root by its UV, and a UV on an edge shared by
+        # two triangles is ambiguous (the deform node then leaves that strand behind)
+        bary = np.clip(bary, EDGE_MARGIN, None)
+        bary = bary / bary.sum(1, keepdims=True)
         uv = np.einsum("nk,nkd->nd", bary, self.head.corner_uv[self.corners[triangle]])
         return Roots(triangle, bary, self.positions(triangle, bary), self.normal[triangle], uv)
 
