@@ -5,8 +5,7 @@ Each strand set (scalp, brows, lashes, beard) becomes one Curves object whose `s
 head: every curve stores its root's point in the head's hair UV map, and a Deform Curves on
 Surface modifier moves and turns each strand with its root triangle as the AU shape keys move
 the skin, so brows follow AU1/2/4 and beards the jaw. Which mask class a strand set draws is the
-dataset contract's (`pain3d.dataset.MASK_CLASSES`): eyebrow strands are brows, lashes are
-the eyes', scalp hair and beards are hair.
+dataset contract's (`pain3d.dataset.MASK_CLASSES`): eyebrow strands are brows, the rest hair.
 """
 
 from __future__ import annotations
@@ -28,7 +27,7 @@ GREY_ATTRIBUTE = "pain3d_grey"
 HAIR_PROP = "pain3d_hair"  # on each hair object: the strand set's kind
 RECORD_PROP = "pain3d_hair_record"  # on the head: its hair record (JSON), what the panel edits
 VIEWPORT_DETAIL = 0.5  # the panel's strands: half the farm's full count, quick to regrow
-MASK_CLASS = {"scalp": "hair", "brows": "brows", "lashes": "eyes", "beard": "hair"}
+MASK_CLASS = {"scalp": "hair", "brows": "brows", "lashes": "hair", "beard": "hair"}
 # Principled Hair settings per kind: roughness, radial roughness, coat, share of the melanin
 # that a grey strand keeps, and how much darker than the scalp the kind tends to be.
 LOOK = {"scalp": (0.38, 0.4, 0.0, 0.08, 0.0), "brows": (0.4, 0.4, 0.0, 0.12, 0.15),

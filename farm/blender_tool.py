@@ -47,12 +47,15 @@ class BlenderRenderTool:
                                                     normals=settings.get("normals", False))
 
     def build_head(self, identity: dict, textures: dict[str, str] | None) -> BlenderHead:
+        started = time.perf_counter()
         core = build_identity(identity["age"], identity["sex"], identity["ethnicity"], identity["head_seed"])
         groom = None
         if identity.get("hair"):  # plans from before hair, and jobs with hair off, have none
             groom = grow_groom(core.head, identity["hair"], detail=detail_for(self.settings["resolution"]))
         obj = heads.head_object(self.context, core, identity["head_seed"], skin_tone=identity["skin_tone"],
                                 textures=textures, groom=groom)
+        strands = f", {groom.strand_count} strands grown in {groom.seconds:.1f} s" if groom else ""
+        print(f"identity {identity['index']}: head built in {time.perf_counter() - started:.2f} s{strands}", flush=True)
         return BlenderHead(obj, core, rig.iod_eye_centres(core.head))
 
     def set_aus(self, head: BlenderHead, aus: dict[str, float]) -> None:

@@ -23,6 +23,7 @@ if __name__ == "__main__":  # a script: run this module under its real name, pai
 
 import argparse
 import os
+import statistics
 import sys
 from pathlib import Path
 
@@ -109,6 +110,7 @@ def render_shard(data: Path, plan: dict, index: int, count: int) -> list[tuple[i
     tool = BlenderRenderTool(bpy.context, plan["job"]["render"])
     failures = shard_render.render_shard(tool, data, plan, index, count)
     addon.unregister()
+    median = statistics.median(tool.render_seconds) if tool.render_seconds else 0.0
     print(f"shard {index}/{count}: {len(tool.render_seconds)} images rendered, "
-          f"render calls {sum(tool.render_seconds):.2f} s", flush=True)
+          f"render calls {sum(tool.render_seconds):.2f} s, median render {median:.2f} s", flush=True)
     return failures

@@ -1,7 +1,8 @@
 """Render the judge's image set with the real Blender layer (run under bpy in a subprocess).
 
 Usage: python render_judge_set.py OUT_DIR
-One identity per age band x sex x ethnicity cell (42), neutral, procedural skin, Cycles CPU
+One identity per age band x sex x ethnicity cell (42) with the hair its plan drew, neutral,
+procedural skin, Cycles CPU
 256x256, views yaw -30, 0, 30; writes OUT_DIR/index.json with paths and projected landmarks.
 """
 
@@ -15,6 +16,8 @@ import bpy  # noqa: E402
 
 from pain3d import addon  # noqa: E402
 from pain3d.addon import head as heads, stage  # noqa: E402
+from pain3d.hair import detail_for, grow_groom  # noqa: E402
+from pain3d.identity import build_identity  # noqa: E402
 from pain3d.jobs import resolve_job  # noqa: E402
 from pain3d.plan import make_plan  # noqa: E402
 
@@ -28,8 +31,9 @@ job = resolve_job({"seed": 42, "identities": {"count": 42}, "expressions": {"per
 views = [{"yaw": 0.0, "pitch": 0.0}, {"yaw": -30.0, "pitch": 0.0}, {"yaw": 30.0, "pitch": 0.0}]
 index = []
 for identity in make_plan(job)["identities"]:
-    head = heads.new_head(context, age=identity["age"], sex=identity["sex"], ethnicity=identity["ethnicity"],
-                         seed=identity["head_seed"], skin_tone=identity["skin_tone"])
+    core = build_identity(identity["age"], identity["sex"], identity["ethnicity"], identity["head_seed"])
+    groom = grow_groom(core.head, identity["hair"], detail=detail_for(256))  # the hair the farm grows
+    head = heads.head_object(context, core, identity["head_seed"], skin_tone=identity["skin_tone"], groom=groom)
     if not context.scene.world:
         stage.add_default_lights(context, head)
     results = stage.render_views(context, head, views, 256,

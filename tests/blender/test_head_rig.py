@@ -113,7 +113,7 @@ def test_new_head_operator_builds_a_complete_head(built):
     assert built["keys"] == ["Basis"] + [t.name for t in rig.targets()]
     assert {"Pain3D_skin", "Pain3D_sclera", "Pain3D_iris", "Pain3D_pupil", "Pain3D_teeth",
             "Pain3D_mouth_cavity"} <= {m.split(".")[0] for m in built["materials"]}
-    assert built["uv"] == ["UVMap"] and {"regions", "wrinkles", "wrinkle_phase"} <= set(built["attributes"])
+    assert built["uv"] == ["UVMap", "Pain3D_HairUV"] and {"regions", "wrinkles", "wrinkle_phase"} <= set(built["attributes"])
     assert built["landmarks"] == 68 and built["undo"]
 
 
@@ -184,7 +184,8 @@ def emission(name, strength):
     mat.node_tree.links.new(em.outputs[0], out.inputs["Surface"])
     return mat
 white, black = emission("eyeball", 1.0), emission("other", 0.0)
-head = heads.new_head(ctx, age=float(sys.argv[2]), sex=sys.argv[3], ethnicity=sys.argv[4], seed=int(sys.argv[5]))
+head = heads.new_head(ctx, age=float(sys.argv[2]), sex=sys.argv[3], ethnicity=sys.argv[4], seed=int(sys.argv[5]),
+                      hair=False)  # the lids alone must hide the eyeballs; lashes would help them
 for i, mat in enumerate(head.data.materials):
     eyeball = any(part in mat.name for part in ("sclera", "iris", "pupil"))
     head.data.materials[i] = white if eyeball else black

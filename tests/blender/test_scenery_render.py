@@ -9,6 +9,8 @@ import sys
 
 import numpy as np
 import pytest
+
+from pain3d.dataset import MASK_CLASSES
 from PIL import Image
 
 from tests.blender.harness import REPO, bpy_missing
@@ -77,10 +79,16 @@ def test_background_is_drawn_and_labels_stay_clean(data):
         corners = image[[0, 0, -1, -1], [0, -1, 0, -1]]
         assert (corners.max(axis=1) - corners.min(axis=1)).max() > 40 and corners.max() > 150
         colours = np.array(background["colors"]) * 255
-        clear = _erode(off)  # away from the head's anti-aliased edge: the gradient alone
+        # away from the anti-aliased edges of the head and of its hair (a stray strand thinner than a
+        # pixel is in the image but rarely in the mask, which takes one sample per pixel)
+        clear = _erode(off) & ~_dilate(mask == MASK_CLASSES["hair"], 4)
         assert (image[clear] >= colours.min(axis=0) - 3).all() and (image[clear] <= colours.max(axis=0) + 3).all()
         if row["heatmap"]:
             assert not _png(out, row["heatmap"])[off].any()
+
+
+def _dilate(region: np.ndarray, steps: int) -> np.ndarray:
+    return ~_erode(~region, steps)
 
 
 def _erode(region: np.ndarray, steps: int = 2) -> np.ndarray:
@@ -112,8 +120,8 @@ def test_normals_are_unit_and_face_the_camera(data):
         n = normals[mask > 0] / 255 * 2 - 1
         assert np.median(np.linalg.norm(n, axis=1)) == pytest.approx(1.0, abs=0.05)
         assert np.median(n[:, 2]) > 0.5  # z towards the camera
-        # the top of the head faces up (+y), its right side (image right) faces +x
-        ys, xs = np.nonzero(mask > 0)
+        # the top of the skin faces up (+y) (hair strands are ribbons that face the camera)
+        ys, xs = np.nonzero(mask == MASK_CLASSES["skin"])
         top = normals[ys.min() + 1, int(np.median(xs[ys == ys.min()]))] / 255 * 2 - 1
         assert top[1] > 0.3
 

@@ -10,7 +10,7 @@ import pytest
 
 from pain3d.errors import Pain3DError
 from pain3d.hair import NO_BEARD, beard_names, draw_hair, grow_groom, load_priors, style_names, styles
-from pain3d.hair.face_hair import beard_zone, grow_beard, grow_brows, grow_lashes
+from pain3d.hair.face_hair import LASH_RING, beard_zone, grow_beard, grow_brows, grow_lashes
 from pain3d.hair.priors import colour_weights, style_weights
 from pain3d.hair.scalp import Scalp
 from pain3d.hair.scalp_groom import grow_scalp
@@ -90,7 +90,7 @@ def test_brows_grow_along_the_brows_and_lashes_on_the_lid_margins(heads):
         brow_points = head.landmarks68[17:27]
         gap = np.min(np.linalg.norm(brows.roots.position[:, None] - brow_points[None], axis=2), axis=1)
         assert np.percentile(gap, 95) < 0.012
-        margins = head.vertices[np.concatenate([p.rings[2] for p in head.topology.eye_patches.values()])]
+        margins = head.vertices[np.concatenate([p.rings[LASH_RING] for p in head.topology.eye_patches.values()])]
         gap = np.min(np.linalg.norm(lashes.roots.position[:, None] - margins[None], axis=2), axis=1)
         assert gap.max() < 0.003
         upper = lashes.roots.position[:, 2] > head.landmarks["eye_centre_L"][2]
