@@ -64,6 +64,16 @@ def compositor_output(tree: bpy.types.NodeTree, image: bpy.types.NodeSocket) -> 
         tree.links.new(image, tree.nodes.new("CompositorNodeComposite").inputs["Image"])
 
 
+def set_modifier_input(modifier: bpy.types.Modifier, identifier: str, value) -> None:
+    """Set a geometry-nodes modifier's group input (5.2+: through `properties.inputs`; before: an
+    ID property named by the socket's identifier)."""
+    inputs = getattr(getattr(modifier, "properties", None), "inputs", None)
+    if inputs is not None:
+        getattr(inputs, identifier).value = value
+    else:
+        modifier[identifier] = value
+
+
 def math_node_type(tree: bpy.types.NodeTree) -> str:
     """The Math node a tree takes."""
     return "CompositorNodeMath" if tree.bl_idname == "CompositorNodeTree" and not MODERN else "ShaderNodeMath"

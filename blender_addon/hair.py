@@ -16,7 +16,7 @@ import bpy
 import numpy as np
 
 from ..dataset import MASK_CLASSES
-from .compat import use_nodes
+from .compat import set_modifier_input, use_nodes
 from .nodes import attribute, math_node
 from .shading import add_label_outputs
 
@@ -46,7 +46,7 @@ def add_hair(context, head: bpy.types.Object, groom, link) -> list[bpy.types.Obj
         obj.parent = head
         modifier = obj.modifiers.new("Pain3D deform on skin", "NODES")
         modifier.node_group = deform_group()
-        modifier[modifier.node_group.interface.items_tree["Skin"].identifier] = head
+        set_modifier_input(modifier, modifier.node_group.interface.items_tree["Skin"].identifier, head)
         link(obj)
         objects.append(obj)
     return objects

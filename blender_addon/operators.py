@@ -113,7 +113,7 @@ class PAIN3D_OT_random_hair(_HeadOperator, bpy.types.Operator):
 
 
 class PAIN3D_OT_apply_hair(_HeadOperator, bpy.types.Operator):
-    """Grow the panel's hair (style, colour, length, density, beard) on the active head"""
+    """Grow the panel's hair (style, colour, length, density, beard, brows) on the active head"""
 
     bl_idname = "pain3d.apply_hair"
     bl_label = "Apply Hair"
@@ -147,13 +147,15 @@ def show_record(settings, record: dict) -> None:
     settings.hair_melanin, settings.hair_redness, settings.hair_grey = (record["melanin"], record["redness"],
                                                                          record["grey"])
     settings.hair_length, settings.hair_density = record["length_cm"], record["density"]
+    settings.hair_brows = record["brow_density"]
 
 
 def edited_record(record: dict, settings) -> dict:
     """A hair record with the panel's choices (a beard gets its style's middle length)."""
     out = dict(record, style=settings.hair_style, melanin=round(settings.hair_melanin, 3),
                redness=round(settings.hair_redness, 3), grey=round(settings.hair_grey, 3),
-               length_cm=round(settings.hair_length, 2), density=round(settings.hair_density, 3))
+               length_cm=round(settings.hair_length, 2), density=round(settings.hair_density, 3),
+               brow_density=round(settings.hair_brows, 3))
     if settings.hair_beard != record["beard"]:
         out["beard"] = settings.hair_beard
         lengths = styles().beards[settings.hair_beard].length_mm if settings.hair_beard != NO_BEARD else (0, 0)

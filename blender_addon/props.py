@@ -88,6 +88,8 @@ class Pain3DSettings(bpy.types.PropertyGroup):
                                default=6.0)
     hair_density: FloatProperty(name="Density", description="Scalp strands relative to the style's count",
                                 min=0.3, max=1.2, default=1.0)
+    hair_brows: FloatProperty(name="Brow density", description="Eyebrow strands relative to the library's count",
+                              min=0.2, max=1.5, default=1.0)
     hair_seed: IntProperty(name="Hair seed", description="Seed of the next Random Hair draw", min=0, default=0)
 
 

@@ -78,7 +78,7 @@ class VIEW3D_PT_pain3d_hair(_HeadPanel, bpy.types.Panel):
         layout.operator("pain3d.random_hair", icon="FILE_REFRESH")
         col = layout.column(align=True)
         for name in ("hair_style", "hair_length", "hair_density", "hair_melanin", "hair_redness", "hair_grey",
-                     "hair_beard"):
+                     "hair_beard", "hair_brows"):
             col.prop(settings, name, slider=name not in ("hair_style", "hair_beard", "hair_length"))
         row = layout.row(align=True)
         row.operator("pain3d.apply_hair", icon="CHECKMARK")
