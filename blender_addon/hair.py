@@ -21,6 +21,7 @@ from .nodes import attribute, math_node
 from .shading import add_label_outputs
 
 COLLISION_MARGIN = 0.0003  # metres: posed strands stay this far off the skin
+COLLIDING = ("brows", "lashes", "beard")  # the kinds the face's expressions move
 HAIR_UV = "Pain3D_HairUV"  # the skin UVs; other parts moved off [0, 1] so a root's UV is unique
 DEFORM_GROUP = "Pain3D Hair Deform"
 GREY_ATTRIBUTE = "pain3d_grey"
@@ -45,7 +46,7 @@ def add_hair(context, head: bpy.types.Object, groom, link) -> list[bpy.types.Obj
         obj[HAIR_PROP] = kind
         obj.parent = head
         modifier = obj.modifiers.new("Pain3D deform on skin", "NODES")
-        modifier.node_group = deform_group()
+        modifier.node_group = deform_group(collide=kind in COLLIDING)
         set_modifier_input(modifier, modifier.node_group.interface.items_tree["Skin"].identifier, head)
         link(obj)
         objects.append(obj)
@@ -92,18 +93,21 @@ def curves_object(name: str, strands, surface: bpy.types.Object) -> bpy.types.Ob
     return bpy.data.objects.new(name, curves)
 
 
-def deform_group() -> bpy.types.NodeTree:
-    """The geometry-node group that moves strands with their root triangles and then out of the
-    posed skin (shared by all hair objects; each modifier names its own head as "Skin").
+def deform_group(collide: bool) -> bpy.types.NodeTree:
+    """The geometry-node group that moves strands with their root triangles, and with `collide`
+    then out of the posed skin (shared by the hair objects; each modifier names its head "Skin").
 
     Deform Curves on Surface turns each strand rigidly with its root's triangle; where the skin
-    folds under an expression (the jaw dropping onto a beard, lids closing) the rest of a strand
-    would pass into the skin, so every point but the root that ends up inside, or closer than
-    COLLISION_MARGIN, is moved to that distance off the nearest skin point along its normal."""
-    group = bpy.data.node_groups.get(DEFORM_GROUP)
+    folds under an expression (the jaw dropping onto a beard, lids closing, brows pulled down) the
+    rest of a strand would pass into the skin, so every point but the root that ends up inside,
+    or closer than COLLISION_MARGIN, is moved to that distance off the nearest skin point along
+    its normal. The scalp barely moves with the face and its strands are grown clear of the skin,
+    so it skips this step, which costs a search of the subdivided head per evaluation."""
+    name = DEFORM_GROUP + (" and collide" if collide else "")
+    group = bpy.data.node_groups.get(name)
     if group is not None:
         return group
-    group = bpy.data.node_groups.new(DEFORM_GROUP, "GeometryNodeTree")
+    group = bpy.data.node_groups.new(name, "GeometryNodeTree")
     group.interface.new_socket("Geometry", in_out="INPUT", socket_type="NodeSocketGeometry")
     group.interface.new_socket("Skin", in_out="INPUT", socket_type="NodeSocketObject")
     group.interface.new_socket("Geometry", in_out="OUTPUT", socket_type="NodeSocketGeometry")
@@ -111,6 +115,9 @@ def deform_group() -> bpy.types.NodeTree:
     source, sink = nodes.new("NodeGroupInput"), nodes.new("NodeGroupOutput")
     deform = nodes.new("GeometryNodeDeformCurvesOnSurface")
     links.new(source.outputs["Geometry"], deform.inputs[0])
+    if not collide:
+        links.new(deform.outputs[0], sink.inputs[0])
+        return group
     skin = nodes.new("GeometryNodeObjectInfo")
     skin.transform_space = "RELATIVE"
     links.new(source.outputs["Skin"], skin.inputs["Object"])

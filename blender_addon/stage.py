@@ -124,8 +124,8 @@ def configure_cycles(scene, resolution: int, samples: int, device: str = "CPU", 
     scene.view_settings.view_transform = "Standard"  # albedo colours come out as authored
     scene.cycles_curves.shape = "RIBBONS"  # hair strands as camera-facing ribbons: the cheap shape
     scene.cycles_curves.subdivisions = 2
-    scene.cycles.transmission_bounces = 4  # light through hair: more bounces cost time, not looks
-    scene.cycles.glossy_bounces = 2
+    scene.cycles.transmission_bounces = 0  # light through hair strands: bounces cost time, not looks
+    scene.cycles.glossy_bounces = 1
 
 
 def render_views(context, head: bpy.types.Object, views: list[dict], resolution: int,

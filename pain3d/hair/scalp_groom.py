@@ -13,6 +13,7 @@ from .strands import (DOWN, SKIN_MARGIN, StrandSet, clump, coil, cut_below, fini
 from .surface import HeadVolume, Roots, SkinSurface
 
 X, Y, Z = np.eye(3)
+SCALP_MARGIN = 0.0025  # off the field: the mesh's flat faces sit up to ~2 mm outside it in places
 MAX_SEGMENT = 0.025  # metres: longer steps could jump through the head
 SHOULDER_Z = -0.25  # where shoulder-length hair ends, below the pupils (shoulders come with the body)
 FLOOR_Z = -0.30  # every strand ends here: below, the body hides it and no camera frames it
@@ -57,7 +58,8 @@ def grow_scalp(head: HeadMesh, record: dict, surface: SkinSurface, volume: HeadV
         pts = coil(pts, roots.normal, style.wave_mm[0] / 1000.0, style.wave_mm[1] / 1000.0, phase, helix=False)
     pts, _ = clump(pts, style.clump, style.clump_size, np.random.default_rng(int(rng.integers(2**32))))
     pts = frizz(pts, style.frizz_mm / 1000.0, rng)
-    pts = finish(volume, pts, SKIN_MARGIN + rope,
+    clearance = np.clip(0.3 * length, SKIN_MARGIN, SCALP_MARGIN)  # short hair stays short
+    pts = finish(volume, pts, clearance + rope,
                  lambda s: off_face(s.reshape(-1, 3), repeat=s.shape[1]).reshape(s.shape))
     radius = taper(n, points, style.width_um * 1e-6 / np.sqrt(detail), 0.7 if rope else 0.3)
     grey = (rng.random(n) < record["grey"]).astype(np.float32)
