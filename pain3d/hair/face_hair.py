@@ -152,7 +152,7 @@ def beard_zone(head: HeadMesh, points: np.ndarray, zone: str) -> np.ndarray:
     tragus = head.landmarks["tragus_L"] * np.array([np.sign(head.landmarks["tragus_L"][0]), 1.0, 1.0])
     corner = p.mouth_w + 0.012
     cheek = np.interp(ax, [0.0, corner, tragus[0] - 0.006], [p.z_sn - 0.002, p.z_sn - 0.004, tragus[2] + 0.004])
-    neck_drop = {"full": 0.030, "boxed": 0.010}.get(zone, 0.010)
+    neck_drop = {"full": 0.030, "boxed": 0.010, "chin_strap": 0.030}.get(zone, 0.010)  # the strap wraps under the jaw
     neck = np.interp(ax, [0.0, 0.035, tragus[0]], [p.z_me - neck_drop, p.z_me - neck_drop + 0.01, tragus[2] - 0.02])
     front = y < tragus[1] - 0.008
     lips_top = p.z_sto + p.upper_verm + 0.0012
@@ -167,8 +167,8 @@ def beard_zone(head: HeadMesh, points: np.ndarray, zone: str) -> np.ndarray:
         keep = base & (ax < p.mouth_w + 0.006) & (z > p.z_me - 0.012) & (y < -0.045)
     elif zone == "chin_strap":
         jaw = head.landmarks68[:17]
-        near_jaw = np.min(np.linalg.norm(points[:, None, :] - jaw[None], axis=2), axis=1) < 0.009
-        keep = base & near_jaw & (z < p.z_sto - 0.01)
+        near_jaw = np.min(np.linalg.norm(points[:, None, :] - jaw[None], axis=2), axis=1) < 0.014
+        keep = base & near_jaw & ~((ax < p.mouth_w + 0.01) & (z > p.z_sto - 0.012))  # no moustache
     else:
         raise ValueError(zone)
     return keep.astype(float)
