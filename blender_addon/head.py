@@ -26,14 +26,13 @@ def new_head(context, age: float, sex: str, ethnicity: str, seed: int, level: in
              skin_tone: float | None = None, hair: bool = True) -> bpy.types.Object:
     """Build a complete head (mesh, materials, AU shape keys and drivers, and hair drawn from the
     priors for its age, sex and group unless `hair` is false) and make it active."""
-    from ..hair import draw_hair, grow_groom  # the pure head model, its AU rig and its hair
+    from ..hair import grow_groom  # the pure head model, its AU rig and its hair
     from ..identity import build_identity
-    from ..seeds import derive_seed
 
     identity = build_identity(age=age, sex=sex, ethnicity=ethnicity, seed=seed, level=level)
     groom = None
     if hair:
-        record = draw_hair({"age": age, "sex": sex, "ethnicity": ethnicity}, {}, derive_seed(seed, HAIR_STREAM))
+        record = prior_hair({"age": age, "sex": sex, "ethnicity": ethnicity}, seed)
         groom = grow_groom(identity.head, record, detail=VIEWPORT_DETAIL)
     obj = head_object(context, identity, seed, skin_tone, groom=groom)
     obj[IDENTITY_PROP] = json.dumps({"age": age, "sex": sex, "ethnicity": ethnicity, "level": level})
@@ -43,6 +42,15 @@ def new_head(context, age: float, sex: str, ethnicity: str, seed: int, level: in
 
 
 HAIR_STREAM = 77  # the panel's hair draws: a stream of the head seed of their own
+
+
+def prior_hair(who: dict, head_seed: int, *draw: int) -> dict:
+    """A hair record from the priors for a head's age, sex and group: the new head's (no `draw`),
+    or the panel's n-th Random Hair draw."""
+    from ..hair import draw_hair
+    from ..seeds import derive_seed
+
+    return draw_hair(who, {}, derive_seed(head_seed, HAIR_STREAM, *draw))
 
 
 def core_head_of(obj: bpy.types.Object):

@@ -12,9 +12,9 @@ from bpy.props import EnumProperty, IntProperty
 from .. import facs, sampling
 from ..errors import Pain3DError
 from ..jobs import export_expression, job_views
-from ..hair import NO_BEARD, draw_hair, styles
+from ..hair import NO_BEARD, styles
 from .hair import head_record, regrow
-from .head import HAIR_STREAM, IDENTITY_PROP, collection, core_head_of, head_aus, new_head, set_aus
+from .head import IDENTITY_PROP, collection, core_head_of, head_aus, new_head, prior_hair, set_aus
 from .props import PRESET_ITEMS
 from .stage import add_view_cameras, render_preview
 
@@ -103,8 +103,7 @@ class PAIN3D_OT_random_hair(_HeadOperator, bpy.types.Operator):
     def execute(self, context):
         head, settings = active_head(context), context.scene.pain3d
         who = json.loads(head[IDENTITY_PROP])
-        record = draw_hair(who, {}, sampling.derive_seed(int(head.pain3d.identity_seed), HAIR_STREAM,
-                                                          settings.hair_seed))
+        record = prior_hair(who, int(head.pain3d.identity_seed), settings.hair_seed)
         regrow(context, head, core_head_of(head), record, collection(context).objects.link)
         show_record(settings, record)
         settings.hair_seed += 1  # the next click draws another
@@ -122,8 +121,7 @@ class PAIN3D_OT_apply_hair(_HeadOperator, bpy.types.Operator):
     def execute(self, context):
         head, settings = active_head(context), context.scene.pain3d
         who = json.loads(head[IDENTITY_PROP])
-        record = head_record(head) or draw_hair(who, {}, sampling.derive_seed(int(head.pain3d.identity_seed),
-                                                                               HAIR_STREAM))
+        record = head_record(head) or prior_hair(who, int(head.pain3d.identity_seed))
         record = edited_record(record, settings)
         regrow(context, head, core_head_of(head), record, collection(context).objects.link)
         return {"FINISHED"}

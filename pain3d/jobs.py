@@ -236,36 +236,38 @@ def _check_rate_or_prior(name: str, value: Any) -> str | float:
     return float(value)
 
 
-def _check_style(name: str, value: Any) -> str:
+def _optional_name(names: Callable[[], tuple[str, ...]]) -> Callable[[str, Any], str]:
+    """A check for "" (drawn from the priors) or one of the hair library's `names()`."""
+    def check(name: str, value: Any) -> str:
+        if value == "":
+            return value
+        if not isinstance(value, str) or value not in names():
+            raise _bad(name, value, '"" (drawn from the priors) or one of: ' + ", ".join(names()))
+        return value
+
+    return check
+
+
+def _style_names() -> tuple[str, ...]:
     from .hair import style_names
 
-    if value == "":
-        return value
-    if not isinstance(value, str) or value not in style_names():
-        raise _bad(name, value, '"" (drawn from the priors) or one of: ' + ", ".join(style_names()))
-    return value
+    return style_names()
 
 
-def _check_beard(name: str, value: Any) -> str:
+def _beard_names() -> tuple[str, ...]:
     from .hair import beard_names
 
-    if value == "":
-        return value
-    if not isinstance(value, str) or value not in beard_names():
-        raise _bad(name, value, '"" (drawn from the priors) or one of: ' + ", ".join(beard_names()))
-    return value
+    return beard_names()
 
 
 def _check_style_weights(name: str, value: Any) -> dict[str, float]:
-    from .hair import style_names
-
-    allowed = "a table of style = factor >= 0 (styles: " + ", ".join(style_names()) + ")"
+    allowed = "a table of style = factor >= 0 (styles: " + ", ".join(_style_names()) + ")"
     if not isinstance(value, dict):
         raise _bad(name, value, allowed)
     out = {}
     for style, factor in value.items():
-        if style not in style_names():
-            raise Pain3DError(f"{name}: unknown style {style!r}; allowed: {', '.join(style_names())}")
+        if style not in _style_names():
+            raise Pain3DError(f"{name}: unknown style {style!r}; allowed: {', '.join(_style_names())}")
         if not _is_num(factor) or factor < 0:
             raise _bad(f"{name}.{style}", factor, "a factor >= 0")
         out[style] = float(factor)
@@ -382,12 +384,12 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "enabled": Field("bool", True, "Grow hair as strands (scalp, brows, lashes, beards; docs/hair.md); "
                          "false renders bald heads with painted brows."),
         "style": Field("custom", "", "One scalp style for everyone (empty: drawn per identity from the priors).",
-                       check=_check_style, allowed='"" or a style name'),
+                       check=_optional_name(_style_names), allowed='"" or a style name'),
         "style_weights": Field("custom", {}, "Factors on the priors' style weights (e.g. {long_wavy = 2, "
                                "cornrows = 0}); styles left out keep theirs.", check=_check_style_weights,
                                allowed="table of style = factor >= 0"),
         "beard": Field("custom", "", "One beard for every man (\"none\": clean-shaven; empty: drawn from the "
-                       "priors and beard_rate).", check=_check_beard, allowed='"" or a beard name'),
+                       "priors and beard_rate).", check=_optional_name(_beard_names), allowed='"" or a beard name'),
         "bald_rate": Field("custom", "prior", "Share of men bald on top (Norwood VI-VII); \"prior\": by age "
                            "and group.", check=_check_rate_or_prior, allowed='"prior" or 0..1'),
         "beard_rate": Field("custom", "prior", "Share of men with facial hair; \"prior\": by group.",

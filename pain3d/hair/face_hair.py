@@ -7,6 +7,7 @@ import numpy as np
 
 from ..head.mesh import HeadMesh
 from .library import NO_BEARD, styles
+from .priors import between
 from .strands import DOWN, SKIN_MARGIN, StrandSet, coil, finish, grow, tangent, taper, _unit
 from .surface import HeadVolume, Roots, SkinSurface
 
@@ -25,7 +26,7 @@ def grow_brows(head: HeadMesh, record: dict, surface: SkinSurface, volume: HeadV
     sets = []
     for brow in (head.landmarks68[21:16:-1], head.landmarks68[22:27]):  # medial end first
         weight, along = _brow_band(surface.centroid, brow, record["brow_height_mm"] / 1000.0,
-                                   _between(lib["tail_height_mm"][int(male)], 0.5) / 1000.0)
+                                   between(lib["tail_height_mm"][int(male)], 0.5) / 1000.0)
         count = int(lib["strands"][int(male)] * record["brow_density"])
         roots = surface.sample(weight, count, rng)
         t = along(roots.position)
@@ -93,7 +94,7 @@ def grow_lashes(head: HeadMesh, record: dict, surface: SkinSurface, volume: Head
             points = _along_loop(loop, patch.psi, psi)
             roots = surface.attach(points, near_ring)
             middle = np.sin(np.clip((psi - lo) / (hi - lo), 0, 1) * np.pi)
-            length = (record["lash_length_mm"] if upper else _between(lib["lower_length_mm"], rng.random()))
+            length = (record["lash_length_mm"] if upper else between(lib["lower_length_mm"], rng.random()))
             length = length / 1000.0 * (0.55 + 0.45 * middle) * rng.uniform(0.85, 1.1, count)
             vertical = Z if upper else -Z
             out = _unit(np.cos(psi)[:, None] * X * 0.35 + np.tile(-Y + (0.8 if upper else 0.25) * vertical, (count, 1)))
@@ -184,7 +185,3 @@ def _merge(kind: str, sets: list, width: float, volume: HeadVolume, margin: floa
                                                                                "normal", "uv")))
     grey = np.concatenate([g for _, _, g in sets]).astype(np.float32)
     return StrandSet(kind, pts.astype(np.float32), taper(len(pts), pts.shape[1], width), merged, grey)
-
-
-def _between(bounds, u: float) -> float:
-    return float(bounds[0] + (bounds[1] - bounds[0]) * u)

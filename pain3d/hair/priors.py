@@ -38,14 +38,14 @@ def draw_hair(identity: dict, settings: dict, seed: int) -> dict:
     if male and settings.get("beard"):  # a job's fixed beard for every man
         beard = settings["beard"]
         beard_density = priors["beard"]["density"][group] if beard != NO_BEARD else 0.0
-    beard_length = _between(lib.beards[beard].length_mm, u[5]) if beard != NO_BEARD else 0.0
+    beard_length = between(lib.beards[beard].length_mm, u[5]) if beard != NO_BEARD else 0.0
     ageing = float(np.clip((age - 25.0) / 50.0, 0.0, 1.2))
     brows, lashes = lib.brows, lib.lashes
     s = int(male)
     return {
         "seed": int(seed),
         "style": style,
-        "length_cm": round(_between(look.length_cm, u[6]), 2),
+        "length_cm": round(between(look.length_cm, u[6]), 2),
         "density": round(float(np.clip(0.85 + 0.3 * u[7] - (0.15 * ageing if not male else 0.0), 0.4, 1.2)), 3),
         "shade": shade,
         "melanin": round(melanin, 3),
@@ -59,10 +59,10 @@ def draw_hair(identity: dict, settings: dict, seed: int) -> dict:
         "beard_length_mm": round(beard_length, 2),
         "beard_density": round(beard_density, 3),
         "brow_density": round(float((0.8 + 0.35 * u[10]) * (1.0 - 0.3 * ageing)), 3),
-        "brow_length_mm": round(_between(brows["length_mm"][s], u[11]) * (1.0 + 0.1 * ageing), 2),
-        "brow_height_mm": round(_between(brows["head_height_mm"][s], u[12]), 2),
+        "brow_length_mm": round(between(brows["length_mm"][s], u[11]) * (1.0 + 0.1 * ageing), 2),
+        "brow_height_mm": round(between(brows["head_height_mm"][s], u[12]), 2),
         "brow_long_share": round(float(brows["long_hair_share_at_80"] * np.clip((age - 40.0) / 40.0, 0.0, 1.0)), 3),
-        "lash_length_mm": round(_between(lashes["upper_length_mm"], u[13]) * (1.0 - 0.15 * ageing), 2),
+        "lash_length_mm": round(between(lashes["upper_length_mm"], u[13]) * (1.0 - 0.15 * ageing), 2),
         "lash_density": round(float((0.8 + 0.4 * u[14]) * (1.0 - 0.3 * ageing)), 3),
     }
 
@@ -156,6 +156,7 @@ def _pick(weights: dict[str, float], u: float) -> str:
     return names[min(int(np.searchsorted(cdf, u, side="right")), len(names) - 1)]
 
 
-def _between(bounds, u: float) -> float:
+def between(bounds, u: float) -> float:
+    """The point a share `u` of the way through a [low, high] range."""
     lo, hi = bounds
     return float(lo + (hi - lo) * u)

@@ -39,7 +39,7 @@ class Scalp:
     def __init__(self, head: HeadMesh, record: dict, seed: int) -> None:
         p = head.params
         male = head.params.maleness > 0.5
-        tragus = 0.5 * (head.landmarks["tragus_L"] * [1, 1, 1] + head.landmarks["tragus_R"] * [-1, 1, 1])
+        tragus = 0.5 * (head.landmarks["tragus_L"] + head.landmarks["tragus_R"] * [-1, 1, 1])  # mirrored to +x
         theta_ear = float(np.arctan2(tragus[0], -(tragus[1] - CENTRE[1])))
         elev = lambda z, r: float(np.degrees(np.arctan2(z - CENTRE[2], r)))  # noqa: E731
         z_tr = p.z_brow + record["hairline_mm"] / 1000.0

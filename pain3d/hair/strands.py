@@ -31,7 +31,6 @@ class StrandSet:
 
     @staticmethod
     def empty(kind: str) -> "StrandSet":
-        from .surface import Roots
         z = np.zeros((0, 3))
         return StrandSet(kind, np.zeros((0, 2, 3), np.float32), np.zeros((0, 2), np.float32),
                          Roots(np.zeros(0, int), z, z, z, np.zeros((0, 2))), np.zeros(0, np.float32))
