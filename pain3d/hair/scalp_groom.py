@@ -23,7 +23,7 @@ VOLUME_MM = {"part": 5.0, "back": 3.0, "crown": 4.0, "forward": 3.0, "gather": 2
 
 def grow_scalp(head: HeadMesh, record: dict, surface: SkinSurface, volume: HeadVolume,
                rng: np.random.Generator, detail: float = 1.0) -> StrandSet:
-    """The scalp's strands; `detail` < 1 grows that share of them, each wider by 1/sqrt(detail)
+    """The scalp's strands; `detail` < 1 grows that share of them, each wider by 1/detail
     and long ones with fewer points, covering the scalp the same at lower cost (small renders)."""
     style = styles().scalp[record["style"]]
     scalp = Scalp(head, record, int(record["seed"]))
@@ -61,7 +61,7 @@ def grow_scalp(head: HeadMesh, record: dict, surface: SkinSurface, volume: HeadV
     clearance = np.clip(0.3 * length, SKIN_MARGIN, SCALP_MARGIN)  # short hair stays short
     pts = finish(volume, pts, clearance + rope,
                  lambda s: off_face(s.reshape(-1, 3), repeat=s.shape[1]).reshape(s.shape))
-    radius = taper(n, points, style.width_um * 1e-6 / np.sqrt(detail), 0.7 if rope else 0.3)
+    radius = taper(n, points, style.width_um * 1e-6 / detail, 0.7 if rope else 0.3)
     grey = (rng.random(n) < record["grey"]).astype(np.float32)
     return StrandSet("scalp", pts.astype(np.float32), radius, roots, grey)
 
