@@ -8,7 +8,8 @@ from pathlib import Path
 import bpy
 import numpy as np
 
-from .. import camera as cam, scenery
+from .. import camera as cam, environments, scenery
+from ..colour import srgb_to_linear
 from .compat import use_nodes
 from .head import FACE_FRAME_PROP, collection, landmark_positions
 
@@ -94,20 +95,51 @@ def set_world(scene, world_record: dict) -> None:
     links.new(background.outputs["Background"], output.inputs["Surface"])
     for node in [n for n in nodes if n.name.startswith("Pain3D env")]:
         nodes.remove(node)
-    background.inputs["Strength"].default_value = world_record["strength"]
     if world_record["kind"] == "ambient":
+        background.inputs["Strength"].default_value = world_record["strength"]
         background.inputs["Color"].default_value = (*world_record["color"], 1.0)
         return
+    image = environment_image(world_record["path"])
+    background.inputs["Strength"].default_value = environment_scale(world_record, image)
     coords = nodes.new("ShaderNodeTexCoord")
     mapping = nodes.new("ShaderNodeMapping")
     texture = nodes.new("ShaderNodeTexEnvironment")
     for node, label in ((coords, "coords"), (mapping, "mapping"), (texture, "texture")):
         node.name = f"Pain3D env {label}"
-    texture.image = bpy.data.images.load(world_record["path"], check_existing=True)
+    texture.image = image
     mapping.inputs["Rotation"].default_value = (0.0, 0.0, np.radians(world_record["rotation"]))
     links.new(coords.outputs["Generated"], mapping.inputs["Vector"])
     links.new(mapping.outputs["Vector"], texture.inputs["Vector"])
     links.new(texture.outputs["Color"], background.inputs["Color"])
+
+
+def environment_image(path: str) -> bpy.types.Image:
+    """The image of an environment record's path (`builtin:NAME.exr`: a map inside Blender)."""
+    if environments.is_builtin(path):
+        path = str(environments.builtin_file(path, bpy.utils.system_resource("DATAFILES")))
+    return bpy.data.images.load(path, check_existing=True)
+
+
+_PIXELS: dict[str, tuple[str, np.ndarray]] = {}  # image name -> (its file, its linear pixels)
+
+
+def linear_pixels(image: bpy.types.Image) -> np.ndarray:
+    """An image's linear RGB as (H, W, 3) floats, row 0 on top (read once per file): float images
+    (EXR, HDR) as stored, 8-bit ones decoded from sRGB."""
+    cached = _PIXELS.get(image.name)
+    if cached is None or cached[0] != image.filepath:
+        width, height = image.size
+        rgba = np.empty(width * height * 4, np.float32)
+        image.pixels.foreach_get(rgba)
+        rgb = rgba.reshape(height, width, 4)[::-1, :, :3]
+        cached = _PIXELS[image.name] = (image.filepath, rgb.copy() if image.is_float else
+                                        srgb_to_linear(rgb).astype(np.float32))
+    return cached[1]
+
+
+def environment_scale(world_record: dict, image: bpy.types.Image) -> float:
+    """The world strength that gives an environment map the record's mean luminance."""
+    return world_record["strength"] / max(environments.mean_luminance(linear_pixels(image)), 1e-6)
 
 
 def configure_cycles(scene, resolution: int, samples: int, device: str = "CPU", denoise: bool = False) -> None:

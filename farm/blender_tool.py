@@ -40,6 +40,8 @@ class BlenderRenderTool:
     def __init__(self, context, settings: dict) -> None:
         self.context, self.settings = context, settings
         self.render_seconds: list[float] = []  # each render call's duration (benchmarks/bench_farm.py)
+        self.world: dict = {}  # the lighting's world and the background of the next renders
+        self.background: dict = {}
         scene = context.scene
         stage.configure_cycles(scene, settings["resolution"], settings["samples"],
                                device=settings["device"].upper(), denoise=settings["denoise"])
@@ -68,12 +70,19 @@ class BlenderRenderTool:
 
     def apply_lighting(self, head: BlenderHead, lighting: dict) -> None:
         stage.apply_lighting(self.context, head.obj, lighting)
+        compositor.set_white_balance(self.context.scene, lighting.get("white_balance", (1.0, 1.0, 1.0)))
+        self.world = lighting["world"]
 
     def set_background(self, background: dict) -> None:
-        compositor.set_background(self.context.scene, background)
+        self.background = background
+        if background["kind"] != "environment":  # an environment is seen per view: laid in render_view
+            compositor.set_background(self.context.scene, background)
 
     def render_view(self, head: BlenderHead, view: dict, folder: Path) -> Shot:
         compat.set_output_folder(self.labels, folder)
+        if self.background["kind"] == "environment":
+            camera = stage.face_camera(head.obj, view["yaw"], view["pitch"], self.settings["resolution"])
+            compositor.set_environment_background(self.context.scene, self.world, camera, self.background["blur"])
         started = time.perf_counter()
         result = stage.render_views(self.context, head.obj, [view], self.settings["resolution"],
                                     lambda i, v: folder / "image.png")[0]

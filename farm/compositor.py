@@ -9,8 +9,8 @@ from pathlib import Path
 import bpy
 import numpy as np
 
-from pain3d import scenery
-from pain3d.addon import compat
+from pain3d import environments, scenery
+from pain3d.addon import compat, stage
 from pain3d.addon.nodes import math_node
 from pain3d.addon.shading import LABEL_AOVS, NORMAL_AOV
 from pain3d.colour import srgb_to_linear
@@ -18,6 +18,7 @@ from pain3d.dataset import DEPTH_UNIT_M, MASK_CLASSES, OPTIONAL_LABEL_FILES, lab
 from pain3d.heatmap import HEAT_COLOR_STOPS
 
 BACKGROUND_IMAGE = "Pain3D_Background"
+WHITE_BALANCE = "Pain3D white balance "
 
 
 def setup_label_passes(scene, background: bool = False, depth: bool = False,
@@ -64,9 +65,9 @@ def setup_label_passes(scene, background: bool = False, depth: bool = False,
         tree.links.new(source.outputs["Image"], scale.inputs["Image"])
         tree.links.new(scale.outputs["Image"], under)
         tree.links.new(passes.outputs["Image"], above)
-        compat.compositor_output(tree, over.outputs["Image"])
+        compat.compositor_output(tree, _white_balanced(tree, over.outputs["Image"]))
     else:
-        compat.compositor_output(tree, passes.outputs["Image"])
+        compat.compositor_output(tree, _white_balanced(tree, passes.outputs["Image"]))
     wanted = {name: (mode, bits, name in OPTIONAL_LABEL_FILES)  # raw values: depth and normals
               for name, (mode, bits) in label_files(depth, normals).items()}
     files = compat.file_output(tree, wanted)
@@ -85,6 +86,26 @@ def setup_label_passes(scene, background: bool = False, depth: bool = False,
     if normals:
         tree.links.new(_normals_socket(tree, passes, on_head, coverage), files.inputs["normals"])
     return files
+
+
+def _white_balanced(tree, image) -> bpy.types.NodeSocket:
+    """The image times per-channel gains (`set_white_balance`; 1 until set), as a camera's white
+    balance acts on the whole frame."""
+    split = tree.nodes.new("CompositorNodeSeparateColor")
+    tree.links.new(image, split.inputs["Image"])
+    join = tree.nodes.new("CompositorNodeCombineColor")
+    for channel in ("Red", "Green", "Blue"):
+        gain = math_node(tree, "MULTIPLY", split.outputs[channel], 1.0)
+        gain.node.name = WHITE_BALANCE + channel
+        tree.links.new(gain, join.inputs[channel])
+    return join.outputs["Image"]
+
+
+def set_white_balance(scene, gains: list[float]) -> None:
+    """The camera's white balance (linear RGB gains, `pain3d.scenery.white_balance`) for the next renders."""
+    tree = compat.compositor(scene)
+    for channel, gain in zip(("Red", "Green", "Blue"), gains):
+        tree.nodes[WHITE_BALANCE + channel].inputs[1].default_value = float(gain)
 
 
 def _depth_socket(tree, passes, on_head) -> bpy.types.NodeSocket:
@@ -157,29 +178,46 @@ def set_background(scene, record: dict) -> None:
     """Put a background record (`pain3d.scenery.draw_background`) behind the next renders.
 
     Needs `setup_label_passes(scene, background=True)`: the render is film-transparent and the
-    compositor lays it over this image, so the label passes never see the background.
+    compositor lays it over this image, so the label passes never see the background. An
+    `environment` record depends on the camera: `set_environment_background` lays it per view.
     """
-    tree = compat.compositor(scene)
-    source, scale = tree.nodes["Pain3D background"], tree.nodes["Pain3D background scale"]
+    source = compat.compositor(scene).nodes["Pain3D background"]
     key = repr((sorted(record.items()), scene.render.resolution_x))
     if source.image is not None and source.get("pain3d_record") == key:
         return  # per-identity backgrounds: made once, reused for every image
     source["pain3d_record"] = key
     if record["kind"] == "images":
         image = bpy.data.images.load(str(Path(record["folder"]) / record["file"]), check_existing=True)
-        compat.scale_to_render(scale, "CROP")  # cover the frame, keeping the picture's aspect
+        n = scene.render.resolution_x
+        photo = scenery.cover_square(stage.linear_pixels(image), n)  # cover the frame, keeping the aspect
+        _show_pixels(scene, environments.lens_blur(photo, record.get("blur", 0.0) * n))
     else:
         pixels = scenery.background_pixels(record, scene.render.resolution_x)
-        n = pixels.shape[0]
-        image = bpy.data.images.get(BACKGROUND_IMAGE)
-        if image is not None and tuple(image.size) != (n, n):
-            bpy.data.images.remove(image)
-            image = None
-        if image is None:
-            image = bpy.data.images.new(BACKGROUND_IMAGE, n, n, alpha=True, float_buffer=True)
-        linear = srgb_to_linear(pixels[::-1])  # Blender's rows run bottom to top
-        rgba = np.concatenate([linear, np.ones((n, n, 1))], axis=2).astype(np.float32)
-        image.pixels.foreach_set(rgba.ravel())
-        image.update()
-        compat.scale_to_render(scale, "STRETCH")
-    source.image = image
+        _show_pixels(scene, srgb_to_linear(pixels))
+
+
+def set_environment_background(scene, world: dict, camera, blur: float) -> None:
+    """Lay what `camera` sees of the world's environment map (`pain3d.environments`), at the
+    world's exposure and blurred by `blur` (a share of the image width), behind the next render."""
+    image = stage.environment_image(world["path"])
+    seen = environments.environment_view(stage.linear_pixels(image), camera, world["rotation"],
+                                         scene.render.resolution_x, stage.environment_scale(world, image), blur)
+    compat.compositor(scene).nodes["Pain3D background"]["pain3d_record"] = ""  # per view: never reused
+    _show_pixels(scene, seen)
+
+
+def _show_pixels(scene, linear: np.ndarray) -> None:
+    """Linear RGB pixels (n, n, 3), row 0 on top, as the background image, stretched to the render."""
+    n = linear.shape[0]
+    image = bpy.data.images.get(BACKGROUND_IMAGE)
+    if image is not None and tuple(image.size) != (n, n):
+        bpy.data.images.remove(image)
+        image = None
+    if image is None:
+        image = bpy.data.images.new(BACKGROUND_IMAGE, n, n, alpha=True, float_buffer=True)
+    rgba = np.concatenate([linear[::-1], np.ones((n, n, 1))], axis=2).astype(np.float32)  # Blender: bottom row first
+    image.pixels.foreach_set(rgba.ravel())
+    image.update()
+    tree = compat.compositor(scene)
+    compat.scale_to_render(tree.nodes["Pain3D background scale"], "STRETCH")
+    tree.nodes["Pain3D background"].image = image

@@ -1,8 +1,10 @@
-"""sRGB transfer functions (IEC 61966-2-1), the one definition every layer uses."""
+"""sRGB transfer functions (IEC 61966-2-1) and luminance weights, the one definition every layer uses."""
 
 from __future__ import annotations
 
 import numpy as np
+
+LUMA = np.array([0.2126, 0.7152, 0.0722])  # Rec. 709 luminance of linear RGB
 
 
 def srgb_to_linear(c) -> np.ndarray:

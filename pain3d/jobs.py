@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
-from . import facs
+from . import environments, facs
 from .background_images import list_images
 from .errors import Pain3DError
 from .fileio import atomic_write_text
@@ -224,7 +224,7 @@ def _range(default: list[float], lo: float, hi: float, unit: str, doc: str) -> F
     return Field("custom", default, doc, check=check, allowed=check.allowed)  # type: ignore[attr-defined]
 
 
-BACKGROUND_KINDS = ("solid", "gradient", "procedural", "images")
+BACKGROUND_KINDS = ("environment", "solid", "gradient", "procedural", "images")
 
 
 def _check_rate_or_prior(name: str, value: Any) -> str | float:
@@ -362,17 +362,24 @@ SCHEMA: dict[str, dict[str, Field]] = {
         **_light_fields(),
         "mirror": Field("float", 0.5, "Chance that the rig is mirrored (key light on the subject's left).", 0, 1),
         "temperature": _range([3200, 6500], 1000, 20000, "K", "Colour temperature of each light."),
+        "white_balance": Field("float", 0.8, "Share of the lights' colour cast that the camera's white balance "
+                               "corrects (1: all of it, 0: none; warm light then tints the skin).", 0, 1),
         "ambient": _range([0.15, 0.4], 0, 5, "strength", "Strength of the grey world light when no environment is set."),
-        "environment": Field("str", "", "An HDR/EXR image used as the world light, randomly rotated "
-                             "(a path; relative to the job file)."),
-        "environment_strength": _range([0.3, 1.0], 0, 20, "strength", "Strength of the environment image."),
+        "environment": Field("str", "builtin", "The world light, randomly rotated: \"builtin\" (one of the eight CC0 "
+                             "maps inside Blender), a folder of HDR/EXR maps (one drawn), an image file, or \"\" "
+                             "(a grey ambient world); paths relative to the job file (docs/scenery.md)."),
+        "environment_strength": _range([0.05, 0.14], 0, 20, "mean luminance", "Exposure of the environment: its "
+                                       "map is scaled to this mean luminance (so night and noon maps light alike)."),
     },
     "background": {
         "per": Field("choice", "identity", "Draw the background once per identity or per image.",
                      choices=("identity", "image")),
-        "kinds": Field("custom", {"solid": 1.0, "gradient": 1.0, "procedural": 1.0, "images": 0.0},
-                       "Relative weights of the background kinds (a kind left out weighs 0).", check=_check_kinds,
-                       allowed="table of solid/gradient/procedural/images = weight >= 0"),
+        "kinds": Field("custom", {"environment": 4.0, "solid": 0.0, "gradient": 1.0, "procedural": 0.0, "images": 0.0},
+                       "Relative weights of the background kinds (a kind left out weighs 0): environment is the "
+                       "world's map seen through the lens.", check=_check_kinds,
+                       allowed="table of environment/solid/gradient/procedural/images = weight >= 0"),
+        "blur": _range([0.008, 0.02], 0, 0.2, "of the image width", "Lens blur of environment backgrounds (Gaussian "
+                       "sigma): a portrait lens's out-of-focus background."),
         "hue": _range([0, 360], 0, 360, "degrees", "Hue of background colours."),
         "saturation": _range([0.0, 0.5], 0, 1, "", "Saturation of background colours."),
         "value": _range([0.1, 0.8], 0, 1, "", "Brightness (HSV value, sRGB) of background colours."),
@@ -534,6 +541,10 @@ def _cross_checks(job: dict) -> None:
     if job["background"]["kinds"]["images"] > 0 and not job["background"]["images"]:
         raise Pain3DError(f"background.kinds.images = {_num(job['background']['kinds']['images'])} but "
                           "background.images is not set; allowed: a folder of images, or kinds.images = 0")
+    if job["background"]["kinds"]["environment"] > 0 and not job["lighting"]["environment"]:
+        raise Pain3DError(f"background.kinds.environment = {_num(job['background']['kinds']['environment'])} but "
+                          'lighting.environment = ""; allowed: an environment ("builtin", a folder or a file), '
+                          "or kinds.environment = 0")
     groups = job["identities"]["ethnicities"]
     unused = sorted(set(job["identities"]["skin_tone"]) - set(groups))
     if unused:
@@ -547,12 +558,13 @@ def _resolve_paths(job: dict, base: Path) -> None:
         background["images"] = str(base / Path(background["images"]).expanduser())
         if background["kinds"]["images"] > 0:
             list_images(background["images"])
-    if lighting["environment"]:
+    if lighting["environment"] and lighting["environment"] != "builtin":
         env = base / Path(lighting["environment"]).expanduser()
-        if not env.is_file():
-            raise Pain3DError(f'lighting.environment = "{lighting["environment"]}": no such file; '
-                              "allowed: an HDR/EXR (or PNG/JPEG) image file")
+        if not env.exists():
+            raise Pain3DError(f'lighting.environment = "{lighting["environment"]}": no such file or folder; '
+                              'allowed: "builtin", a folder of HDR/EXR maps, an image file or ""')
         lighting["environment"] = str(env)
+        environments.choices(str(env))  # a folder without maps fails here
     hair = job["hair"]
     if hair["priors"]:
         from .hair import load_priors

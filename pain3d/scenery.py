@@ -17,9 +17,10 @@ import math
 
 import numpy as np
 
+from . import environments
 from .background_images import list_images
-from .colour import srgb_to_linear
-from .jobs import resolve_job
+from .colour import LUMA, srgb_to_linear
+from .jobs import BACKGROUND_KINDS, resolve_job
 from .sampling import derive_seed
 
 SUB_SCENERY = 4  # identity seed -> (SUB_SCENERY, part); sampling.py uses 1..3
@@ -27,7 +28,6 @@ PART_LIGHTING = 1
 PART_BACKGROUND = 2
 LIGHTS = ("key", "fill", "rim")
 LIGHT_PARAMS = ("azimuth", "elevation", "power", "size")
-BACKGROUND_KINDS = ("solid", "gradient", "procedural", "images")
 PROCEDURAL_PATTERNS = ("noise", "voronoi")
 BACKGROUND_PIXELS = 512  # generated backgrounds are made at most this size, then scaled to the render
 
@@ -74,15 +74,17 @@ def default_lighting() -> dict:
     lights = [{"name": name, **values, "temperature": None, "color": [1.0, 1.0, 1.0]}  # plain white lights
               for name, values in DEFAULT_RIG.items()]
     return {"per": "fixed", "seed": None, "mirrored": False, "lights": lights,
-            "world": {"kind": "ambient", **DEFAULT_AMBIENT}}
+            "world": {"kind": "ambient", **DEFAULT_AMBIENT}, "white_balance": [1.0, 1.0, 1.0]}
 
 
 def draw_lighting(cfg: dict, seed: int) -> dict:
     """Key/fill/rim area lights and the world, drawn from the `[lighting]` ranges."""
     if cfg["per"] == "fixed":
         record = default_lighting()
-        if cfg["environment"]:  # a fixed HDR: unrotated, at the middle of the strength range
-            record["world"] = {"kind": "environment", "path": cfg["environment"], "rotation": 0.0,
+        if cfg["environment"]:  # a fixed map (the studio of the built-in ones): unrotated, mid-range exposure
+            choices = environments.choices(cfg["environment"])
+            path = f"{environments.BUILTIN_PREFIX}studio.exr" if cfg["environment"] == "builtin" else choices[0]
+            record["world"] = {"kind": "environment", "path": path, "rotation": 0.0,
                                "strength": _round(float(np.mean(cfg["environment_strength"])))}
         return record
     rng = np.random.default_rng(seed)
@@ -99,11 +101,24 @@ def draw_lighting(cfg: dict, seed: int) -> dict:
     rotation = _uniform(rng, (0.0, 360.0))  # drawn even without an HDR, so adding one keeps the lights
     strength = _uniform(rng, cfg["environment_strength"])
     ambient = _uniform(rng, cfg["ambient"])
+    pick = rng.random()  # drawn last, so choosing among maps leaves the lights as they were
     if cfg["environment"]:
-        world = {"kind": "environment", "path": cfg["environment"], "rotation": rotation, "strength": strength}
+        choices = environments.choices(cfg["environment"])
+        world = {"kind": "environment", "path": choices[min(int(pick * len(choices)), len(choices) - 1)],
+                 "rotation": rotation, "strength": strength}
     else:
         world = {"kind": "ambient", "color": list(DEFAULT_AMBIENT["color"]), "strength": ambient}
-    return {"per": cfg["per"], "seed": seed, "mirrored": mirrored, "lights": lights, "world": world}
+    return {"per": cfg["per"], "seed": seed, "mirrored": mirrored, "lights": lights, "world": world,
+            "white_balance": white_balance(lights, cfg.get("white_balance", 0.0))}  # plans before it: none
+
+
+def white_balance(lights: list[dict], share: float) -> list[float]:
+    """Linear RGB gains of a camera's white balance under these lights: the power-weighted mean
+    light colour, `share` of its cast taken out (gains keep the luminance of that colour)."""
+    power = np.array([light["power"] for light in lights], float)
+    colour = (power[:, None] * np.array([light["color"] for light in lights], float)).sum(axis=0) / power.sum()
+    gains = (float(colour @ LUMA) / colour) ** float(share)
+    return [round(float(g), 4) for g in gains]
 
 
 def kelvin_to_rgb(kelvin: float) -> list[float]:
@@ -143,17 +158,37 @@ def draw_background(cfg: dict, seed: int) -> dict:
     scale = _uniform(rng, cfg["procedural_scale"])
     pixel_seed = int(rng.integers(2**31))
     pick = rng.random()
+    blur = _uniform(rng, cfg.get("blur", (0.0, 0.0)))  # plans made before environment backgrounds have no blur
     record = {"kind": kind, "seed": seed}
-    if kind == "solid":
+    if kind == "environment":  # the world's map (the lighting record's), seen through the lens
+        record["blur"] = blur
+    elif kind == "solid":
         record["color"] = colors[0]
     elif kind == "gradient":
         record.update(colors=colors, angle=angle)
     elif kind == "procedural":
         record.update(pattern=pattern, colors=colors, scale=scale, pixel_seed=pixel_seed)
-    else:
+    else:  # a photo, out of focus like the environment
         files = list_images(cfg["images"])
-        record.update(folder=str(cfg["images"]), file=files[min(int(pick * len(files)), len(files) - 1)])
+        record.update(folder=str(cfg["images"]), file=files[min(int(pick * len(files)), len(files) - 1)], blur=blur)
     return record
+
+
+def cover_square(image: np.ndarray, size: int) -> np.ndarray:
+    """The centre square of an image (H, W, C), resized (bilinear) to `size` pixels: a photo
+    covering the frame with its aspect kept."""
+    h, w = image.shape[:2]
+    side = min(h, w)
+    centres = (np.arange(size) + 0.5) / size * side - 0.5
+    ys = np.clip(centres + (h - side) / 2.0, 0.0, h - 1.0)
+    xs = np.clip(centres + (w - side) / 2.0, 0.0, w - 1.0)
+    y0, x0 = np.floor(ys).astype(int), np.floor(xs).astype(int)
+    y1, x1 = np.minimum(y0 + 1, h - 1), np.minimum(x0 + 1, w - 1)
+    fy, fx = (ys - y0)[:, None, None], (xs - x0)[None, :, None]
+    img = np.asarray(image, np.float64)
+    top = img[y0][:, x0] * (1 - fx) + img[y0][:, x1] * fx
+    bottom = img[y1][:, x0] * (1 - fx) + img[y1][:, x1] * fx
+    return (top * (1 - fy) + bottom * fy).astype(np.float32)
 
 
 def _color(rng: np.random.Generator, cfg: dict) -> list[float]:

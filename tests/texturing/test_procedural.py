@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 
 from pain3d import raster
+from pain3d.colour import LUMA
 from pain3d.head import head_from_spec as build_head, sample_spec
 from pain3d.identity import SUB_IRIS, color_attributes, iris_colour
 from pain3d.sampling import derive_seed
 from pain3d.texturing.procedural import ALBEDO_RANGE, ROUGHNESS_RANGE, TEXTURE_STREAM, procedural_textures
 
 SIZE = 256
-LUMA = np.array([0.2126, 0.7152, 0.0722])  # Rec. 709 luminance of linear RGB
 
 
 @pytest.fixture(scope="module")

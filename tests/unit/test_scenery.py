@@ -5,10 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pain3d import scenery
+from pain3d import environments, scenery
 from pain3d.errors import Pain3DError
 from pain3d.jobs import load_job, resolve_job
 from pain3d.plan import make_plan
+
+
+NO_ENVIRONMENT = {"kinds": {"gradient": 1}}  # what a grey ambient world needs behind it
 
 
 def _plan(**sections):
@@ -57,7 +60,22 @@ def test_lights_stay_inside_their_ranges():
                 assert lo <= light[param] <= hi, (light, param)
             assert 3200 <= light["temperature"] <= 3300
             assert max(light["color"]) == 1.0 and light["color"][2] < 0.5  # warm, normalised
-        assert cfg["ambient"][0] <= record["world"]["strength"] <= cfg["ambient"][1]
+        assert cfg["environment_strength"][0] <= record["world"]["strength"] <= cfg["environment_strength"][1]
+        assert record["world"]["path"] in environments.choices("builtin")
+    cfg = resolve_job({"lighting": {"environment": ""}, "background": NO_ENVIRONMENT})["lighting"]
+    for seed in range(20):
+        world = scenery.draw_lighting(cfg, seed)["world"]
+        assert world["kind"] == "ambient" and cfg["ambient"][0] <= world["strength"] <= cfg["ambient"][1]
+
+
+def test_builtin_environments_are_all_drawn_and_leave_the_lights_as_they_were():
+    cfg = resolve_job({})["lighting"]
+    drawn = [scenery.draw_lighting(cfg, seed) for seed in range(200)]
+    names = [d["world"]["path"] for d in drawn]
+    assert set(names) == {f"builtin:{name}.exr" for name in environments.BUILTIN}
+    assert max(names.count(n) for n in set(names)) < 2.0 * len(names) / len(environments.BUILTIN)
+    ambient = resolve_job({"lighting": {"environment": ""}, "background": NO_ENVIRONMENT})["lighting"]
+    assert all(scenery.draw_lighting(ambient, seed)["lights"] == d["lights"] for seed, d in enumerate(drawn))
 
 
 def test_mirror_puts_the_key_on_the_other_side():
@@ -68,10 +86,36 @@ def test_mirror_puts_the_key_on_the_other_side():
 
 
 def test_fixed_lighting_is_the_default_rig():
-    cfg = resolve_job({"lighting": {"per": "fixed"}})["lighting"]
+    cfg = resolve_job({"lighting": {"per": "fixed", "environment": ""}, "background": NO_ENVIRONMENT})["lighting"]
     assert scenery.draw_lighting(cfg, 1) == scenery.draw_lighting(cfg, 2) == scenery.default_lighting()
+    with_studio = scenery.draw_lighting(resolve_job({"lighting": {"per": "fixed"}})["lighting"], 1)
+    assert with_studio["lights"] == scenery.default_lighting()["lights"]
+    assert with_studio["world"]["path"] == "builtin:studio.exr" and with_studio["world"]["rotation"] == 0.0
     assert {l["name"]: l["power"] for l in scenery.default_lighting()["lights"]} == {
         k: v["power"] for k, v in scenery.DEFAULT_RIG.items()}
+
+
+def test_white_balance_takes_out_its_share_of_the_lights_cast():
+    warm = resolve_job({"lighting": {"temperature": [3200, 3200], "white_balance": 1.0}})["lighting"]
+    record = scenery.draw_lighting(warm, 1)
+    gains = np.array(record["white_balance"])
+    cast = np.array(record["lights"][0]["color"])  # every light the same colour here
+    assert np.ptp(cast * gains) < 1e-3  # fully balanced: grey
+    half = scenery.white_balance(record["lights"], 0.5)
+    assert np.allclose(np.array(half) ** 2, gains, rtol=1e-3)
+    assert scenery.white_balance(record["lights"], 0.0) == [1.0, 1.0, 1.0]
+    assert gains[2] > 1.0 > gains[0]  # blue raised, red lowered under tungsten
+    assert scenery.default_lighting()["white_balance"] == [1.0, 1.0, 1.0]
+
+
+def test_photos_cover_the_square_frame():
+    photo = np.zeros((40, 80, 3), np.float32)
+    photo[:, 20:60] = 1.0  # the centre square of a landscape photo
+    square = scenery.cover_square(photo, 16)
+    assert square.shape == (16, 16, 3) and np.allclose(square, 1.0)
+    tall = np.linspace(0, 1, 30)[:, None, None] * np.ones((30, 10, 3))
+    out = scenery.cover_square(tall, 10)
+    assert out[0, 0, 0] < out[-1, 0, 0] and 0.3 < out[0, 0, 0] < 0.36  # the middle third, top to bottom
 
 
 def test_kelvin_to_rgb():
@@ -147,7 +191,9 @@ def test_image_background_errors(tmp_path):
      "lighting.temperature = 5000: invalid; allowed: [low, high] with 1000 <= low <= high <= 20000 (K)"),
     ('[lighting]\nper = "scene"\n', 'lighting.per = "scene": invalid; allowed: one of "identity", "image", "fixed"'),
     ('[lighting]\nenvironment = "none.exr"\n', 'lighting.environment = "none.exr": no such file'),
-    ('[background]\nkinds = {marble = 1}\n', "background.kinds: unknown kind 'marble'; allowed: solid, gradient"),
+    ('[background]\nkinds = {marble = 1}\n', "background.kinds: unknown kind 'marble'; allowed: environment, solid"),
+    ('[lighting]\nenvironment = ""\n', 'background.kinds.environment = 4 but lighting.environment = ""; allowed:'),
+    ('[background]\nblur = [0.3, 0.1]\n', "background.blur = [0.3, 0.1]: invalid; allowed: [low, high] with 0 <="),
     ('[background]\nkinds = {solid = 0}\n', "background.kinds = {'solid': 0}: invalid; allowed: a table of"),
     ('[render]\ndepth = "yes"\n', 'render.depth = "yes": invalid; allowed: true or false'),
 ])
@@ -168,6 +214,31 @@ def test_environment_path_is_resolved(tmp_path):
     assert record["world"] == {"kind": "environment", "path": str(tmp_path / "studio.exr"),
                                "rotation": record["world"]["rotation"], "strength": 1.0}
     assert 0 <= record["world"]["rotation"] < 360
+
+
+def test_environment_folders_draw_their_maps(tmp_path):
+    folder = tmp_path / "hdr"
+    folder.mkdir()
+    for name in ("b.exr", "a.hdr", "photo.jpg"):
+        (folder / name).write_bytes(b"x")
+    job = tmp_path / "job.toml"
+    job.write_text('[lighting]\nenvironment = "hdr"\n')
+    cfg = load_job(job)["lighting"]
+    assert {scenery.draw_lighting(cfg, s)["world"]["path"] for s in range(40)} == {
+        str(folder / "a.hdr"), str(folder / "b.exr")}
+    (folder / "a.hdr").unlink()
+    (folder / "b.exr").unlink()
+    with pytest.raises(Pain3DError, match='lighting.environment = ".*hdr": the folder holds no HDR/EXR files'):
+        load_job(job)
+
+
+def test_environment_backgrounds_carry_a_blur_in_range():
+    cfg = resolve_job({"background": {"kinds": {"environment": 1}, "blur": [0.01, 0.02]}})["background"]
+    for seed in range(30):
+        record = scenery.draw_background(cfg, seed)
+        assert record["kind"] == "environment" and 0.01 <= record["blur"] <= 0.02
+    with pytest.raises(ValueError, match="no generated pixels"):
+        scenery.background_pixels(record, 64)
 
 
 def test_plans_without_scenery_sections_still_draw():
