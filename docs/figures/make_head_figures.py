@@ -1,6 +1,6 @@
 """Render the head contact sheets in docs/images (needs the `bpy` module).
 
-    python docs/figures/make_head_figures.py [--size 224] [--pairs 512] [--styles 256]
+    python docs/figures/make_head_figures.py [--size 224] [--pairs 512] [--styles 256] [--samples 32]
 
 heads_42.jpg: one neutral identity per age band x sex x ethnicity cell (the demo job's first
 42 identities, with the hair the plan drew for them), frontal, procedural skin (about 4
@@ -32,8 +32,8 @@ from pain3d.identity import build_identity  # noqa: E402
 from pain3d.jobs import load_job  # noqa: E402
 from pain3d.plan import make_plan  # noqa: E402
 
-SAMPLES = 32
 FRONT = [{"yaw": 0.0, "pitch": 0.0}]
+SAMPLES = [32]  # Cycles samples per pixel (denoised); --samples sets it
 OUT = REPO / "docs" / "images"
 
 
@@ -47,7 +47,7 @@ def build(identity: dict, record: dict | None, size: int):
 
 def render(head, aus: dict, path: Path, size: int) -> Image.Image:
     heads.set_aus(head, aus)
-    stage.configure_cycles(bpy.context.scene, size, SAMPLES, denoise=True)
+    stage.configure_cycles(bpy.context.scene, size, SAMPLES[0], denoise=True)
     stage.render_views(bpy.context, head, FRONT, size, lambda i, v: path)
     return Image.open(path).convert("RGB")
 
@@ -75,7 +75,9 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=224)
     parser.add_argument("--pairs", type=int, default=0)
     parser.add_argument("--styles", type=int, default=0)
+    parser.add_argument("--samples", type=int, default=32)
     args = parser.parse_args()
+    SAMPLES[0] = args.samples
     bpy.ops.wm.read_factory_settings(use_empty=True)
     addon.register()
     plan = make_plan(load_job(REPO / "assets" / "jobs" / "demo.toml"))
