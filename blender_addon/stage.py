@@ -75,7 +75,9 @@ def apply_lighting(context, head: bpy.types.Object, lighting: dict) -> None:
 
     target = face_centre(head)
     key = repr((target.round(6).tolist(), lighting))
-    if context.scene.get(LIGHTING_PROP) == key and context.scene.world is not None:
+    in_place = context.scene.world is not None and all(bpy.data.objects.get(LIGHT_NAMES[spec["name"]])
+                                                       for spec in lighting["lights"])
+    if context.scene.get(LIGHTING_PROP) == key and in_place:
         return
     context.scene[LIGHTING_PROP] = key
     for spec in lighting["lights"]:
