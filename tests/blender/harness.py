@@ -75,3 +75,28 @@ def run_bpy_process(script: str, home: Path, timeout: int = 600, args: tuple[str
     if proc.returncode != 0 or not results:
         raise AssertionError(f"bpy script failed (exit {proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     return BpyRun(results, proc.stderr)
+
+
+def render_job(root: Path, job_text: str) -> tuple[Path, list[dict]]:
+    """Plan, render (farm/render.py, one shard), merge and validate a job file's dataset under
+    `root`; returns the data folder and its manifest rows."""
+    (root / "job.toml").write_text(job_text)
+    out = root / "data"
+    env = {**os.environ, "BLENDER_USER_CONFIG": str(root / "config")}
+    for command in ([sys.executable, "-m", "pain3d", "plan", "--config", str(root / "job.toml"), "--out", str(out)],
+                    [sys.executable, str(REPO / "farm" / "render.py"), "--plan", str(out), "--shard", "0/1"],
+                    [sys.executable, "-m", "pain3d", "merge", str(out)],
+                    [sys.executable, "-m", "pain3d", "validate", str(out)]):
+        proc = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env, cwd=REPO)
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    return out, [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
+
+
+def erode(region, steps: int = 2):
+    """A boolean image shrunk by `steps` pixels (4-neighbourhood; the border counts as inside)."""
+    import numpy as np
+
+    for _ in range(steps):
+        padded = np.pad(region, 1, constant_values=True)
+        region = region & padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
+    return region

@@ -4,16 +4,13 @@ render with an environment background shows that map behind the head, labels unt
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from pain3d.dataset import MASK_CLASSES
-from tests.blender.harness import REPO, bpy_missing, run_bpy
+from tests.blender.harness import bpy_missing, erode, render_job, run_bpy
 
 pytestmark = bpy_missing
 
@@ -80,18 +77,7 @@ blur = [0.0, 0.0]
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    root = tmp_path_factory.mktemp("environment")
-    (root / "job.toml").write_text(JOB)
-    out = root / "data"
-    env = {**os.environ, "BLENDER_USER_CONFIG": str(root / "config")}
-    for command in ([sys.executable, "-m", "pain3d", "plan", "--config", str(root / "job.toml"), "--out", str(out)],
-                    [sys.executable, str(REPO / "farm" / "render.py"), "--plan", str(out), "--shard", "0/1"],
-                    [sys.executable, "-m", "pain3d", "merge", str(out)],
-                    [sys.executable, "-m", "pain3d", "validate", str(out)]):
-        proc = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env, cwd=REPO)
-        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    rows = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
-    return out, rows
+    return render_job(tmp_path_factory.mktemp("environment"), JOB)
 
 
 def test_the_background_is_the_world_seen_through_the_camera(data, tmp_path):
@@ -122,7 +108,7 @@ def test_the_background_is_the_world_seen_through_the_camera(data, tmp_path):
         assert scene["lighting"]["world"]["path"].startswith("builtin:")
         image = np.array(Image.open(out / row["image"])).astype(float)[..., :3]
         mask = np.array(Image.open(out / row["mask"]))
-        clear = _erode(mask == 0, 3)
+        clear = erode(mask == 0, 3)
         assert clear.mean() > 0.2
         diff = np.abs(image - np.array(want))[clear]
         assert np.median(diff) < 2.0 and np.percentile(diff, 99) < 6.0, (np.median(diff), np.percentile(diff, 99))
@@ -130,9 +116,3 @@ def test_the_background_is_the_world_seen_through_the_camera(data, tmp_path):
             assert not np.array(Image.open(out / row["heatmap"]))[mask == 0].any()
         assert (mask[~clear] >= 0).all() and set(np.unique(mask)) <= set(MASK_CLASSES.values())
 
-
-def _erode(region: np.ndarray, steps: int) -> np.ndarray:
-    for _ in range(steps):
-        padded = np.pad(region, 1, constant_values=True)
-        region = region & padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
-    return region

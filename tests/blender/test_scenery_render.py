@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -13,7 +10,7 @@ import pytest
 from pain3d.dataset import MASK_CLASSES
 from PIL import Image
 
-from tests.blender.harness import REPO, bpy_missing
+from tests.blender.harness import bpy_missing, erode, render_job
 
 pytestmark = bpy_missing
 
@@ -39,18 +36,7 @@ value = [0.7, 0.9]
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    root = tmp_path_factory.mktemp("scenery")
-    (root / "job.toml").write_text(JOB)
-    out = root / "data"
-    env = {**os.environ, "BLENDER_USER_CONFIG": str(root / "config")}
-    for command in ([sys.executable, "-m", "pain3d", "plan", "--config", str(root / "job.toml"), "--out", str(out)],
-                    [sys.executable, str(REPO / "farm" / "render.py"), "--plan", str(out), "--shard", "0/1"],
-                    [sys.executable, "-m", "pain3d", "merge", str(out)],
-                    [sys.executable, "-m", "pain3d", "validate", str(out)]):
-        proc = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env, cwd=REPO)
-        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    rows = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
-    return out, rows
+    return render_job(tmp_path_factory.mktemp("scenery"), JOB)
 
 
 def _png(out, rel):
@@ -83,21 +69,15 @@ def test_background_is_drawn_and_labels_stay_clean(data):
         colours = np.array(background["colors"]) * 255
         # away from the anti-aliased edges of the head and of its hair (a stray strand thinner than a
         # pixel is in the image but rarely in the mask, which takes one sample per pixel)
-        clear = _erode(off) & ~_dilate(mask == MASK_CLASSES["hair"], 4)
+        clear = erode(off) & ~_dilate(mask == MASK_CLASSES["hair"], 4)
         assert (image[clear] >= colours.min(axis=0) - 3).all() and (image[clear] <= colours.max(axis=0) + 3).all()
         if row["heatmap"]:
             assert not _png(out, row["heatmap"])[off].any()
 
 
 def _dilate(region: np.ndarray, steps: int) -> np.ndarray:
-    return ~_erode(~region, steps)
+    return ~erode(~region, steps)
 
-
-def _erode(region: np.ndarray, steps: int = 2) -> np.ndarray:
-    for _ in range(steps):
-        padded = np.pad(region, 1, constant_values=True)
-        region = region & padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
-    return region
 
 
 def test_depth_matches_the_camera(data):
