@@ -37,6 +37,7 @@ MARGIN_RINGS = 3  # tucked, back and front loops of the lid margin (pain3d.head.
 MARGIN_SHELTER = (1.0, 1.0, 1.0, 1.0, 1.0, 0.9, 0.75, 0.6, 0.45, 0.3, 0.15)  # lid share of the eye loops, inner first
 MARGIN_MOBILITY = 0.2  # how readily the margin loops give way when a lid turn is relaxed (_unfold)
 LID_OVERLAP = 0.06  # radians the closed upper lid passes the lower margin, so no eye shows
+CONDYLE_GLIDE = 0.0004  # metres forward per degree of jaw opening beyond 6 degrees
 JAW_CORNER = 0.2  # share of the jaw's turn that the mouth corners follow
 MOUTH_CORNER_CORE = (0.002, 0.005)  # metres within which a mouth corner moves as one piece, fading out
 MOUTH_ACTIONS = ("AU6", "AU9", "AU10", "AU12", "AU15", "AU17", "AU20", "AU23", "AU25")  # soft tissue meeting at the mouth
@@ -451,10 +452,15 @@ def lips_part(face: Face) -> np.ndarray:
 
 
 def jaw_open(face: Face, degrees: float) -> np.ndarray:
-    """AU26/AU27: rotate the lower face, lower lip, lower teeth and lower cavity about the jaw hinge."""
+    """AU26/AU27: rotate the lower face, lower lip, lower teeth and lower cavity about the jaw hinge,
+    and glide it forward as the condyles translate in a wide opening (without the glide the jaw's
+    angle swings back into the neck)."""
     lm = face.head.landmarks
     hinge = 0.5 * (lm["tragus_L"] + lm["tragus_R"]) + np.array([0.0, -0.010, -0.012])
-    return _turn_down(face.v, hinge, np.radians(degrees) * jaw_weights(face))  # the chin goes down and back
+    weights = jaw_weights(face)
+    glide = CONDYLE_GLIDE * max(degrees - 6.0, 0.0) * weights
+    turned = _turn_down(face.v, hinge, np.radians(degrees) * weights)  # the chin goes down and back
+    return turned + _vec(glide, 0.0, -1.0, -0.3)
 
 
 def jaw_weights(face: Face) -> np.ndarray:

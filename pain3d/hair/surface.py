@@ -14,7 +14,7 @@ from functools import cached_property
 import numpy as np
 
 from ..head.mesh import HeadMesh
-from ..head.surface import head_field
+from ..head.surface import figure_field
 from ..head.topology import PART_ID
 
 EDGE_MARGIN = 0.02  # least barycentric weight of a root (keeps it inside its triangle)
@@ -106,7 +106,7 @@ def _barycentric(p: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> 
 
 
 class HeadVolume:
-    """The head's signed distance (negative inside) on a grid, for pushing strands out of it."""
+    """The head's and bust's signed distance (negative inside) on a grid, for pushing strands out."""
 
     def __init__(self, head: HeadMesh) -> None:
         self.params = head.params
@@ -114,10 +114,10 @@ class HeadVolume:
         self.origin = np.array([a[0] for a in axes])
         self.shape = tuple(len(a) for a in axes)
         grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
-        self.values = head_field(grid, self.params).reshape(self.shape)
+        self.values = figure_field(grid, self.params).reshape(self.shape)
 
     def distance(self, points: np.ndarray) -> np.ndarray:
-        """Trilinear distance; far outside the box counts as far from the head."""
+        """Trilinear distance inside the box, the exact field outside it."""
         f = (points - self.origin) / GRID_STEP
         i = np.clip(np.floor(f).astype(int), 0, np.array(self.shape) - 2)
         t = np.clip(f - i, 0.0, 1.0)
@@ -128,7 +128,8 @@ class HeadVolume:
             w = np.prod([t[:, k] if o[k] else 1.0 - t[:, k] for k in range(3)], axis=0)
             out += w * v[i[:, 0] + o[0], i[:, 1] + o[1], i[:, 2] + o[2]]
         outside = np.any((f < 0) | (f > np.array(self.shape) - 1), axis=1)
-        out[outside] = np.maximum(out[outside], 0.05)
+        if outside.any():  # strands that fall past the box, onto the shoulders: the exact field
+            out[outside] = figure_field(points[outside], self.params)
         return out
 
     def gradient(self, points: np.ndarray, h: float = 0.0015) -> np.ndarray:
@@ -154,13 +155,13 @@ class HeadVolume:
     def _exact_push(self, points: np.ndarray, margin: np.ndarray) -> np.ndarray:
         """Newton steps on the exact field (thin parts, the ears, are finer than the grid)."""
         for _ in range(10):
-            d = head_field(points, self.params)
+            d = figure_field(points, self.params)
             deep = d < margin
             if not deep.any():
                 break
             q = points[deep]
             h = 2e-4
-            g = np.stack([head_field(q + e, self.params) - head_field(q - e, self.params) for e in np.eye(3) * h], 1)
+            g = np.stack([figure_field(q + e, self.params) - figure_field(q - e, self.params) for e in np.eye(3) * h], 1)
             g /= np.maximum(np.linalg.norm(g, axis=1, keepdims=True), 1e-12)
             points[deep] = q + g * (margin[deep] - d[deep] + 2e-5)[:, None]
         return points

@@ -41,6 +41,8 @@ CONTROL_DOCS: dict[str, str] = {
     "lower_lip": "lower vermilion height and protrusion (fuller lower lip)",
     "mouth_width": "mouth width ch-ch (wider mouth)",
     "ear_size": "ear length and width (larger ears)",
+    "neck_width": "neck circumference (thicker neck)",
+    "shoulder_width": "biacromial and bideltoid breadth (broader shoulders)",
 }
 
 
@@ -74,6 +76,8 @@ class HeadControls:
     lower_lip: float = 0.0
     mouth_width: float = 0.0
     ear_size: float = 0.0
+    neck_width: float = 0.0
+    shoulder_width: float = 0.0
 
     @classmethod
     def names(cls) -> tuple[str, ...]:

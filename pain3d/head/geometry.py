@@ -13,6 +13,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from .bust import place_columns
 from .params import HeadParams
 from .surface import (CANTHUS_ANGLES, RAY_CENTRE, cast_rays, eyelid_axes, face_depth,
                       lower_vermilion_height, pchip, upper_vermilion_height)
@@ -301,6 +302,8 @@ def compute_positions(topo: HeadTopology, p: HeadParams, residual_seed: int | No
         pts = V[ids]
         protect = _protect_weight(pts, p)
         V[ids] = pts + dirs * (residual_field(pts, residual_seed, residual_amplitude) * protect)[:, None]
+    # neck and bust: columns down from the last ray-cast row
+    V[topo.body_rows] = place_columns(V[topo.grid_ids[topo.attach_row - 1]], topo.body_fractions, p.bust)
     # cavity + back wall
     cav = mouth_cavity_loops(p, mp.psi, contact)
     for k in range(cav.shape[0]):

@@ -108,7 +108,9 @@ def _mirror(V: np.ndarray, cand: np.ndarray, v: int) -> int:
 
 def compute_landmark_ids(topo: HeadTopology, V: np.ndarray, p: HeadParams) -> tuple[np.ndarray, dict[str, int]]:
     """(68,) iBUG vertex ids and a dict of named extra landmark ids."""
-    skin = np.nonzero(topo.vertex_part == PART_ID["skin"])[0]
+    on_head = topo.vertex_part == PART_ID["skin"]
+    on_head[topo.body_rows.ravel()] = False  # every landmark is on the head, none on the neck or bust
+    skin = np.nonzero(on_head)[0]
     front = skin[V[skin, 1] < -0.03]
     lm: list[int] = _jaw_ids(V, skin, p)
     brow_r = []

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .bust import BustParams, derive_bust
 from .controls import HeadControls
 
 
@@ -81,10 +82,6 @@ class HeadParams:
     jw_ay_front: float
     jw_az_top: float
     jw_az_bot: float
-    # neck elliptic cylinder
-    nk_cy: float
-    nk_rx: float
-    nk_ry: float
     # vertical landmarks of the face (z) and face width
     z_brow: float
     z_nasion: float
@@ -121,6 +118,8 @@ class HeadParams:
     jowl: float
     eye_bag: float
     maleness: float
+    # neck, shoulders and upper chest
+    bust: BustParams
 
 
 def derive_params(controls: HeadControls, age: float = 30.0, sex: str | float = 0.5) -> HeadParams:
@@ -166,9 +165,6 @@ def derive_params(controls: HeadControls, age: float = 30.0, sex: str | float = 
         jw_ay_front=0.066,
         jw_az_top=0.055,
         jw_az_bot=(z_sto + 0.004) - (z_me - 0.004),
-        nk_cy=0.008,
-        nk_rx=0.054 + 0.006 * m,
-        nk_ry=0.057 + 0.006 * m,
         z_brow=0.021 - 0.002 * a,
         z_nasion=z_nasion,
         z_tip=z_sn + 0.0085,
@@ -199,4 +195,5 @@ def derive_params(controls: HeadControls, age: float = 30.0, sex: str | float = 
         jowl=0.0030 * a,
         eye_bag=0.0016 * a,
         maleness=m,
+        bust=derive_bust(z_me, _meas("jaw_half_width", m, c.jaw_width) + 0.006, m, a, c.neck_width, c.shoulder_width),
     )

@@ -122,6 +122,21 @@ def group_mean(ethnicity: str) -> HeadControls:
     return HeadControls(**GROUP_SHIFTS[ethnicity])
 
 
+#: controls of the neck and shoulders, drawn after the head's (so heads drawn before the bust
+#: existed keep their shape and residual seed)
+BUST_CONTROLS: tuple[str, ...] = ("neck_width", "shoulder_width")
+
+
+def _draw(gen: np.random.Generator, ethnicity: str, names: tuple[str, ...]) -> dict[str, float]:
+    mean = group_mean(ethnicity)
+    z = np.array([getattr(mean, n) for n in names]) + WITHIN_SD * gen.standard_normal(len(names))
+    return dict(zip(names, np.clip(z, -_CLAMP, _CLAMP).tolist()))
+
+
+def _head_names() -> tuple[str, ...]:
+    return tuple(n for n in HeadControls.names() if n not in BUST_CONTROLS)
+
+
 def sample_controls(age: float, sex: str | float, ethnicity: str,
                     rng: np.random.Generator | int | None = None) -> HeadControls:
     """Sample identity controls for one person of a demographic group.
@@ -133,9 +148,7 @@ def sample_controls(age: float, sex: str | float, ethnicity: str,
     """
     del age, sex  # effects are handled in params.derive_params
     gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-    mean = group_mean(ethnicity).as_array()
-    z = mean + WITHIN_SD * gen.standard_normal(mean.size)
-    return HeadControls.from_array(np.clip(z, -_CLAMP, _CLAMP))
+    return HeadControls(**_draw(gen, ethnicity, _head_names()), **_draw(gen, ethnicity, BUST_CONTROLS))
 
 
 @dataclass(frozen=True)
@@ -151,8 +164,12 @@ class IdentitySpec:
 
 def sample_spec(age: float, sex: str, ethnicity: str,
                     rng: np.random.Generator | int | None = None) -> IdentitySpec:
-    """Controls plus a residual-shape seed drawn from the same generator."""
+    """Controls plus a residual-shape seed drawn from the same generator (the bust's controls last)."""
     gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-    controls = sample_controls(age, sex, ethnicity, gen)
+    if ethnicity not in GROUP_SHIFTS:
+        raise ValueError(f"unknown ethnicity {ethnicity!r}; expected one of {ETHNICITIES}")
+    head = _draw(gen, ethnicity, _head_names())
+    residual_seed = int(gen.integers(0, 2**31 - 1))
+    controls = HeadControls(**head, **_draw(gen, ethnicity, BUST_CONTROLS))
     return IdentitySpec(controls=controls, age=float(age), sex=str(sex), ethnicity=ethnicity,
-                        residual_seed=int(gen.integers(0, 2**31 - 1)))
+                        residual_seed=residual_seed)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .bust import bust_field, neck_field
 from .params import HeadParams
 
 #: Origin of all skin rays (inside the head, just behind the face).
@@ -26,6 +27,7 @@ RAY_CENTRE = np.array([0.0, 0.008, -0.012])
 _SLAB_BACK = -0.022
 _SLAB_BLEND = 0.021
 LID_THICK = 0.0008
+NECK_BLEND = ((-0.04, 0.0), (0.010, 0.022))  # (y, blend radius) of the neck's union with the head
 
 
 # ----------------------------------------------------------------------------
@@ -298,9 +300,11 @@ def head_field(pts: np.ndarray, p: HeadParams) -> np.ndarray:
     q = (np.abs(x / p.jw_ax) ** 2.7 + np.abs((y - p.jw_cy) / ay) ** 2.7
          + np.abs((z - p.jw_cz) / az) ** 2.7) ** (1 / 2.7)
     f = smin(f, (q - 1.0) * 0.05, 0.014)
-    # neck: elliptic cylinder capped inside the head, open downward
-    q = np.sqrt((x / p.nk_rx) ** 2 + ((y - p.nk_cy) / p.nk_ry) ** 2)
-    f = smin(f, smax((q - 1.0) * p.nk_rx, z + 0.05, 0.015), 0.022)
+    # neck: the bust's neck column, capped inside the head, open downward; a small blend in front
+    # keeps the jaw's underside a plane of its own (the submandibular shadow), a wide one behind
+    # rounds the neck into the skull and the ear lobes
+    blend = np.interp(y, NECK_BLEND[0], NECK_BLEND[1])
+    f = smin(f, smax(neck_field(pts, p.bust), z + 0.05, 0.015), blend)
     # face slab: solid behind the frontal depth map.  Behind the slab's back
     # plane (+ blend radius) the slab cannot change f's value or sign, so the
     # expensive depth map is only evaluated in front of it (speed).
@@ -326,6 +330,22 @@ def head_field(pts: np.ndarray, p: HeadParams) -> np.ndarray:
         lateral = x * side > 0.035        # the ears cannot matter closer to the midline
         if np.any(lateral):
             f[lateral] = smin(f[lateral], _ear(x[lateral], y[lateral], z[lateral], p, side), 0.004)
+    return f
+
+
+GARMENT_ROOM = 0.010  # metres kept free over the shoulders and chest for clothes (under hair)
+
+
+def figure_field(pts: np.ndarray, p: HeadParams) -> np.ndarray:
+    """Signed distance (negative inside) to the head and the bust, the bust grown by the room its
+    clothes take below the neck: what hair must stay outside of."""
+    b = p.bust
+    f = head_field(pts, p)
+    low = pts[..., 2] < b.z_nsp + 0.02  # above it the bust is the neck column, already in the head's field
+    if np.any(low):
+        q = pts[low]
+        room = GARMENT_ROOM * _smoothstep(b.z_nsp + 0.01, b.z_nsp - 0.02, q[..., 2])
+        f[low] = np.minimum(f[low], bust_field(q, b) - room)
     return f
 
 

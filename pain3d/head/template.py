@@ -34,7 +34,7 @@ def template(level: int = 1) -> HeadTopology:
 def _freeze(topo: HeadTopology) -> None:
     """Make the cached arrays read-only: every HeadMesh shares them."""
     for name in ("poly_starts", "poly_verts", "face_part", "corner_uv", "vertex_part", "landmarks68",
-                 "ray_fixed_ids", "ray_fixed_dirs"):
+                 "ray_fixed_ids", "ray_fixed_dirs", "grid_ids", "body_rows", "body_fractions"):
         getattr(topo, name).flags.writeable = False
     for w in topo.regions.values():
         w.flags.writeable = False

@@ -156,6 +156,10 @@ class HeadTopology:
     grid_shape: tuple[int, int]
     grid_theta: np.ndarray            # (nu,) azimuth of the grid columns
     grid_phi: np.ndarray              # (nv,) polar angle of the grid rows
+    grid_ids: np.ndarray              # (nv, nu) vertex id of each grid position (-1 inside patches)
+    attach_row: int                   # first grid row placed on the bust (the rows above are ray-cast)
+    body_rows: np.ndarray             # (K, nu) rows placed on the bust: the neck's grid rows, then the bust's
+    body_fractions: np.ndarray        # (K,) arc-length share of each body row, attach ring to the cut
     # filled from the template identity
     landmarks68: np.ndarray = field(default_factory=lambda: np.zeros(68, dtype=np.int64))
     landmark_ids: dict[str, int] = field(default_factory=dict)
@@ -270,6 +274,33 @@ def _square_loop(k: int) -> np.ndarray:
     return np.array(pts)
 
 
+#: grid rows at or beyond this polar angle lie on the neck and are placed on the bust surface
+NECK_ATTACH_PHI = np.radians(148.0)
+#: bust rows below the head grid, per level factor
+BUST_ROWS = 10
+#: the bust's UV island (u0, v0, u1, v1): the free corner beside the mouth cavity's islands
+BUST_UV_BOX = (0.84, 0.015, 0.985, 0.13)
+
+
+def _bust_rows(b: _Builder, gid: np.ndarray, phi: np.ndarray, nb: int):
+    """Bust rows below the grid, their quads and UVs (an island of their own, seam at the last
+    grid row), and the body rows with their arc-length shares."""
+    nv, nu = gid.shape
+    attach = int(np.searchsorted(phi, NECK_ATTACH_PHI))
+    bust = np.vstack([b.add_verts(nu) for _ in range(nb)])
+    rows = np.vstack([gid[nv - 1:nv], bust])
+    ids = np.concatenate([rows, rows[:, :1]], axis=1)
+    u0, v0, u1, v1 = BUST_UV_BOX
+    uu, vv = np.meshgrid(u0 + (u1 - u0) * np.arange(nu + 1) / nu, v1 - (v1 - v0) * np.arange(nb + 1) / nb)
+    uv = np.stack([uu, vv], axis=-1)
+    quads = np.stack([ids[:-1, :-1], ids[1:, :-1], ids[1:, 1:], ids[:-1, 1:]], axis=-1).reshape(-1, 4)
+    quv = np.stack([uv[:-1, :-1], uv[1:, :-1], uv[1:, 1:], uv[:-1, 1:]], axis=-2).reshape(-1, 4, 2)
+    body = np.vstack([gid[attach:], bust])
+    k = len(body)
+    fractions = (np.arange(1, k + 1) / k) ** 1.25   # finer on the neck
+    return attach, body, fractions, quads, quv
+
+
 def build_topology(level: int = 1) -> HeadTopology:
     """Construct the (uncached) topology for a subdivision level (0, 1 or 2)."""
     if level not in LEVEL_FACTOR:
@@ -319,6 +350,9 @@ def build_topology(level: int = 1) -> HeadTopology:
     grid_polys = quads[cell_ok]
     grid_uv_raw = quv[cell_ok]
 
+    nb = BUST_ROWS * f
+    attach, body_rows, body_fractions, bust_quads, bust_uv = _bust_rows(b, gid, phi, nb)
+    keep[attach:] = False  # the neck rows are placed on the bust, not ray-cast
     fixed_ids = [gid[keep]]
     jg, ig = np.nonzero(keep)
     fixed_dirs = [dirs_from_angles(theta[ig], phi[jg])]
@@ -396,6 +430,7 @@ def build_topology(level: int = 1) -> HeadTopology:
     main_uv = _remap_main(grid_uv_raw)
     b.add_polys(grid_polys, "skin", main_uv)
     b.add_polys(cap_polys, "skin", 0.02 + 0.10 * cap_uv)
+    b.add_polys(bust_quads, "skin", bust_uv)
 
     # (patch UVs are filled in from the template geometry by finalize_topology)
     for ptc in list(eye_patches.values()) + [mpt]:
@@ -444,7 +479,7 @@ def build_topology(level: int = 1) -> HeadTopology:
         eye_patches=eye_patches, mouth_patch=mpt, mouth_lip_rings=n_lip,
         cavity_rings=cav, cavity_cap=ccap, eyeball_ids=eyeball_ids, eyeball_unit=eye_unit,
         teeth_ids=teeth_ids, teeth_recipe=teeth_recipe, grid_shape=(nv, nu),
-        grid_theta=theta, grid_phi=phi,
+        grid_theta=theta, grid_phi=phi, grid_ids=gid, attach_row=attach, body_rows=body_rows, body_fractions=body_fractions,
     )
     return topo
 

@@ -8,7 +8,7 @@ import pytest
 from pain3d import camera as cam
 from pain3d import raster
 from pain3d.fileio import png_gray16
-from pain3d.head.topology import PART_ID
+from pain3d.head.topology import BUST_UV_BOX, PART_ID
 from pain3d.identity import build_identity
 
 
@@ -50,7 +50,12 @@ def test_uv_maps_put_each_skin_vertex_at_its_texel(identity):
     on = maps["coverage"][row, col]
     assert on.mean() > 0.97
     error = np.linalg.norm(maps["position"][row, col][on] - head.vertices[head.poly_verts[corners[on]]], axis=1)
-    assert np.median(error) < 0.0005 and np.quantile(error, 0.99) < 0.004  # metres
+    u0, v0, u1, v1 = BUST_UV_BOX
+    uv = head.corner_uv[corners[on]]
+    bust = (uv[:, 0] >= u0) & (uv[:, 0] <= u1) & (uv[:, 1] >= v0) & (uv[:, 1] <= v1)
+    assert np.median(error[~bust]) < 0.0005 and np.quantile(error[~bust], 0.99) < 0.004  # metres
+    # the bust's small island (mostly under clothes) has texels about 9 mm wide
+    assert bust.any() and np.median(error[bust]) < 0.004 and error[bust].max() < 0.012
     normals = maps["normal"][maps["coverage"]]
     assert np.allclose(np.linalg.norm(normals, axis=1), 1.0, atol=1e-4)
 

@@ -1,0 +1,101 @@
+"""The neck, shoulders and upper chest: proportions against published anthropometry, a jaw that
+stands out from the neck, a seamless join with the head, and the sex and age effects."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pain3d.head import HeadControls, build_head, head_from_spec, sample_spec
+from pain3d.head.bust import NECK_AXIS_Y, bust_radius, neck_radius
+from pain3d.head.priors import ETHNICITIES
+
+LEVEL = 0
+AGES = (25.0, 50.0, 75.0)
+
+
+@pytest.fixture(scope="module")
+def cells():
+    """One identity per age band x sex x ethnicity cell (42)."""
+    rng = np.random.default_rng(42)
+    return [(sex, head_from_spec(sample_spec(age, sex, group, rng), level=LEVEL))
+            for group in ETHNICITIES for sex in ("female", "male") for age in AGES]
+
+
+def _perimeter(theta: np.ndarray, r: np.ndarray) -> float:
+    pts = np.column_stack([r * np.sin(theta), r * np.cos(theta)])
+    return float(np.linalg.norm(np.diff(pts, axis=0), axis=1).sum())
+
+
+def measures(head) -> dict[str, float]:
+    """Head and bust measurements as an anthropometrist takes them (metres)."""
+    lm, v = head.landmarks, head.vertices
+    on_head = head.vertex_part == 0
+    on_head[head.topology.body_rows.ravel()] = False
+    skin = v[on_head]
+    cranium = skin[skin[:, 2] > lm["tragus_R"][2] + 0.035]  # above the ears
+    b = head.params.bust
+    theta = np.linspace(-np.pi, np.pi, 721)
+    return {
+        "v-gn": skin[:, 2].max() - lm["gnathion"][2],
+        "n-gn": lm["nasion"][2] - lm["gnathion"][2],
+        "g-op": skin[skin[:, 2] > lm["tragus_R"][2]][:, 1].ptp(),
+        "eu-eu": cranium[:, 0].ptp(),
+        "neck_circumference": _perimeter(theta, neck_radius(theta, np.full_like(theta, b.z_larynx - 0.01), b)),
+        "biacromial": 2.0 * b.acromion_half,
+    }
+
+
+def test_head_and_bust_proportions_match_published_anthropometry(cells):
+    # ranges: sex means +- about 3 SD (and the thicker necks of old age) (Farkas 1994; ANSUR II, Gordon et al. 2014)
+    ranges = {"v-gn": (0.20, 0.26), "n-gn": (0.095, 0.14), "g-op": (0.165, 0.215), "eu-eu": (0.130, 0.168)}
+    neck = {"female": (0.28, 0.40), "male": (0.33, 0.48)}
+    for sex, head in cells:
+        m = measures(head)
+        for name, (lo, hi) in ranges.items():
+            assert lo < m[name] < hi, f"{name} {m[name]:.3f} m outside [{lo}, {hi}]"
+        assert neck[sex][0] < m["neck_circumference"] < neck[sex][1], m["neck_circumference"]
+        assert 0.46 < m["n-gn"] / m["v-gn"] < 0.58          # face height / head height: about 0.52
+        assert 0.70 < m["eu-eu"] / m["g-op"] < 0.93         # cephalic index, dolicho- to brachycephalic
+        assert 2.2 < m["biacromial"] / m["eu-eu"] < 3.1     # shoulders about 2.5-2.7 head breadths
+        assert 0.42 < (head.vertices[:, 2].max() - head.landmarks["pupil_R"][2]) / m["v-gn"] < 0.56  # crown height
+
+
+def test_jaw_stands_out_from_the_neck(cells):
+    """Under the jaw the neck is narrower than the jaw and set back from the chin: the mandible's
+    lower border casts the submandibular shadow."""
+    for _sex, head in cells:
+        lm, v, b = head.landmarks, head.vertices, head.params.bust
+        z_me = lm["menton"][2]
+        jaw = v[(v[:, 2] < head.params.z_sto) & (v[:, 2] > z_me + 0.01) & (v[:, 1] < 0.0)]
+        neck_half = float(bust_radius(np.pi / 2, z_me - 0.015, b))
+        assert neck_half < 0.97 * np.abs(jaw[:, 0]).max()
+        throat = float(bust_radius(0.0, z_me - 0.015, b))
+        assert lm["menton"][1] < NECK_AXIS_Y - throat - 0.03  # the chin 3 cm or more in front of the throat
+
+
+def test_bust_joins_the_head_without_a_step_and_never_turns_over(cells):
+    for _sex, head in cells:
+        topo, v = head.topology, head.vertices
+        rows = np.vstack([topo.grid_ids[topo.attach_row - 1], topo.body_rows])
+        step = np.linalg.norm(np.diff(v[rows], axis=0), axis=2)  # (K, nu) row-to-row distances
+        assert step[0].max() < 2.5 * np.median(step[1:], axis=0).max()
+        # consecutive rows go down the column and every bust quad faces away from the neck axis
+        a, c = v[rows[1:-1]], v[rows[2:]]
+        assert np.all(c[..., 2] < a[..., 2] + 1e-4)
+        right = np.roll(v[rows], -1, axis=1)
+        normal = np.cross(v[rows[1:]] - v[rows[:-1]], right[:-1] - v[rows[:-1]])  # down x around
+        radial = v[rows[:-1]] * np.array([1.0, 1.0, 0.0]) - np.array([0.0, NECK_AXIS_Y, 0.0])
+        assert np.all(np.einsum("krd,krd->kr", normal, radial) > 0)
+
+
+def test_sex_and_age_shape_the_neck_and_shoulders():
+    ctl = HeadControls()
+    woman, man = (build_head(ctl, 30, sex, level=LEVEL).params.bust for sex in ("female", "male"))
+    assert man.neck_half_width > woman.neck_half_width and man.acromion_half > woman.acromion_half
+    assert man.larynx > 2 * woman.larynx  # an Adam's apple
+    young, old = (build_head(ctl, age, "female", level=LEVEL).params.bust for age in (25, 80))
+    assert old.platysma > 0.001 > young.platysma  # platysma bands with age
+    assert old.z_nsp - old.z_acromion > young.z_nsp - young.z_acromion  # shoulders slope more
+    broad = build_head(HeadControls(shoulder_width=2.0, neck_width=2.0), 30, "female", level=LEVEL).params.bust
+    assert broad.acromion_half > woman.acromion_half + 0.015 and broad.neck_half_width > woman.neck_half_width
