@@ -6,9 +6,10 @@ For one identity (neutral + 10 pain expressions x 3 views = 33 images) at 256^2 
 sum of Blender's render calls (reported by the shard) with the wall time of the whole
 process: start-up, scene build, label files and manifest writes included. Projects the
 CPU-hours of a 3DPain-size job (2,500 identities x 11 expressions x 3 views at 512^2).
-Each size runs bald (hair off) and with long hair (a long_wavy woman) and short hair (a
-short_side_part man with a full beard): median render per image, head build (with its groom)
-and the process's peak memory.
+Each size runs bald and bare (hair and clothes off: the bust's skin only) and with long hair (a
+long_wavy woman) and short hair (a short_side_part man with a full beard), both dressed (a
+crew-neck T-shirt): median render per image, head build (with its groom and garment) and the
+process's peak memory. Every run has the default environment lighting and backgrounds.
 """
 
 from __future__ import annotations
@@ -36,8 +37,9 @@ def shard_run(resolution: int, hair: str = "off", per_identity: int = 10) -> dic
     from pain3d.jobs import resolve_job
     from pain3d.plan import make_plan, write_plan
 
+    clothing = {"enabled": False} if hair == "off" else {"garment": "crew_tshirt"}
     job = resolve_job({"seed": 3, "identities": {"count": 1, "sexes": [SEXES[hair]]},
-                       "expressions": {"per_identity": per_identity}, "hair": HAIR[hair],
+                       "expressions": {"per_identity": per_identity}, "hair": HAIR[hair], "clothing": clothing,
                        "render": {"resolution": resolution, "samples": 32}})
     with tempfile.TemporaryDirectory() as data:
         write_plan(data, make_plan(job))

@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import facs, rig
 from .compat import add_driver
+from .clothing import add_clothing, remove_clothing
 from .hair import RECORD_PROP, VIEWPORT_DETAIL, add_hair, remove_hair
 from .shading import HEAT_ATTRIBUTE, assign_materials
 
@@ -23,18 +24,25 @@ IDENTITY_PROP = "pain3d_identity"  # age, sex, ethnicity, level: what rebuilds t
 
 
 def new_head(context, age: float, sex: str, ethnicity: str, seed: int, level: int = 1,
-             skin_tone: float | None = None, hair: bool = True) -> bpy.types.Object:
-    """Build a complete head (mesh, materials, AU shape keys and drivers, and hair drawn from the
-    priors for its age, sex and group unless `hair` is false) and make it active."""
+             skin_tone: float | None = None, hair: bool = True, clothes: bool = True) -> bpy.types.Object:
+    """Build a complete head (mesh, materials, AU shape keys and drivers, and hair and clothes drawn
+    from the priors for its age, sex and group unless `hair` or `clothes` is false) and make it active."""
     from ..hair import grow_groom  # the pure head model, its AU rig and its hair
     from ..identity import build_identity
 
+    from ..clothing import draw_clothing
+    from ..hair import KINDS
+    from ..seeds import derive_seed
+
     identity = build_identity(age=age, sex=sex, ethnicity=ethnicity, seed=seed, level=level)
+    who = {"age": age, "sex": sex, "ethnicity": ethnicity}
+    clothing = draw_clothing(who, {}, derive_seed(seed, CLOTHING_STREAM)) if clothes else None
     groom = None
     if hair:
-        record = prior_hair({"age": age, "sex": sex, "ethnicity": ethnicity}, seed)
-        groom = grow_groom(identity.head, record, detail=VIEWPORT_DETAIL)
-    obj = head_object(context, identity, seed, skin_tone, groom=groom)
+        record = prior_hair(who, seed)
+        kinds = tuple(k for k in KINDS if k != "scalp") if clothing and clothing.get("under") else KINDS
+        groom = grow_groom(identity.head, record, kinds=kinds, detail=VIEWPORT_DETAIL)
+    obj = head_object(context, identity, seed, skin_tone, groom=groom, clothing=clothing)
     obj[IDENTITY_PROP] = json.dumps({"age": age, "sex": sex, "ethnicity": ethnicity, "level": level})
     if groom is not None:
         obj[RECORD_PROP] = json.dumps(groom.record)
@@ -42,6 +50,7 @@ def new_head(context, age: float, sex: str, ethnicity: str, seed: int, level: in
 
 
 HAIR_STREAM = 77  # the panel's hair draws: a stream of the head seed of their own
+CLOTHING_STREAM = 78  # ... and its clothes
 
 
 def prior_hair(who: dict, head_seed: int, *draw: int) -> dict:
@@ -62,12 +71,13 @@ def core_head_of(obj: bpy.types.Object):
 
 
 def head_object(context, identity, seed: int, skin_tone: float | None = None,
-                textures: dict[str, str] | None = None, groom=None) -> bpy.types.Object:
+                textures: dict[str, str] | None = None, groom=None, clothing: dict | None = None) -> bpy.types.Object:
     """The Blender head of a core identity (`pain3d.identity.build_identity`), made active.
 
     `textures` maps albedo, roughness, normal and eyes to the image files of a texture set
     (docs/texture-set.md); without it the skin and eyes use the built-in procedural shaders.
-    `groom` (`pain3d.hair.grow_groom`) adds its strands as hair curves on the head.
+    `groom` (`pain3d.hair.grow_groom`) adds its strands as hair curves on the head; `clothing`
+    (a record of `pain3d.clothing.draw_clothing`) dresses its bust.
     """
     tone = identity.skin_tone if skin_tone is None else skin_tone
     obj = mesh_object(identity.mesh, name=f"Pain3D_Head_{seed}")
@@ -84,11 +94,21 @@ def head_object(context, identity, seed: int, skin_tone: float | None = None,
     collection(context).objects.link(obj)
     if groom is not None:
         add_hair(context, obj, groom, collection(context).objects.link)
+    if clothing:
+        dress(obj, identity.head, clothing, collection(context).objects.link)
     for other in context.view_layer.objects:
         other.select_set(False)
     context.view_layer.objects.active = obj
     obj.select_set(True)
     return obj
+
+
+def dress(obj: bpy.types.Object, core_head, record: dict, link) -> list[bpy.types.Object]:
+    """Put on the garments of a clothing record (`pain3d.clothing`), built on the core head's bust."""
+    from ..clothing import garments, outfit
+
+    table = garments(record.get("garments_file") or None)
+    return [add_clothing(obj, shell, garment, colours, link) for garment, shell, colours in outfit(core_head, record, table)]
 
 
 def mesh_object(mesh_data, name: str) -> bpy.types.Object:
@@ -221,6 +241,7 @@ def landmark_positions(obj: bpy.types.Object, depsgraph=None) -> np.ndarray:
 def remove_head(head: bpy.types.Object) -> None:
     """Delete a head object with its mesh, shape keys and materials (the farm's next identity)."""
     remove_hair(head)
+    remove_clothing(head)
     mesh, names = head.data, {m.name for m in head.data.materials if m is not None}
     bpy.data.objects.remove(head)
     bpy.data.meshes.remove(mesh)

@@ -17,7 +17,9 @@ from pain3d.addon import compat
 from pain3d.addon import head as heads
 from pain3d.addon import stage
 from pain3d.dataset import label_files, landmark_visibility
-from pain3d.hair import detail_for, grow_groom
+from pain3d.hair import KINDS, detail_for, grow_groom
+
+KINDS_UNDER_SCARF = tuple(k for k in KINDS if k != "scalp")  # a headscarf covers the scalp hair
 from pain3d.heatmap import vertex_heat
 from pain3d.identity import Identity, build_identity
 
@@ -52,10 +54,12 @@ class BlenderRenderTool:
         started = time.perf_counter()
         core = build_identity(identity["age"], identity["sex"], identity["ethnicity"], identity["head_seed"])
         groom = None
+        clothing = identity.get("clothing")  # plans from before clothes, and jobs without, have none
         if identity.get("hair"):  # plans from before hair, and jobs with hair off, have none
-            groom = grow_groom(core.head, identity["hair"], detail=detail_for(self.settings["resolution"]))
+            kinds = KINDS_UNDER_SCARF if clothing and clothing.get("under") else KINDS
+            groom = grow_groom(core.head, identity["hair"], kinds=kinds, detail=detail_for(self.settings["resolution"]))
         obj = heads.head_object(self.context, core, identity["head_seed"], skin_tone=identity["skin_tone"],
-                                textures=textures, groom=groom)
+                                textures=textures, groom=groom, clothing=clothing)
         strands = f", {groom.strand_count} strands grown in {groom.seconds:.1f} s" if groom else ""
         print(f"identity {identity['index']}: head built in {time.perf_counter() - started:.2f} s{strands}", flush=True)
         return BlenderHead(obj, core, rig.iod_eye_centres(core.head))
@@ -92,8 +96,8 @@ class BlenderRenderTool:
         wanted = label_files(self.settings.get("depth", False), self.settings.get("normals", False))
         files.update({field: compat.output_file(folder, field, frame) for field in wanted})
         blocked = stage.blocked_landmarks(self.context, head.obj, result["camera"], result["points"])
-        under_hair = compositor.hair_at(files["mask"], result["landmarks"])
-        return Shot(files, result["camera"], result["landmarks"], landmark_visibility(blocked, under_hair))
+        covered = compositor.covering_at(files["mask"], result["landmarks"])
+        return Shot(files, result["camera"], result["landmarks"], landmark_visibility(blocked, covered))
 
     def remove_head(self, head: BlenderHead) -> None:
         heads.remove_head(head.obj)

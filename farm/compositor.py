@@ -14,7 +14,7 @@ from pain3d.addon import compat, stage
 from pain3d.addon.nodes import math_node
 from pain3d.addon.shading import LABEL_AOVS, NORMAL_AOV
 from pain3d.colour import srgb_to_linear
-from pain3d.dataset import DEPTH_UNIT_M, MASK_CLASSES, OPTIONAL_LABEL_FILES, label_files
+from pain3d.dataset import COVERING, DEPTH_UNIT_M, MASK_CLASSES, OPTIONAL_LABEL_FILES, label_files
 from pain3d.heatmap import HEAT_COLOR_STOPS
 
 BACKGROUND_IMAGE = "Pain3D_Background"
@@ -154,9 +154,10 @@ def _jet_ramp(ramp) -> None:
         element.position, element.color = position, (*rgb, 1.0)
 
 
-def hair_at(mask_path: Path, pixels: np.ndarray) -> np.ndarray:
-    """Whether hair covers each pixel position in a mask file: most of the 3x3 pixels around it
-    are the hair class (one sample decides a mask pixel, so a lone stray strand does not count)."""
+def covering_at(mask_path: Path, pixels: np.ndarray) -> list[str]:
+    """Which COVERING class (hair, clothing) covers each pixel position in a mask file, or "": the
+    class of most of the 3x3 pixels around it (one sample decides a mask pixel, so a lone stray
+    strand does not count)."""
     image = bpy.data.images.load(str(mask_path))
     try:
         width, height = image.size
@@ -164,14 +165,16 @@ def hair_at(mask_path: Path, pixels: np.ndarray) -> np.ndarray:
         image.pixels.foreach_get(rgba)
     finally:
         bpy.data.images.remove(image)
-    classes = np.rint(rgba.reshape(height, width, 4)[::-1, :, 0] * 255.0).astype(int)  # top row first
-    hair = np.pad(classes == MASK_CLASSES["hair"], 1)
+    classes = np.pad(np.rint(rgba.reshape(height, width, 4)[::-1, :, 0] * 255.0).astype(int), 1)  # top row first
     out = []
     for x, y in np.asarray(pixels, float):
         col, row = int(np.floor(x)) + 1, int(np.floor(y)) + 1
-        inside = 1 <= col <= width and 1 <= row <= height
-        out.append(bool(inside and hair[row - 1:row + 2, col - 1:col + 2].sum() >= 5))
-    return np.array(out, bool)
+        found = ""
+        if 1 <= col <= width and 1 <= row <= height:
+            around = classes[row - 1:row + 2, col - 1:col + 2]
+            found = next((name for name in COVERING if (around == MASK_CLASSES[name]).sum() >= 5), "")
+        out.append(found)
+    return out
 
 
 def set_background(scene, record: dict) -> None:

@@ -260,6 +260,29 @@ def _beard_names() -> tuple[str, ...]:
     return beard_names()
 
 
+def _garment_names() -> tuple[str, ...]:
+    from .clothing import garment_names
+
+    return garment_names()
+
+
+def _check_garment_weights(name: str, value: Any) -> dict[str, float]:
+    names = _garment_names()
+    allowed = "a table of garment = factor >= 0 (garments: " + ", ".join(names) + ")"
+    if not isinstance(value, dict):
+        raise _bad(name, value, allowed)
+    out = {}
+    for garment, factor in value.items():
+        if garment not in names:
+            raise Pain3DError(f"{name}: unknown garment {garment!r}; allowed: {', '.join(names)}")
+        if not _is_num(factor) or factor < 0:
+            raise _bad(f"{name}.{garment}", factor, "a factor >= 0")
+        out[garment] = float(factor)
+    if out and len(out) == len(names) and not any(out.values()):
+        raise _bad(name, value, "factors that leave at least one garment with weight > 0")
+    return out
+
+
 def _check_style_weights(name: str, value: Any) -> dict[str, float]:
     allowed = "a table of style = factor >= 0 (styles: " + ", ".join(_style_names()) + ")"
     if not isinstance(value, dict):
@@ -402,6 +425,16 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "beard_rate": Field("custom", "prior", "Share of men with facial hair; \"prior\": by group.",
                             check=_check_rate_or_prior, allowed='"prior" or 0..1'),
         "priors": Field("str", "", "A TOML file replacing assets/hair/priors.toml (relative to the job file)."),
+    },
+    "clothing": {
+        "enabled": Field("bool", True, "Dress every identity's bust (docs/clothing.md); false leaves it bare."),
+        "garment": Field("custom", "", "One garment for everyone (empty: drawn per identity from the priors).",
+                         check=_optional_name(_garment_names), allowed='"" or a garment name'),
+        "garment_weights": Field("custom", {}, "Factors on the priors' garment weights (e.g. {hospital_gown = 3, "
+                                 "hoodie = 0}); garments left out keep theirs.", check=_check_garment_weights,
+                                 allowed="table of garment = factor >= 0"),
+        "priors": Field("str", "", "A TOML file replacing assets/clothing/priors.toml (relative to the job file)."),
+        "garments": Field("str", "", "A TOML file replacing assets/clothing/garments.toml (relative to the job file)."),
     },
     "texture": {
         "backend": Field("choice", "procedural", "Skin texture source.", choices=("procedural", "diffusion")),
@@ -571,6 +604,18 @@ def _resolve_paths(job: dict, base: Path) -> None:
 
         hair["priors"] = str(base / Path(hair["priors"]).expanduser())
         load_priors(hair["priors"])
+    clothing = job["clothing"]
+    for key in ("garments", "priors"):
+        if clothing[key]:
+            clothing[key] = str(base / Path(clothing[key]).expanduser())
+    if clothing["garments"] or clothing["priors"]:
+        from .clothing import garments, load_priors
+
+        table = garments(clothing["garments"] or None)
+        load_priors(clothing["priors"] or None, clothing["garments"] or None)
+        if clothing["garment"] and clothing["garment"] not in table:
+            raise Pain3DError(f'clothing.garment = "{clothing["garment"]}": not in {clothing["garments"]}; '
+                              f'allowed: {", ".join(table)}')
     texture = job["texture"]
     if texture["prompts"]:
         texture["prompts"] = str(base / Path(texture["prompts"]).expanduser())

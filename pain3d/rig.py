@@ -475,6 +475,8 @@ def jaw_weights(face: Face) -> np.ndarray:
     head, z = face.head, face.v[:, 2]
     jaw = np.clip(head.regions["jaw"], 0.0, 1.0) * face.outer
     skin = np.maximum(face.smooth(jaw, 32), face.region("lower_lip") * face.outer) * face.outer
+    b = head.params.bust  # the neck stretches down to the larynx; below it (collars, scarves) it stays
+    skin *= _smoothstep(b.z_larynx - 0.015, b.z_larynx + 0.02, z)
     lining = _smoothstep(head.params.z_sto + 0.002, head.params.z_sto - 0.008, z)
     lining *= (head.vertex_part == PART_ID["mouth_cavity"])
     teeth = (head.vertex_part == PART_ID["teeth_lower"]).astype(float)

@@ -23,6 +23,7 @@ from typing import Sequence
 import numpy as np
 
 from . import facs
+from .clothing import draw_clothing
 from .hair import draw_hair
 from .seeds import derive_seed, rng_for
 from .jobs import demographics
@@ -34,6 +35,7 @@ SUB_DEMOGRAPHICS = 1
 SUB_EXPRESSIONS = 2
 SUB_HEAD = 3
 SUB_HAIR = 4
+SUB_CLOTHING = 5
 SPLITS = ("train", "val", "test")
 SPLIT_BLOCK = 20
 SKIN_TONE_RANGE = (1.0, 10.0)
@@ -114,7 +116,8 @@ def skin_tone_prior(ethnicity: str, overrides: dict) -> tuple[float, float]:
 
 def sample_identity(index: int, job: dict) -> dict:
     """Identity `index` of a resolved job: demographics, continuous age, skin tone, seeds, split,
-    and its hair record (`pain3d.hair.draw_hair`) when the job grows hair."""
+    and its hair and clothing records (`pain3d.hair.draw_hair`, `pain3d.clothing.draw_clothing`) when
+    the job grows hair and dresses its people."""
     cfg = job["identities"]
     seed = derive_seed(job["seed"], STREAM_IDENTITY, index)
     cell = cell_of(index, cells(cfg), job["seed"])
@@ -136,6 +139,9 @@ def sample_identity(index: int, job: dict) -> dict:
     hair = job.get("hair", {"enabled": False})
     if hair["enabled"]:
         identity["hair"] = draw_hair(identity, hair, derive_seed(seed, SUB_HAIR))
+    clothing = job.get("clothing", {"enabled": False})
+    if clothing["enabled"]:
+        identity["clothing"] = draw_clothing(identity, clothing, derive_seed(seed, SUB_CLOTHING))
     return identity
 
 

@@ -7,7 +7,8 @@ heads_42.jpg: one neutral identity per age band x sex x ethnicity cell (the demo
 minutes). pspi_series.jpg: one identity at PSPI 0, 4, 8, 12 and 16, each expression drawn by
 the farm's sampler for that target. With --pairs N: heads_42_pspi16.jpg, each cell neutral and
 at PSPI 16 side by side at N pixels. With --styles N: hair_styles.jpg, every scalp style on one
-woman's head and every beard on one man's head, at N pixels.
+woman's head and every beard on one man's head, at N pixels. With --aus N: aus_at_e.jpg, each
+PSPI action unit at intensity E beside neutral on three identities, at N pixels.
 """
 
 from __future__ import annotations
@@ -27,20 +28,24 @@ from PIL import Image, ImageDraw  # noqa: E402
 
 from pain3d import addon, facs, sampling  # noqa: E402
 from pain3d.addon import head as heads, stage  # noqa: E402
-from pain3d.hair import NO_BEARD, beard_names, detail_for, draw_hair, grow_groom, style_names  # noqa: E402
+from pain3d.hair import KINDS, NO_BEARD, beard_names, detail_for, draw_hair, grow_groom, style_names  # noqa: E402
 from pain3d.identity import build_identity  # noqa: E402
 from pain3d.jobs import load_job  # noqa: E402
 from pain3d.plan import make_plan  # noqa: E402
 
 FRONT = [{"yaw": 0.0, "pitch": 0.0}]
+PAIN_AUS = ("AU4", "AU6", "AU7", "AU9", "AU10", "AU43")
 SAMPLES = [32]  # Cycles samples per pixel (denoised); --samples sets it
 OUT = REPO / "docs" / "images"
 
 
 def build(identity: dict, record: dict | None, size: int):
     core = build_identity(identity["age"], identity["sex"], identity["ethnicity"], identity["head_seed"])
-    groom = grow_groom(core.head, record, detail=detail_for(size)) if record else None
-    head = heads.head_object(bpy.context, core, identity["head_seed"], skin_tone=identity["skin_tone"], groom=groom)
+    clothing = identity.get("clothing")
+    kinds = tuple(k for k in KINDS if k != "scalp") if clothing and clothing.get("under") else KINDS
+    groom = grow_groom(core.head, record, kinds=kinds, detail=detail_for(size)) if record else None
+    head = heads.head_object(bpy.context, core, identity["head_seed"], skin_tone=identity["skin_tone"], groom=groom,
+                             clothing=clothing)
     stage.add_default_lights(bpy.context, head)
     return head
 
@@ -76,6 +81,7 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=0)
     parser.add_argument("--styles", type=int, default=0)
     parser.add_argument("--samples", type=int, default=32)
+    parser.add_argument("--aus", type=int, default=0)
     args = parser.parse_args()
     SAMPLES[0] = args.samples
     bpy.ops.wm.read_factory_settings(use_empty=True)
@@ -107,6 +113,16 @@ def main() -> None:
                 names.append(label(ident) + "  neutral | PSPI 16")
                 heads.remove_head(head)
             sheet(pairs, names, 6).save(OUT / "heads_42_pspi16.jpg", quality=80)
+        if args.aus:  # each pain AU at E beside neutral, three identities
+            tiles, names = [], []
+            for ident in (cells[0], cells[9], cells[40]):
+                head = build(ident, ident.get("hair"), args.aus)
+                for au in ("", *PAIN_AUS):
+                    aus = {au: 1.0 if au == "AU43" else 5.0} if au else {}
+                    tiles.append(render(head, aus, tmp / "a.png", args.aus))
+                    names.append(f"{label(ident)[:18]} {au or 'neutral'}")
+                heads.remove_head(head)
+            sheet(tiles, names, 1 + len(PAIN_AUS)).save(OUT / "aus_at_e.jpg", quality=85)
         if args.styles:
             woman = {**next(i for i in cells if i["sex"] == "female"), "age": 30.0}
             man = {**next(i for i in cells if i["sex"] == "male"), "age": 40.0}

@@ -336,16 +336,16 @@ def head_field(pts: np.ndarray, p: HeadParams) -> np.ndarray:
 GARMENT_ROOM = 0.010  # metres kept free over the shoulders and chest for clothes (under hair)
 
 
-def figure_field(pts: np.ndarray, p: HeadParams) -> np.ndarray:
-    """Signed distance (negative inside) to the head and the bust, the bust grown by the room its
-    clothes take below the neck: what hair must stay outside of."""
+def figure_field(pts: np.ndarray, p: HeadParams, room: float = GARMENT_ROOM) -> np.ndarray:
+    """Signed distance (negative inside) to the head and the bust, the bust grown by the `room` its
+    clothes take below the neck: what hair must stay outside of (garments ask with no room)."""
     b = p.bust
     f = head_field(pts, p)
     low = pts[..., 2] < b.z_nsp + 0.02  # above it the bust is the neck column, already in the head's field
     if np.any(low):
         q = pts[low]
-        room = GARMENT_ROOM * _smoothstep(b.z_nsp + 0.01, b.z_nsp - 0.02, q[..., 2])
-        f[low] = np.minimum(f[low], bust_field(q, b) - room)
+        grown = room * _smoothstep(b.z_nsp + 0.01, b.z_nsp - 0.02, q[..., 2])
+        f[low] = np.minimum(f[low], bust_field(q, b) - grown)
     return f
 
 

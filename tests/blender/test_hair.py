@@ -137,7 +137,7 @@ for style in ("fringe_bob", "shaved"):
     px = px[inside & depth_ok].astype(int)
     at = classes[px[:, 1], px[:, 0]]
     blocked = stage.blocked_landmarks(ctx, head, result["camera"], result["points"])
-    under = compositor.hair_at(mask_path, result["landmarks"])
+    under = compositor.covering_at(mask_path, result["landmarks"])
     out[style] = {"hair_pixels": int((classes == MASK_CLASSES["hair"]).sum()),
                   "hair_at_strands": float(np.mean(at == MASK_CLASSES["hair"])) if len(at) else None,
                   "visibility": landmark_visibility(blocked, under)}

@@ -116,8 +116,10 @@ def test_landmarks_lie_on_the_face(data):
         mask = _png(data, r["mask"])
         points = np.asarray(r["landmarks"])
         assert points.shape == (68, 2)
-        x, y = np.clip(points.round().astype(int), 0, mask.shape[0] - 1).T
-        on_face = (mask[y, x] != MASK_CLASSES["background"]).mean()
+        x, y = np.clip(points.round().astype(int), 1, mask.shape[0] - 2).T
+        # the jaw contour lies on the silhouette (the neck is narrower than the jaw): a pixel of slack
+        near = np.stack([mask[y + dy, x + dx] for dy in (-1, 0, 1) for dx in (-1, 0, 1)])
+        on_face = (near != MASK_CLASSES["background"]).any(axis=0).mean()
         assert on_face >= 0.95, f"{r['sample_id']}: {on_face:.0%} of landmarks on the head"
 
 

@@ -1,0 +1,14 @@
+"""Clothes over the bust (pure numpy): the garment table and priors, the per-identity record and
+the garment's shell on an identity's bust. docs/clothing.md.
+
+    record = draw_clothing({"age": 52, "sex": "male", "ethnicity": "Black"}, settings={}, seed=7)
+    for garment, shell, colours in outfit(head, record, garments()):   # a headscarf comes with a top
+        ...
+"""
+
+from .library import HEADSCARF, NECKLINES, PATTERNS, Garment, garment_names, garments, load_priors
+from .priors import draw_clothing, garment_weights
+from .shapes import GarmentMesh, build_garment, neckline, outfit
+
+__all__ = ["HEADSCARF", "NECKLINES", "PATTERNS", "Garment", "GarmentMesh", "build_garment", "draw_clothing",
+           "garment_names", "garment_weights", "garments", "load_priors", "neckline", "outfit"]

@@ -1,0 +1,126 @@
+"""Clothes in real Blender: every garment on 42 identities (one per age band x sex x group cell)
+stays outside the skin at rest and at the jaw and lip AU extremes, measured against the posed
+skin with Blender's BVH (exact nearest point and face normal); a render's mask shows the clothing
+class; a headscarf hides the scalp hair and the jaw line's landmarks say "clothing"."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.blender.harness import bpy_missing, run_bpy
+
+pytestmark = bpy_missing
+
+CLEARANCE = """
+import bpy, numpy as np
+from mathutils import Vector
+from mathutils.bvhtree import BVHTree
+from pain3d import addon
+from pain3d.addon import head as heads, clothing
+from pain3d.clothing import draw_clothing, garment_names
+from pain3d.head.priors import ETHNICITIES
+from pain3d.identity import build_identity
+bpy.ops.wm.read_factory_settings(use_empty=True)
+addon.register()
+ctx = bpy.context
+POSES = [{}, {"AU26": 5.0}, {"AU27": 5.0}, {"AU17": 5.0, "AU25": 5.0}, {"AU27": 5.0, "AU12": 5.0, "AU17": 5.0},
+         {"AU10": 5.0, "AU20": 5.0, "AU15": 5.0}]
+names = garment_names()
+rng = np.random.default_rng(0)
+worst, count, k = {}, {}, 0
+for group in ETHNICITIES:
+    for sex in ("female", "male"):
+        for age in (25.0, 50.0, 75.0):
+            garment = names[k % len(names)]
+            k += 1
+            who = {"age": age, "sex": sex, "ethnicity": group}
+            record = draw_clothing(who, {"garment": garment}, k)
+            head = heads.head_object(ctx, build_identity(age, sex, group, k), k, clothing=record)
+            shells = clothing.clothing_objects(head)
+            points = []
+            for obj in shells:
+                co = np.empty(len(obj.data.vertices) * 3); obj.data.vertices.foreach_get("co", co)
+                co = co.reshape(-1, 3)
+                points.append(co[rng.choice(len(co), size=min(len(co), 1500), replace=False)])
+            points = np.vstack(points)
+            for pose in POSES:
+                heads.set_aus(head, pose)
+                dg = ctx.evaluated_depsgraph_get()
+                bvh = BVHTree.FromObject(head, dg)
+                depth = []
+                for p in points:
+                    loc, normal, _i, _d = bvh.find_nearest(Vector(p))
+                    depth.append((Vector(p) - loc).dot(normal))
+                worst[garment] = min(worst.get(garment, 1.0), float(min(depth)))
+            count[garment] = count.get(garment, 0) + 1
+            heads.remove_head(head)
+report({"worst": worst, "count": count})
+"""
+
+MASK = """
+import bpy, numpy as np
+from pain3d import addon
+from pain3d.addon import head as heads, stage, hair, clothing
+from pain3d.farm import compositor
+from pain3d.addon import compat
+from pain3d.clothing import draw_clothing
+from pain3d.dataset import MASK_CLASSES, landmark_visibility
+from pain3d.identity import build_identity
+from pain3d.hair import KINDS, detail_for, draw_hair, grow_groom
+from pain3d import scenery
+bpy.ops.wm.read_factory_settings(use_empty=True)
+addon.register()
+ctx = bpy.context
+stage.configure_cycles(ctx.scene, 192, 4)
+files = compositor.setup_label_passes(ctx.scene)
+out = {}
+for garment in ("crew_tshirt", "headscarf"):
+    who = {"age": 30.0, "sex": "female", "ethnicity": "Middle Eastern"}
+    core = build_identity(30.0, "female", "Middle Eastern", 4)
+    record = draw_clothing(who, {"garment": garment}, 4)
+    kinds = tuple(k for k in KINDS if k != "scalp") if record.get("under") else KINDS
+    groom = grow_groom(core.head, draw_hair(who, {"style": "long_straight"}, 4), kinds=kinds, detail=detail_for(192))
+    head = heads.head_object(ctx, core, 4, groom=groom, clothing=record)
+    stage.apply_lighting(ctx, head, scenery.default_lighting())
+    folder = __import__("pathlib").Path(f"/tmp/pain3d-clothing-mask-{garment}")
+    compat.set_output_folder(files, folder)
+    result = stage.render_views(ctx, head, [{"yaw": 30.0, "pitch": 0.0}], 192, lambda i, v: folder / "image.png")[0]
+    mask_path = compat.output_file(folder, "mask", ctx.scene.frame_current)
+    image = bpy.data.images.load(str(mask_path))
+    rgba = np.empty(192 * 192 * 4, np.float32); image.pixels.foreach_get(rgba)
+    classes = np.rint(rgba.reshape(192, 192, 4)[::-1, :, 0] * 255).astype(int)
+    blocked = stage.blocked_landmarks(ctx, head, result["camera"], result["points"])
+    covered = compositor.covering_at(mask_path, result["landmarks"])
+    out[garment] = {"clothing": int((classes == MASK_CLASSES["clothing"]).sum()),
+                    "hair": int((classes == MASK_CLASSES["hair"]).sum()),
+                    "kinds": sorted(o[hair.HAIR_PROP] for o in hair.hair_objects(head)),
+                    "garments": len(clothing.clothing_objects(head)),
+                    "visibility": landmark_visibility(blocked, covered)}
+    heads.remove_head(head)
+report(out)
+"""
+
+
+@pytest.fixture(scope="module")
+def clearance(tmp_path_factory):
+    return run_bpy(CLEARANCE, tmp_path_factory.mktemp("clothing-clearance"), timeout=1500)
+
+
+@pytest.fixture(scope="module")
+def masks(tmp_path_factory):
+    return run_bpy(MASK, tmp_path_factory.mktemp("clothing-mask"), timeout=900)
+
+
+def test_every_garment_stays_outside_the_skin_at_rest_and_at_the_jaw_and_lip_extremes(clearance):
+    assert sum(clearance["count"].values()) == 42 and len(clearance["count"]) >= 8
+    for garment, depth in clearance["worst"].items():
+        assert depth > 0.0, f"{garment}: a garment point {-depth * 1000:.2f} mm inside the skin"
+
+
+def test_the_mask_shows_clothing_and_a_headscarf_covers_hair_and_jaw_line(masks):
+    tee, scarf = masks["crew_tshirt"], masks["headscarf"]
+    assert tee["clothing"] > 150 and tee["garments"] == 1 and "scalp" in tee["kinds"]
+    assert scarf["garments"] == 2 and "scalp" not in scarf["kinds"]  # the scarf, a top under it
+    assert scarf["clothing"] > 3 * tee["clothing"] and scarf["hair"] < tee["hair"]
+    jaw = scarf["visibility"][:17]
+    assert "clothing" in jaw and all(v in ("visible", "face") for v in scarf["visibility"][36:68])
