@@ -30,8 +30,7 @@ def new_head(context, age: float, sex: str, ethnicity: str, seed: int, level: in
     from ..hair import grow_groom  # the pure head model, its AU rig and its hair
     from ..identity import build_identity
 
-    from ..clothing import draw_clothing
-    from ..hair import KINDS
+    from ..clothing import draw_clothing, hair_kinds
     from ..seeds import derive_seed
 
     identity = build_identity(age=age, sex=sex, ethnicity=ethnicity, seed=seed, level=level)
@@ -40,8 +39,7 @@ def new_head(context, age: float, sex: str, ethnicity: str, seed: int, level: in
     groom = None
     if hair:
         record = prior_hair(who, seed)
-        kinds = tuple(k for k in KINDS if k != "scalp") if clothing and clothing.get("under") else KINDS
-        groom = grow_groom(identity.head, record, kinds=kinds, detail=VIEWPORT_DETAIL)
+        groom = grow_groom(identity.head, record, kinds=hair_kinds(clothing), detail=VIEWPORT_DETAIL)
     obj = head_object(context, identity, seed, skin_tone, groom=groom, clothing=clothing)
     obj[IDENTITY_PROP] = json.dumps({"age": age, "sex": sex, "ethnicity": ethnicity, "level": level})
     if groom is not None:

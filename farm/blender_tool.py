@@ -17,9 +17,8 @@ from pain3d.addon import compat
 from pain3d.addon import head as heads
 from pain3d.addon import stage
 from pain3d.dataset import label_files, landmark_visibility
-from pain3d.hair import KINDS, detail_for, grow_groom
-
-KINDS_UNDER_SCARF = tuple(k for k in KINDS if k != "scalp")  # a headscarf covers the scalp hair
+from pain3d.clothing import hair_kinds
+from pain3d.hair import detail_for, grow_groom
 from pain3d.heatmap import vertex_heat
 from pain3d.identity import Identity, build_identity
 
@@ -56,8 +55,8 @@ class BlenderRenderTool:
         groom = None
         clothing = identity.get("clothing")  # plans from before clothes, and jobs without, have none
         if identity.get("hair"):  # plans from before hair, and jobs with hair off, have none
-            kinds = KINDS_UNDER_SCARF if clothing and clothing.get("under") else KINDS
-            groom = grow_groom(core.head, identity["hair"], kinds=kinds, detail=detail_for(self.settings["resolution"]))
+            groom = grow_groom(core.head, identity["hair"], kinds=hair_kinds(clothing),
+                               detail=detail_for(self.settings["resolution"]))
         obj = heads.head_object(self.context, core, identity["head_seed"], skin_tone=identity["skin_tone"],
                                 textures=textures, groom=groom, clothing=clothing)
         strands = f", {groom.strand_count} strands grown in {groom.seconds:.1f} s" if groom else ""

@@ -9,6 +9,7 @@ import json
 import os
 import struct
 import tempfile
+import tomllib
 import zlib
 from pathlib import Path
 from typing import Any
@@ -72,3 +73,21 @@ def png_gray16(values: np.ndarray) -> bytes:
 
 def _chunk(kind: bytes, body: bytes) -> bytes:
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def read_toml(path: Path, what: str) -> dict:
+    """A TOML file's table; one-line errors for a missing, unreadable or malformed file."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise Pain3DError(f"{path}: no such {what}") from None
+    except IsADirectoryError:
+        raise Pain3DError(f"{path}: is a folder, not a {what}") from None
+    except OSError as err:
+        raise Pain3DError(f"{path}: cannot read {what} ({err.strerror})") from None
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise Pain3DError(f"{path.name}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as err:
+        raise Pain3DError(f"{path.name}: TOML syntax error: {err}") from None

@@ -21,7 +21,7 @@ from typing import Any, Callable
 from . import environments, facs
 from .background_images import list_images
 from .errors import Pain3DError
-from .fileio import atomic_write_text
+from .fileio import atomic_write_text, read_toml
 from .paths import asset
 
 JOB_FORMAT_VERSION = 1
@@ -266,35 +266,25 @@ def _garment_names() -> tuple[str, ...]:
     return garment_names()
 
 
-def _check_garment_weights(name: str, value: Any) -> dict[str, float]:
-    names = _garment_names()
-    allowed = "a table of garment = factor >= 0 (garments: " + ", ".join(names) + ")"
-    if not isinstance(value, dict):
-        raise _bad(name, value, allowed)
-    out = {}
-    for garment, factor in value.items():
-        if garment not in names:
-            raise Pain3DError(f"{name}: unknown garment {garment!r}; allowed: {', '.join(names)}")
-        if not _is_num(factor) or factor < 0:
-            raise _bad(f"{name}.{garment}", factor, "a factor >= 0")
-        out[garment] = float(factor)
-    if out and len(out) == len(names) and not any(out.values()):
-        raise _bad(name, value, "factors that leave at least one garment with weight > 0")
-    return out
+def _factor_table(kind: str, names: Callable[[], tuple[str, ...]], need_one: bool = False) -> Callable[[str, Any], dict]:
+    """A check for a table of `kind` name = factor >= 0 (the [hair] style and [clothing] garment
+    weights); `need_one`: the factors may not zero every name."""
+    def check(name: str, value: Any) -> dict[str, float]:
+        known = names()
+        if not isinstance(value, dict):
+            raise _bad(name, value, f"a table of {kind} = factor >= 0 ({kind}s: " + ", ".join(known) + ")")
+        out = {}
+        for key, factor in value.items():
+            if key not in known:
+                raise Pain3DError(f"{name}: unknown {kind} {key!r}; allowed: {', '.join(known)}")
+            if not _is_num(factor) or factor < 0:
+                raise _bad(f"{name}.{key}", factor, "a factor >= 0")
+            out[key] = float(factor)
+        if need_one and out and len(out) == len(known) and not any(out.values()):
+            raise _bad(name, value, f"factors that leave at least one {kind} with weight > 0")
+        return out
 
-
-def _check_style_weights(name: str, value: Any) -> dict[str, float]:
-    allowed = "a table of style = factor >= 0 (styles: " + ", ".join(_style_names()) + ")"
-    if not isinstance(value, dict):
-        raise _bad(name, value, allowed)
-    out = {}
-    for style, factor in value.items():
-        if style not in _style_names():
-            raise Pain3DError(f"{name}: unknown style {style!r}; allowed: {', '.join(_style_names())}")
-        if not _is_num(factor) or factor < 0:
-            raise _bad(f"{name}.{style}", factor, "a factor >= 0")
-        out[style] = float(factor)
-    return out
+    return check
 
 
 def _check_kinds(name: str, value: Any) -> dict[str, float]:
@@ -416,7 +406,7 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "style": Field("custom", "", "One scalp style for everyone (empty: drawn per identity from the priors).",
                        check=_optional_name(_style_names), allowed='"" or a style name'),
         "style_weights": Field("custom", {}, "Factors on the priors' style weights (e.g. {long_wavy = 2, "
-                               "cornrows = 0}); styles left out keep theirs.", check=_check_style_weights,
+                               "cornrows = 0}); styles left out keep theirs.", check=_factor_table("style", _style_names),
                                allowed="table of style = factor >= 0"),
         "beard": Field("custom", "", "One beard for every man (\"none\": clean-shaven; empty: drawn from the "
                        "priors and beard_rate).", check=_optional_name(_beard_names), allowed='"" or a beard name'),
@@ -431,7 +421,8 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "garment": Field("custom", "", "One garment for everyone (empty: drawn per identity from the priors).",
                          check=_optional_name(_garment_names), allowed='"" or a garment name'),
         "garment_weights": Field("custom", {}, "Factors on the priors' garment weights (e.g. {hospital_gown = 3, "
-                                 "hoodie = 0}); garments left out keep theirs.", check=_check_garment_weights,
+                                 "hoodie = 0}); garments left out keep theirs.",
+                                 check=_factor_table("garment", _garment_names, need_one=True),
                                  allowed="table of garment = factor >= 0"),
         "priors": Field("str", "", "A TOML file replacing assets/clothing/priors.toml (relative to the job file)."),
         "garments": Field("str", "", "A TOML file replacing assets/clothing/garments.toml (relative to the job file)."),
@@ -481,24 +472,6 @@ def resolve_job_file(data: dict, path: Path) -> dict:
         return job
     except Pain3DError as err:
         raise Pain3DError(f"{path.name}: {err}") from None
-
-
-def read_toml(path: Path, what: str) -> dict:
-    """A TOML file's table; one-line errors for a missing, unreadable or malformed file."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise Pain3DError(f"{path}: no such {what}") from None
-    except IsADirectoryError:
-        raise Pain3DError(f"{path}: is a folder, not a {what}") from None
-    except OSError as err:
-        raise Pain3DError(f"{path}: cannot read {what} ({err.strerror})") from None
-    try:
-        return tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise Pain3DError(f"{path.name}: not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as err:
-        raise Pain3DError(f"{path.name}: TOML syntax error: {err}") from None
 
 
 def resolve_job(data: dict) -> dict:

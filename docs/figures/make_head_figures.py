@@ -28,7 +28,8 @@ from PIL import Image, ImageDraw  # noqa: E402
 
 from pain3d import addon, facs, sampling  # noqa: E402
 from pain3d.addon import head as heads, stage  # noqa: E402
-from pain3d.hair import KINDS, NO_BEARD, beard_names, detail_for, draw_hair, grow_groom, style_names  # noqa: E402
+from pain3d.clothing import hair_kinds  # noqa: E402
+from pain3d.hair import NO_BEARD, beard_names, detail_for, draw_hair, grow_groom, style_names  # noqa: E402
 from pain3d.identity import build_identity  # noqa: E402
 from pain3d.jobs import load_job  # noqa: E402
 from pain3d.plan import make_plan  # noqa: E402
@@ -42,8 +43,7 @@ OUT = REPO / "docs" / "images"
 def build(identity: dict, record: dict | None, size: int):
     core = build_identity(identity["age"], identity["sex"], identity["ethnicity"], identity["head_seed"])
     clothing = identity.get("clothing")
-    kinds = tuple(k for k in KINDS if k != "scalp") if clothing and clothing.get("under") else KINDS
-    groom = grow_groom(core.head, record, kinds=kinds, detail=detail_for(size)) if record else None
+    groom = grow_groom(core.head, record, kinds=hair_kinds(clothing), detail=detail_for(size)) if record else None
     head = heads.head_object(bpy.context, core, identity["head_seed"], skin_tone=identity["skin_tone"], groom=groom,
                              clothing=clothing)
     stage.add_default_lights(bpy.context, head)

@@ -7,8 +7,8 @@ the garment's shell on an identity's bust. docs/clothing.md.
 """
 
 from .library import HEADSCARF, NECKLINES, PATTERNS, Garment, garment_names, garments, load_priors
-from .priors import draw_clothing, garment_weights
+from .priors import draw_clothing, garment_weights, hair_kinds
 from .shapes import GarmentMesh, build_garment, neckline, outfit
 
 __all__ = ["HEADSCARF", "NECKLINES", "PATTERNS", "Garment", "GarmentMesh", "build_garment", "draw_clothing",
-           "garment_names", "garment_weights", "garments", "load_priors", "neckline", "outfit"]
+           "garment_names", "garment_weights", "garments", "hair_kinds", "load_priors", "neckline", "outfit"]

@@ -6,12 +6,12 @@ Both are read once and checked; a job may name its own files. Everything else in
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
 
 from ..errors import Pain3DError
+from ..fileio import read_toml
 from ..paths import asset
 
 NECKLINES = ("crew", "v", "scoop", "boat", "collar", "face")
@@ -46,7 +46,7 @@ class Garment:
 
 @lru_cache(maxsize=8)
 def _garments(path: str) -> dict[str, Garment]:
-    table = _read(Path(path))
+    table = read_toml(Path(path), "clothing table")
     out = {}
     known = {f.name for f in fields(Garment)} - {"name", "extra"}
     for name, row in table.get("garments", {}).items():
@@ -90,7 +90,7 @@ def load_priors(path: str | Path | None = None, garments_path: str | Path | None
 
 @lru_cache(maxsize=8)
 def _priors(path: str, garments_path: str) -> dict:
-    table = _read(Path(path))
+    table = read_toml(Path(path), "clothing table")
     groups, ages = table.get("groups"), table.get("ages")
     if not isinstance(groups, list) or not groups:
         raise Pain3DError(f"{path}: groups: missing; allowed: the list of ethnicity groups the rows follow")
@@ -118,13 +118,3 @@ def _check_row(path, where: str, row, n: int, what: str, top: float = float("inf
 
 def _is_hex(colour) -> bool:
     return isinstance(colour, str) and len(colour) == 6 and all(c in "0123456789abcdefABCDEF" for c in colour)
-
-
-def _read(path: Path) -> dict:
-    try:
-        with open(path, "rb") as f:
-            return tomllib.load(f)
-    except FileNotFoundError:
-        raise Pain3DError(f"{path}: no such clothing table") from None
-    except tomllib.TOMLDecodeError as err:
-        raise Pain3DError(f"{path.name}: TOML syntax error: {err}") from None

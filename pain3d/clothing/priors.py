@@ -67,6 +67,13 @@ def draw_clothing(identity: dict, settings: dict, seed: int) -> dict:
     return record
 
 
+def hair_kinds(record: dict | None) -> tuple[str, ...]:
+    """The strand sets to grow under a clothing record: no scalp hair under a headscarf."""
+    from ..hair import KINDS
+
+    return tuple(k for k in KINDS if k != "scalp") if record and record.get("under") else KINDS
+
+
 def _pick(weights: dict[str, float], u: float) -> str:
     names = [n for n, w in weights.items() if w > 0]
     w = np.array([weights[n] for n in names], dtype=float)

@@ -151,12 +151,15 @@ def _normals(grid: np.ndarray) -> np.ndarray:
     """Outward unit normals of a (rows, periodic columns) grid of points."""
     down = np.gradient(grid, axis=0)
     around = 0.5 * (np.roll(grid, -1, axis=1) - np.roll(grid, 1, axis=1))
-    n = np.cross(around, down)
-    radial = grid.copy()
-    radial[..., 1] -= NECK_AXIS_Y
+    return _outward(np.cross(around, down), grid)
+
+
+def _outward(normals: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Unit normals turned away from the neck axis."""
+    radial = points - np.array([0.0, NECK_AXIS_Y, 0.0])
     radial[..., 2] = 0.0
-    n *= np.where(np.einsum("...d,...d->...", n, radial) < 0, -1.0, 1.0)[..., None]
-    return n / np.maximum(np.linalg.norm(n, axis=-1, keepdims=True), 1e-12)
+    normals = normals * np.where(np.einsum("...d,...d->...", normals, radial) < 0, -1.0, 1.0)[..., None]
+    return normals / np.maximum(np.linalg.norm(normals, axis=-1, keepdims=True), 1e-12)
 
 
 def _rib(z: np.ndarray, top: np.ndarray, g: Garment) -> np.ndarray:
@@ -208,12 +211,7 @@ def _off_skin(theta: np.ndarray, z: np.ndarray, offset: float | np.ndarray, b: B
     p = bust_point(theta, z, b)
     down = bust_point(theta, z - dz, b) - bust_point(theta, z + dz, b)
     around = bust_point(theta + dt, z, b) - bust_point(theta - dt, z, b)
-    n = np.cross(around, down)
-    radial = p - np.array([0.0, NECK_AXIS_Y, 0.0])
-    radial[..., 2] = 0.0
-    n *= np.where(np.einsum("...d,...d->...", n, radial) < 0, -1.0, 1.0)[..., None]
-    n /= np.linalg.norm(n, axis=-1, keepdims=True)
-    return p + n * np.asarray(offset)[..., None]
+    return p + _outward(np.cross(around, down), p) * np.asarray(offset)[..., None]
 
 
 def _grid_mesh(rows: np.ndarray, theta: np.ndarray, periodic: bool):
@@ -279,7 +277,8 @@ def _headscarf(head: HeadMesh, g: Garment) -> GarmentMesh:
     ring = lambda r, z: np.stack([r * np.sin(theta), NECK_AXIS_Y - r * np.cos(theta), np.full_like(theta, z)], -1)  # noqa: E731
     rows = np.stack([ring(radius[k], zs[k]) for k in range(len(zs))])
     vertices, polygons, uvs = _grid_mesh(rows, theta, periodic=True)
-    opening = np.array([_in_face_opening(vertices[poly].mean(0), head) for poly in polygons])
+    centres = np.array([vertices[poly].mean(0) for poly in polygons])
+    opening = _oval_size(head, polar(centres)[0], centres[:, 2]) < 1.0
     edge = np.intersect1d(np.concatenate([q for q, o in zip(polygons, opening) if not o]),
                           np.concatenate([q for q, o in zip(polygons, opening) if o]))
     polygons = [q for q, o in zip(polygons, opening) if not o]
@@ -336,21 +335,19 @@ def _face_oval(head: HeadMesh) -> tuple[float, float, float, float]:
     return centre, top - centre, centre - bottom, 0.95
 
 
-def _in_face_opening(point: np.ndarray, head: HeadMesh) -> bool:
+def _oval_size(head: HeadMesh, theta: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Where points lie against the face opening: < 1 inside, 1 on its edge."""
     zc, up, down, half = _face_oval(head)
-    theta, _ = polar(point)
-    h = up if point[2] > zc else down
-    return (theta / half) ** 2 + ((point[2] - zc) / h) ** 2 < 1.0
+    return np.sqrt((theta / half) ** 2 + ((z - zc) / np.where(z > zc, up, down)) ** 2)
 
 
 def _snap_opening(vertices: np.ndarray, edge: np.ndarray, head: HeadMesh, offset: float) -> None:
     """Move the opening's edge vertices onto the oval, off the skin there (a smooth edge, not a
     staircase of quads)."""
-    zc, up, down, half = _face_oval(head)
+    zc = _face_oval(head)[0]
     theta, _ = polar(vertices[edge])
     z = vertices[edge, 2]
-    h = np.where(z > zc, up, down)
-    scale = 1.0 / np.maximum(np.sqrt((theta / half) ** 2 + ((z - zc) / h) ** 2), 1e-6)
+    scale = 1.0 / np.maximum(_oval_size(head, theta, z), 1e-6)
     theta, z = theta * scale, zc + (z - zc) * scale
     # under the jaw the edge stands off: the jaw swings down and back into it when the mouth opens wide
     under_jaw = np.clip((head.landmarks["menton"][2] + 0.05 - z) / 0.03, 0.0, 1.0)

@@ -6,12 +6,12 @@ Both files are read once and checked; a job may name its own priors file. Everyt
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from pathlib import Path
 
 from ..errors import Pain3DError
+from ..fileio import read_toml
 from ..paths import asset
 
 FLOWS = ("back", "part", "crown", "out", "forward", "gather", "rows")
@@ -71,7 +71,7 @@ class Library:
 def styles() -> Library:
     """The style library in assets/hair/styles.toml."""
     path = asset("hair", "styles.toml")
-    table = _read(path)
+    table = read_toml(path, "hair table")
     scalp = {name: _build(ScalpStyle, name, row, path) for name, row in table["scalp"].items()}
     beards = {name: _build(BeardStyle, name, row, path) for name, row in table["beard"].items()}
     for style in scalp.values():
@@ -99,7 +99,7 @@ def load_priors(path: str | Path | None = None) -> dict:
 
 @lru_cache(maxsize=8)
 def _priors(path: str) -> dict:
-    table = _read(Path(path))
+    table = read_toml(Path(path), "hair table")
     groups = table.get("groups")
     if not isinstance(groups, list) or not groups:
         raise Pain3DError(f"{path}: groups: missing; allowed: the list of ethnicity groups the rows follow")
@@ -123,16 +123,6 @@ def _priors(path: str) -> dict:
 def _check_row(path, where: str, row, n: int) -> None:
     if not (isinstance(row, list) and len(row) == n and all(isinstance(x, (int, float)) and x >= 0 for x in row)):
         raise Pain3DError(f"{path}: {where} = {row!r}: invalid; allowed: {n} weights >= 0, one per group")
-
-
-def _read(path: Path) -> dict:
-    try:
-        with open(path, "rb") as f:
-            return tomllib.load(f)
-    except FileNotFoundError:
-        raise Pain3DError(f"{path}: no such hair table") from None
-    except tomllib.TOMLDecodeError as err:
-        raise Pain3DError(f"{path.name}: TOML syntax error: {err}") from None
 
 
 def _build(kind, name: str, row: dict, path: Path):

@@ -63,10 +63,10 @@ from pain3d import addon
 from pain3d.addon import head as heads, stage, hair, clothing
 from pain3d.farm import compositor
 from pain3d.addon import compat
-from pain3d.clothing import draw_clothing
+from pain3d.clothing import draw_clothing, hair_kinds
 from pain3d.dataset import MASK_CLASSES, landmark_visibility
 from pain3d.identity import build_identity
-from pain3d.hair import KINDS, detail_for, draw_hair, grow_groom
+from pain3d.hair import detail_for, draw_hair, grow_groom
 from pain3d import scenery
 bpy.ops.wm.read_factory_settings(use_empty=True)
 addon.register()
@@ -78,8 +78,8 @@ for garment in ("crew_tshirt", "headscarf"):
     who = {"age": 30.0, "sex": "female", "ethnicity": "Middle Eastern"}
     core = build_identity(30.0, "female", "Middle Eastern", 4)
     record = draw_clothing(who, {"garment": garment}, 4)
-    kinds = tuple(k for k in KINDS if k != "scalp") if record.get("under") else KINDS
-    groom = grow_groom(core.head, draw_hair(who, {"style": "long_straight"}, 4), kinds=kinds, detail=detail_for(192))
+    groom = grow_groom(core.head, draw_hair(who, {"style": "long_straight"}, 4), kinds=hair_kinds(record),
+                       detail=detail_for(192))
     head = heads.head_object(ctx, core, 4, groom=groom, clothing=record)
     stage.apply_lighting(ctx, head, scenery.default_lighting())
     folder = __import__("pathlib").Path(f"/tmp/pain3d-clothing-mask-{garment}")
