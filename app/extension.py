@@ -25,7 +25,7 @@ MANIFEST = "blender_manifest.toml"
 CORE_EXCLUDE = {"__main__.py"}  # the command line's entry point reaches the layers the zip leaves out
 ENTRY_POINTS = ("\n\n# Blender's entry points: this package is the Pain3D extension.\n"
                 "from .addon import register, unregister  # noqa: E402,F401\n")
-ASSET_FILES = ("demographics.toml", "facs", "hair", "clothing")
+ASSET_FILES = ("demographics.toml", "facs", "hair", "clothing", "makeup")
 FIXED_TIME = (2026, 1, 1, 0, 0, 0)  # zip entry timestamps: the same sources give the same bytes
 
 

@@ -64,6 +64,16 @@ def compositor_output(tree: bpy.types.NodeTree, image: bpy.types.NodeSocket) -> 
         tree.links.new(image, tree.nodes.new("CompositorNodeComposite").inputs["Image"])
 
 
+def set_highlight_rolloff(scene: bpy.types.Scene) -> None:
+    """The view transform of the rendered images: Khronos PBR Neutral (Blender 4.2+) shows albedo
+    colours as authored below about 0.8 and rolls the highlights off, so the lightest skin keeps
+    its texture under a key light; Standard where a build lacks it (hard clipping)."""
+    try:
+        scene.view_settings.view_transform = "Khronos PBR Neutral"
+    except TypeError:
+        scene.view_settings.view_transform = "Standard"
+
+
 def set_modifier_input(modifier: bpy.types.Modifier, identifier: str, value) -> None:
     """Set a geometry-nodes modifier's group input (5.2+: through `properties.inputs`; before: an
     ID property named by the socket's identifier)."""

@@ -16,6 +16,7 @@ import bpy
 import numpy as np
 
 from ..dataset import MASK_CLASSES
+from ..makeup import MASCARA_MELANIN, mascara_lashes, wears_mascara
 from .compat import set_modifier_input, use_nodes
 from .nodes import attribute, math_node
 from .shading import add_label_outputs
@@ -35,14 +36,19 @@ LOOK = {"scalp": (0.38, 0.4, 0.0, 0.08, 0.0), "brows": (0.4, 0.4, 0.0, 0.12, 0.1
         "lashes": (0.35, 0.35, 0.0, 0.2, 0.5), "beard": (0.42, 0.4, 0.0, 0.1, 0.1)}
 
 
-def add_hair(context, head: bpy.types.Object, groom, link) -> list[bpy.types.Object]:
+def add_hair(context, head: bpy.types.Object, groom, link, makeup: dict | None = None) -> list[bpy.types.Object]:
     """One hair-curves object per strand set of `groom`, on `head`; `link(obj)` puts each in the
-    scene (the head's collection)."""
+    scene (the head's collection). A `makeup` record with mascara lengthens, thickens and blackens
+    the lashes."""
     prepare_surface(head)
     objects = []
     for kind, strands in groom.sets.items():
+        record = groom.record
+        if kind == "lashes" and wears_mascara(makeup):
+            strands = mascara_lashes(strands, makeup["mascara"])
+            record = {**record, "melanin": MASCARA_MELANIN, "redness": 0.0}
         obj = curves_object(f"{head.name}_{kind}", strands, head)
-        obj.data.materials.append(hair_material(kind, groom.record))
+        obj.data.materials.append(hair_material(kind, record))
         obj[HAIR_PROP] = kind
         obj.parent = head
         modifier = obj.modifiers.new("Pain3D deform on skin", "NODES")

@@ -25,22 +25,25 @@ IDENTITY_PROP = "pain3d_identity"  # age, sex, ethnicity, level: what rebuilds t
 
 def new_head(context, age: float, sex: str, ethnicity: str, seed: int, level: int = 1,
              skin_tone: float | None = None, hair: bool = True, clothes: bool = True) -> bpy.types.Object:
-    """Build a complete head (mesh, materials, AU shape keys and drivers, and hair and clothes drawn
-    from the priors for its age, sex and group unless `hair` or `clothes` is false) and make it active."""
+    """Build a complete head (mesh, materials, AU shape keys and drivers, and hair, and clothes and
+    make-up, drawn from the priors for its age, sex and group unless `hair` or `clothes` is false) and
+    make it active."""
     from ..hair import grow_groom  # the pure head model, its AU rig and its hair
     from ..identity import build_identity
 
     from ..clothing import draw_clothing, hair_kinds
+    from ..makeup import draw_makeup
     from ..seeds import derive_seed
 
     identity = build_identity(age=age, sex=sex, ethnicity=ethnicity, seed=seed, level=level)
     who = {"age": age, "sex": sex, "ethnicity": ethnicity}
     clothing = draw_clothing(who, {}, derive_seed(seed, CLOTHING_STREAM)) if clothes else None
+    makeup = draw_makeup(who, {}, derive_seed(seed, MAKEUP_STREAM)) if clothes else None
     groom = None
     if hair:
         record = prior_hair(who, seed)
         groom = grow_groom(identity.head, record, kinds=hair_kinds(clothing), detail=VIEWPORT_DETAIL)
-    obj = head_object(context, identity, seed, skin_tone, groom=groom, clothing=clothing)
+    obj = head_object(context, identity, seed, skin_tone, groom=groom, clothing=clothing, makeup=makeup)
     obj[IDENTITY_PROP] = json.dumps({"age": age, "sex": sex, "ethnicity": ethnicity, "level": level})
     if groom is not None:
         obj[RECORD_PROP] = json.dumps(groom.record)
@@ -49,6 +52,7 @@ def new_head(context, age: float, sex: str, ethnicity: str, seed: int, level: in
 
 HAIR_STREAM = 77  # the panel's hair draws: a stream of the head seed of their own
 CLOTHING_STREAM = 78  # ... and its clothes
+MAKEUP_STREAM = 79  # ... and its make-up
 
 
 def prior_hair(who: dict, head_seed: int, *draw: int) -> dict:
@@ -69,19 +73,22 @@ def core_head_of(obj: bpy.types.Object):
 
 
 def head_object(context, identity, seed: int, skin_tone: float | None = None,
-                textures: dict[str, str] | None = None, groom=None, clothing: dict | None = None) -> bpy.types.Object:
+                textures: dict[str, str] | None = None, groom=None, clothing: dict | None = None,
+                makeup: dict | None = None) -> bpy.types.Object:
     """The Blender head of a core identity (`pain3d.identity.build_identity`), made active.
 
     `textures` maps albedo, roughness, normal and eyes to the image files of a texture set
     (docs/texture-set.md); without it the skin and eyes use the built-in procedural shaders.
     `groom` (`pain3d.hair.grow_groom`) adds its strands as hair curves on the head; `clothing`
-    (a record of `pain3d.clothing.draw_clothing`) dresses its bust.
+    (a record of `pain3d.clothing.draw_clothing`) dresses its bust; `makeup` (a record of
+    `pain3d.makeup.draw_makeup`) paints the skin and, with mascara, the lashes.
     """
     tone = identity.skin_tone if skin_tone is None else skin_tone
     obj = mesh_object(identity.mesh, name=f"Pain3D_Head_{seed}")
     smooth = obj.modifiers.new("Pain3D_Smooth", "SUBSURF")  # renders smooth; the cage keeps the landmarks
     smooth.levels, smooth.render_levels = 0, 1
-    assign_materials(obj, identity.mesh, tone, identity.iris_rgb, textures, strands=groom is not None)
+    assign_materials(obj, identity.mesh, tone, identity.iris_rgb, textures, strands=groom is not None, makeup=makeup,
+                     maleness=identity.head.params.maleness, ageing=identity.head.params.age_factor)
     obj.data.attributes.new(HEAT_ATTRIBUTE, "FLOAT", "POINT")
     add_shape_keys(obj, identity.au_deltas)
     add_au_drivers(obj)
@@ -91,7 +98,7 @@ def head_object(context, identity, seed: int, skin_tone: float | None = None,
     obj[FACE_FRAME_PROP] = [float(x) for x in identity.mesh.face_frame]
     collection(context).objects.link(obj)
     if groom is not None:
-        add_hair(context, obj, groom, collection(context).objects.link)
+        add_hair(context, obj, groom, collection(context).objects.link, makeup)
     if clothing:
         dress(obj, identity.head, clothing, collection(context).objects.link)
     for other in context.view_layer.objects:

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..dataset import MASK_CLASSES
 from ..identity import WRINKLE_FAMILIES
+from ..colour import srgb_to_linear
 from ..skin import skin_tone_rgb
 from .compat import use_nodes
 from .nodes import attribute, math_node, mix, rgb, separate
@@ -20,12 +21,15 @@ NORMAL_AOV = "normal_cam"
 
 
 def assign_materials(obj: bpy.types.Object, mesh_data, skin_tone: float, iris_rgb,
-                     textures: dict[str, str] | None = None, strands: bool = False) -> None:
+                     textures: dict[str, str] | None = None, strands: bool = False,
+                     makeup: dict | None = None, maleness: float = 0.5, ageing: float = 0.0) -> None:
     """One material slot per part, in the core's part order (a textured eye covers all three eye parts).
-    `strands`: the head grows hair as strands, so the built-in skin paints only the brows' shadow."""
+    `strands`: the head grows hair as strands, so the built-in skin paints only the brows' shadow;
+    `makeup`: a make-up record (`pain3d.makeup.draw_makeup`) painted over the skin; `maleness` and
+    `ageing` (the head's, 0..1) coarsen the built-in skin's pores and bring age spots."""
     textures = textures or {}
     eye = {"eye": textured_material("eye", textures["eyes"], 0.25)} if "eyes" in textures else {}
-    shared = {"skin": skin_material(skin_tone, textures, strands),
+    shared = {"skin": skin_material(skin_tone, textures, strands, makeup, maleness, ageing),
               "sclera": flat_material("sclera", (0.80, 0.78, 0.74), 0.25),
               "iris": flat_material("iris", tuple(iris_rgb), 0.3),
               "pupil": flat_material("pupil", (0.01, 0.01, 0.01), 0.2),
@@ -85,7 +89,8 @@ def flat_material(name: str, rgb, roughness: float) -> bpy.types.Material:
 
 
 def skin_material(skin_tone: float, textures: dict[str, str] | None = None,
-                  strands: bool = False) -> bpy.types.Material:
+                  strands: bool = False, makeup: dict | None = None, maleness: float = 0.5,
+                  ageing: float = 0.0) -> bpy.types.Material:
     """Principled skin: a texture set's maps, or the built-in shader (Monk-tone albedo, redder lips,
     darker brows, pores); either way AU-driven wrinkles shade and bump it.
 
@@ -104,9 +109,11 @@ def skin_material(skin_tone: float, textures: dict[str, str] | None = None,
         links.new(_image_node(nodes, textures["normal"], "Non-Color").outputs["Color"], normal_map.inputs["Color"])
         surface = normal_map.outputs["Normal"]
     else:
-        albedo = _tinted_albedo(nodes, links, base, brow_tint=0.3 if strands else 0.85)
-        bsdf.inputs["Roughness"].default_value = 0.5
-        surface = _pores(nodes, links)
+        albedo = _age_spots(nodes, links, _tinted_albedo(nodes, links, base, brow_tint=0.3 if strands else 0.85), ageing)
+        bsdf.inputs["Roughness"].default_value = 0.5 + 0.06 * ageing  # older skin is drier, less glossy
+        surface = _pores(nodes, links, strength=0.025 + 0.02 * maleness + 0.02 * ageing)
+    if makeup and makeup.get("worn"):
+        albedo = made_up(nodes, links, albedo, makeup)
     creases = wrinkle_depth(nodes, links)
     shaded = mix(nodes, links, albedo, mix(nodes, links, albedo, rgb(nodes, (0.0, 0.0, 0.0)).outputs[0],
                                              0.55).outputs["Result"], creases)  # a crease floor catches less light
@@ -137,11 +144,54 @@ def _tinted_albedo(nodes, links, base: np.ndarray, brow_tint: float) -> bpy.type
     return cheeks.outputs["Result"]
 
 
-def _pores(nodes, links) -> bpy.types.NodeSocket:
+BROW_PENCIL = (0.045, 0.03, 0.022)  # linear RGB of a dark-brown brow pencil
+BLUSH_TINT = (1.0, 0.72, 0.74)  # multiplied into the cheeks' colour
+EYESHADOW_TINT = (0.78, 0.62, 0.62)  # multiplied into the upper lids' colour
+
+
+def made_up(nodes, links, albedo: bpy.types.NodeSocket, makeup: dict) -> bpy.types.NodeSocket:
+    """The skin colour under make-up (docs/makeup.md): lipstick over the vermilion, pencil over the
+    brows, blush on the cheeks and shadow on the upper lids, each by the record's strength."""
+    regions = separate(nodes, links, attribute(nodes, "regions").outputs["Color"])
+    lids = separate(nodes, links, attribute(nodes, "lids").outputs["Color"])
+    lipstick = rgb(nodes, srgb_to_linear(np.asarray(makeup["lip_colour"]))).outputs[0]
+    out = mix(nodes, links, albedo, lipstick, regions["Red"], factor_scale=makeup["lips"]).outputs["Result"]
+    out = mix(nodes, links, out, rgb(nodes, BROW_PENCIL).outputs[0], regions["Green"],
+              factor_scale=makeup["brow_fill"]).outputs["Result"]
+    for tint, weight, strength in ((BLUSH_TINT, regions["Blue"], makeup["blush"]),
+                                   (EYESHADOW_TINT, lids["Red"], makeup["eyeshadow"])):
+        node = mix(nodes, links, out, rgb(nodes, tint).outputs[0], weight, factor_scale=strength)
+        node.blend_type = "MULTIPLY"
+        out = node.outputs["Result"]
+    return out
+
+
+AGE_SPOT_TINT = (0.78, 0.66, 0.55)  # solar lentigines: a browner patch, multiplied in
+
+
+def _age_spots(nodes, links, albedo: bpy.types.NodeSocket, ageing: float) -> bpy.types.NodeSocket:
+    """Scattered brown spots a few millimetres across, more and darker with age (none before 25)."""
+    if ageing <= 0.0:
+        return albedo
+    noise = nodes.new("ShaderNodeTexNoise")
+    noise.inputs["Scale"].default_value = 45.0
+    noise.inputs["Detail"].default_value = 0.0
+    ramp = nodes.new("ShaderNodeMapRange")  # only the noise's highest peaks become spots
+    ramp.inputs["From Min"].default_value = 0.74 - 0.03 * min(ageing, 1.0)
+    ramp.inputs["From Max"].default_value = 0.80
+    links.new(noise.outputs["Fac"], ramp.inputs["Value"])
+    spots = mix(nodes, links, albedo, rgb(nodes, AGE_SPOT_TINT).outputs[0], ramp.outputs["Result"],
+                factor_scale=0.7 * min(ageing, 1.0))
+    spots.blend_type = "MULTIPLY"
+    return spots.outputs["Result"]
+
+
+def _pores(nodes, links, strength: float) -> bpy.types.NodeSocket:
+    """Pore bump; men's and older skin is coarser (`strength`)."""
     pores = nodes.new("ShaderNodeTexNoise")
     pores.inputs["Scale"].default_value = 900.0
     pore_bump = nodes.new("ShaderNodeBump")
-    pore_bump.inputs["Strength"].default_value = 0.03
+    pore_bump.inputs["Strength"].default_value = strength
     links.new(pores.outputs["Fac"], pore_bump.inputs["Height"])
     return pore_bump.outputs["Normal"]
 

@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import camera as cam, environments, scenery
 from ..colour import srgb_to_linear
+from . import compat
 from .compat import use_nodes
 from .head import FACE_FRAME_PROP, collection, landmark_positions
 
@@ -162,7 +163,7 @@ def configure_cycles(scene, resolution: int, samples: int, device: str = "CPU", 
     scene.render.use_persistent_data = True  # keeps the BVH between views: 15% faster, same pixels
     scene.render.image_settings.file_format = "PNG"
     scene.render.image_settings.color_mode = "RGB"
-    scene.view_settings.view_transform = "Standard"  # albedo colours come out as authored
+    compat.set_highlight_rolloff(scene)  # albedo colours as authored; lightest skin unclipped
     scene.cycles_curves.shape = "RIBBONS"  # hair strands as camera-facing ribbons: the cheap shape
     scene.cycles_curves.subdivisions = 2
     scene.cycles.transmission_bounces = 0  # light through hair strands: bounces cost time, not looks

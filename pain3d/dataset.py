@@ -109,6 +109,8 @@ def make_row(identity: dict, expression: dict, view_index: int, view: dict, imag
         row["hair"] = {k: v for k, v in identity["hair"].items() if k != "seed"}
     if identity.get("clothing"):
         row["clothing"] = {k: v for k, v in identity["clothing"].items() if k not in ("seed", "garments_file")}
+    if identity.get("makeup"):
+        row["makeup"] = {k: v for k, v in identity["makeup"].items() if k != "seed"}
     row.update(extra)
     return row
 

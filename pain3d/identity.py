@@ -86,8 +86,9 @@ WRINKLE_FAMILIES: tuple[tuple[int, tuple[str, ...], float, float], ...] = (
 
 
 def color_attributes(head: HeadMesh) -> dict[str, np.ndarray]:
-    """`regions`: R lips, G brows, B cheeks; `wrinkles`: R glabella, G nose bridge, B crow's feet;
-    `wrinkle_phase`: the coordinate each wrinkle family's lines run across (see `wrinkle_phase`)."""
+    """`regions`: R lips, G brows, B cheeks; `lids`: R upper lids, G lower lids (where eyeshadow
+    goes); `wrinkles`: R glabella, G nose bridge, B crow's feet; `wrinkle_phase`: the coordinate
+    each wrinkle family's lines run across (see `wrinkle_phase`)."""
     r = head.regions
     lips = np.clip(r["upper_lip"] + r["lower_lip"], 0, 1) * _vermilion(head)
     brows = brow_hair(head)
@@ -95,7 +96,10 @@ def color_attributes(head: HeadMesh) -> dict[str, np.ndarray]:
     glabella = r["glabella"]
     below_nasion = head.landmarks68[27, 2] - head.vertices[:, 2]
     bridge = r["nose_bridge"] * np.clip(1.0 - below_nasion / 0.02, 0.0, 1.0)  # AU9 lines sit high on the nose
+    upper = np.clip(r["upper_eyelid_L"] + r["upper_eyelid_R"], 0, 1)
+    lower = np.clip(r["lower_eyelid_L"] + r["lower_eyelid_R"], 0, 1)
     return {"regions": np.stack([lips, brows, cheeks], axis=1),
+            "lids": np.stack([upper, lower, np.zeros_like(upper)], axis=1),
             "wrinkles": np.stack([glabella, bridge, crows_feet(head)], axis=1),
             "wrinkle_phase": wrinkle_phase(head)}
 

@@ -427,6 +427,13 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "priors": Field("str", "", "A TOML file replacing assets/clothing/priors.toml (relative to the job file)."),
         "garments": Field("str", "", "A TOML file replacing assets/clothing/garments.toml (relative to the job file)."),
     },
+    "makeup": {
+        "enabled": Field("bool", True, "Make-up on some faces (lips, blush, brows, eyeshadow, mascara; "
+                         "docs/makeup.md); false leaves every face bare."),
+        "rate": Field("custom", "prior", "Share of women wearing make-up (men: none); \"prior\": by sex and age "
+                      "from the priors.", check=_check_rate_or_prior, allowed='"prior" or 0..1'),
+        "priors": Field("str", "", "A TOML file replacing assets/makeup/priors.toml (relative to the job file)."),
+    },
     "texture": {
         "backend": Field("choice", "procedural", "Skin texture source.", choices=("procedural", "diffusion")),
         "size": Field("int", 1024, "Texture width and height in pixels.", 64, 8192),
@@ -589,6 +596,12 @@ def _resolve_paths(job: dict, base: Path) -> None:
         if clothing["garment"] and clothing["garment"] not in table:
             raise Pain3DError(f'clothing.garment = "{clothing["garment"]}": not in {clothing["garments"]}; '
                               f'allowed: {", ".join(table)}')
+    makeup = job["makeup"]
+    if makeup["priors"]:
+        from .makeup import load_priors as makeup_priors
+
+        makeup["priors"] = str(base / Path(makeup["priors"]).expanduser())
+        makeup_priors(makeup["priors"])
     texture = job["texture"]
     if texture["prompts"]:
         texture["prompts"] = str(base / Path(texture["prompts"]).expanduser())

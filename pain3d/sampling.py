@@ -24,6 +24,7 @@ import numpy as np
 
 from . import facs
 from .clothing import draw_clothing
+from .makeup import draw_makeup
 from .hair import draw_hair
 from .seeds import derive_seed, rng_for
 from .jobs import demographics
@@ -36,6 +37,7 @@ SUB_EXPRESSIONS = 2
 SUB_HEAD = 3
 SUB_HAIR = 4
 SUB_CLOTHING = 5
+SUB_MAKEUP = 6
 SPLITS = ("train", "val", "test")
 SPLIT_BLOCK = 20
 SKIN_TONE_RANGE = (1.0, 10.0)
@@ -116,8 +118,8 @@ def skin_tone_prior(ethnicity: str, overrides: dict) -> tuple[float, float]:
 
 def sample_identity(index: int, job: dict) -> dict:
     """Identity `index` of a resolved job: demographics, continuous age, skin tone, seeds, split,
-    and its hair and clothing records (`pain3d.hair.draw_hair`, `pain3d.clothing.draw_clothing`) when
-    the job grows hair and dresses its people."""
+    and its hair, clothing and make-up records (`pain3d.hair.draw_hair`, `pain3d.clothing.draw_clothing`,
+    `pain3d.makeup.draw_makeup`) when the job grows hair, dresses its people and makes them up."""
     cfg = job["identities"]
     seed = derive_seed(job["seed"], STREAM_IDENTITY, index)
     cell = cell_of(index, cells(cfg), job["seed"])
@@ -142,6 +144,9 @@ def sample_identity(index: int, job: dict) -> dict:
     clothing = job.get("clothing", {"enabled": False})
     if clothing["enabled"]:
         identity["clothing"] = draw_clothing(identity, clothing, derive_seed(seed, SUB_CLOTHING))
+    makeup = job.get("makeup", {"enabled": False})
+    if makeup["enabled"]:
+        identity["makeup"] = draw_makeup(identity, makeup, derive_seed(seed, SUB_MAKEUP))
     return identity
 
 

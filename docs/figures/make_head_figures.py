@@ -45,7 +45,7 @@ def build(identity: dict, record: dict | None, size: int):
     clothing = identity.get("clothing")
     groom = grow_groom(core.head, record, kinds=hair_kinds(clothing), detail=detail_for(size)) if record else None
     head = heads.head_object(bpy.context, core, identity["head_seed"], skin_tone=identity["skin_tone"], groom=groom,
-                             clothing=clothing)
+                             clothing=clothing, makeup=identity.get("makeup"))
     stage.add_default_lights(bpy.context, head)
     return head
 

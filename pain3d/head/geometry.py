@@ -16,8 +16,8 @@ import numpy as np
 from .bust import place_columns
 from .params import HeadParams
 from .surface import (CANTHUS_ANGLES, RAY_CENTRE, cast_rays, eyelid_axes, face_depth,
-                      lower_vermilion_height, pchip, upper_vermilion_height)
-from .topology import HeadTopology, RingPatch, angles_from_points, dirs_from_angles
+                      lower_vermilion_height, pchip, smoothstep, upper_vermilion_height)
+from .topology import IRIS_ANGLE, HeadTopology, RingPatch, angles_from_points, dirs_from_angles
 
 
 # ----------------------------------------------------------------------------
@@ -44,10 +44,18 @@ def _lid_angles(psi: np.ndarray, p: HeadParams, side: str) -> tuple[np.ndarray, 
     corner = -1.1 * p.eye_tilt * sm
     es = p.eye_scale
     q = np.clip(1.0 - s * s, 0.0, 1.0)
-    b_up = 0.38 * es * q ** 0.55 * (1.0 + 0.15 * sm) + corner
+    b_up = upper_lid_peak(p) * q ** 0.55 * (1.0 + 0.15 * sm) + corner
     b_lo = -0.45 * es * q ** 0.60 * (1.0 - 0.12 * sm) + corner
     alpha = np.where(sm > 0, CANTHUS_ANGLES[0], CANTHUS_ANGLES[1]) * s
     return alpha, np.where(up, b_up, b_lo)
+
+
+def upper_lid_peak(p: HeadParams) -> float:
+    """Elevation on the lid-margin ellipsoid of the upper lid's highest point at rest: it covers the
+    top `iris_cover` of the iris (less in larger eyes), as a relaxed upper lid does."""
+    iris_top = p.eye_r * np.sin(IRIS_ANGLE)
+    cover = p.iris_cover - 0.0025 * (p.eye_scale - 1.0)
+    return float(np.arcsin((iris_top - cover) / eyelid_axes(p)[2]))
 
 
 def _ellip_dir(alpha: np.ndarray, beta: np.ndarray) -> np.ndarray:
@@ -287,6 +295,7 @@ def compute_positions(topo: HeadTopology, p: HeadParams, residual_seed: int | No
     ids = np.concatenate(ray_ids)
     dirs = np.vstack(ray_dirs)
     V[ids] = RAY_CENTRE + dirs * cast_rays(dirs, p)[:, None]
+    dirs = _lower_brow_tails(V, ids, dirs, p)
     # pass 2: mouth loops, cast frontally (toward -Y).  Seen from the ray
     # centre (above the mouth) a pouting lower lip would hide the underside
     # of the upper lip; the lips are a height field in the frontal direction.
@@ -322,6 +331,35 @@ def compute_positions(topo: HeadTopology, p: HeadParams, residual_seed: int | No
     V[topo.teeth_ids["teeth_upper"]] = teeth_positions(p, topo.teeth_recipe["teeth_upper"], True, y_teeth)
     V[topo.teeth_ids["teeth_lower"]] = teeth_positions(p, topo.teeth_recipe["teeth_lower"], False, y_teeth)
     return V
+
+
+def brow_tail_weight(pts: np.ndarray, p: HeadParams) -> np.ndarray:
+    """How much of the brow's ptosis each skin point takes: all of it over the lateral brow, none at
+    the brow's head, the lid margins (their loops are placed, not cast), the forehead or the temple."""
+    x, y, z = np.abs(pts[:, 0]), pts[:, 1], pts[:, 2]
+    across = smoothstep(0.022, 0.050, x) * (1.0 - smoothstep(0.062, 0.076, x))
+    down = smoothstep(p.eye_z + 0.006, p.eye_z + 0.016, z) * (1.0 - smoothstep(p.z_brow + 0.012, p.z_brow + 0.030, z))
+    return across * down * smoothstep(-0.03, -0.05, y)
+
+
+def _lower_brow_tails(V: np.ndarray, ids: np.ndarray, dirs: np.ndarray, p: HeadParams) -> np.ndarray:
+    """Slide the lateral brow's skin down over the bone by `brow_tail_drop` (the brow's tail falls
+    with age, its head stays): each point is re-cast through the point below it, so it stays on the
+    skin; the fades are long enough that rows never cross. Returns the new ray directions."""
+    if p.brow_tail_drop <= 0.0:
+        return dirs
+    pts = V[ids]
+    w = brow_tail_weight(pts, p)
+    moved = w > 1e-4
+    if not moved.any():
+        return dirs
+    target = pts[moved] - np.array([0.0, 0.0, p.brow_tail_drop]) * w[moved, None]
+    new = target - RAY_CENTRE
+    new /= np.linalg.norm(new, axis=1, keepdims=True)
+    dirs = dirs.copy()
+    dirs[moved] = new
+    V[ids[moved]] = RAY_CENTRE + new * cast_rays(new, p)[:, None]
+    return dirs
 
 
 def _protect_weight(pts: np.ndarray, p: HeadParams) -> np.ndarray:

@@ -113,11 +113,23 @@ class HeadParams:
     lower_pout: float
     # ears
     ear_scale: float
-    # ageing / sex soft tissue
+    # sex and age in the soft tissue (docs/head-model.md, "Sex and age")
     nasolabial: float
     jowl: float
     eye_bag: float
     maleness: float
+    forehead_recline: float   # forward depth the upper forehead gives up (men's sloping forehead)
+    glabella: float           # forward bulge of the glabella between the brows
+    jaw_power: float          # super-ellipse exponent of the jaw mass (higher: squarer gonial angles)
+    chin_width: float         # half width of the chin's soft-tissue pad
+    cheek_fat: float          # buccal / malar fat fullness
+    temple_hollow: float      # depth of the temporal hollow
+    tear_trough: float        # depth of the groove under the lower lid
+    lid_hood: float           # skin and fat over the lateral upper lid
+    brow_tail_drop: float     # how far the brow's tail has come down (lateral brow ptosis)
+    marionette: float         # depth of the fold from the mouth corner toward the jaw
+    iris_cover: float         # how much of the iris's top the upper lid covers at rest
+    age_factor: float
     # neck, shoulders and upper chest
     bust: BustParams
 
@@ -126,9 +138,12 @@ def derive_params(controls: HeadControls, age: float = 30.0, sex: str | float = 
     """Turn (clamped) controls plus age/sex into :class:`HeadParams`.
 
     Ageing (``age_factor``) applies soft-tissue descent of the lower face,
-    jowls, thinner lips, deeper nasolabial folds, a slightly larger nose and
-    ears and lower-lid bags.  Sex applies the Farkas means and the sexually
-    dimorphic soft features (brow ridge, jaw).
+    jowls, thinner lips, deeper nasolabial and marionette folds, hollow
+    temples and tear troughs, a hooded lid and a lower brow tail, a lower
+    resting lid, a slightly larger nose and ears and lower-lid bags.  Sex
+    applies the Farkas means and the dimorphic soft features (brow ridge and
+    glabella, forehead slope, jaw angles, chin breadth, cheek fat).  Sources
+    and sizes: docs/head-model.md, "Sex and age".
     """
     c = controls.clamped()
     m = maleness(sex)
@@ -165,7 +180,7 @@ def derive_params(controls: HeadControls, age: float = 30.0, sex: str | float = 
         jw_ay_front=0.066,
         jw_az_top=0.055,
         jw_az_bot=(z_sto + 0.004) - (z_me - 0.004),
-        z_brow=0.021 - 0.002 * a,
+        z_brow=0.0205 - 0.0025 * m - 0.001 * a,  # men's brows on the orbital rim, women's above
         z_nasion=z_nasion,
         z_tip=z_sn + 0.0085,
         z_sn=z_sn,
@@ -173,7 +188,7 @@ def derive_params(controls: HeadControls, age: float = 30.0, sex: str | float = 
         z_pog=z_pog,
         z_me=z_me,
         zygion=_meas("zygion_half", m, c.cheekbone_width),
-        brow_amp=max(0.0, 0.0018 + 0.0028 * m + 0.0012 * c.brow_ridge),
+        brow_amp=max(0.0, 0.0018 + 0.0030 * m + 0.0012 * c.brow_ridge),
         cheek_amp=max(0.0, 0.0045 + 0.0015 * c.cheekbone_prominence - 0.001 * a),
         chin_amp=max(-0.002, 0.0035 + 0.001 * m + 0.0022 * c.chin_projection),
         nose_tip=max(0.014, _meas("nose_tip", m, c.nose_projection) * (1.0 + 0.05 * a)),
@@ -188,12 +203,24 @@ def derive_params(controls: HeadControls, age: float = 30.0, sex: str | float = 
         mouth_w=_meas("mouth_half_width", m, c.mouth_width),
         upper_verm=max(0.003, _meas("upper_vermilion", m, c.upper_lip) * (1.0 - 0.30 * a)),
         lower_verm=max(0.004, _meas("lower_vermilion", m, c.lower_lip) * (1.0 - 0.25 * a)),
-        upper_pout=max(0.0015, 0.0062 + 0.0008 * c.upper_lip - 0.0012 * a),
-        lower_pout=max(0.0015, 0.0068 + 0.0008 * c.lower_lip - 0.0010 * a),
+        upper_pout=max(0.0015, 0.0058 + 0.0008 * (1.0 - m) + 0.0008 * c.upper_lip - 0.0012 * a),
+        lower_pout=max(0.0015, 0.0064 + 0.0008 * (1.0 - m) + 0.0008 * c.lower_lip - 0.0010 * a),
         ear_scale=_meas("ear_scale", m, c.ear_size) * (1.0 + 0.07 * a),
-        nasolabial=0.0005 + 0.0020 * a,
-        jowl=0.0030 * a,
-        eye_bag=0.0016 * a,
+        nasolabial=0.0005 + 0.0030 * a,
+        jowl=0.0040 * a,
+        eye_bag=0.0018 * a,
         maleness=m,
+        forehead_recline=0.0065 * m - 0.0010,
+        glabella=0.0005 + 0.0040 * m + 0.0006 * c.brow_ridge,
+        jaw_power=2.4 + 0.6 * m,
+        chin_width=0.0135 + 0.0050 * m,
+        cheek_fat=0.0035 + 0.0015 * (1.0 - m) - 0.0012 * a,
+        temple_hollow=0.0015 + 0.0040 * a,
+        tear_trough=0.0005 + 0.0022 * a,
+        lid_hood=0.0020 * a,
+        brow_tail_drop=0.0040 * a,
+        marionette=0.0028 * a,
+        iris_cover=0.0015 + 0.0008 * a,
+        age_factor=a,
         bust=derive_bust(z_me, _meas("jaw_half_width", m, c.jaw_width) + 0.006, m, a, c.neck_width, c.shoulder_width),
     )

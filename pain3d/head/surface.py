@@ -76,7 +76,8 @@ def _srelu(a: np.ndarray, eps: float = 0.002) -> np.ndarray:
     return 0.5 * (a + np.sqrt(a * a + eps * eps))
 
 
-def _smoothstep(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
+def smoothstep(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
+    """Hermite step from 0 at `e0` to 1 at `e1` (either order), clamped."""
     t = np.clip((x - e0) / (e1 - e0), 0.0, 1.0)
     return t * t * (3 - 2 * t)
 
@@ -97,7 +98,9 @@ def _midline_profile(z: np.ndarray, p: HeadParams) -> np.ndarray:
           p.z_me - 0.013]
     ds = [-0.02, 0.034, 0.055, 0.072, 0.085, 0.093, 0.095, 0.086, 0.083, 0.084, 0.090,
           0.094, 0.092, 0.094, 0.089, 0.077, 0.045, -0.01]
-    return pchip(z, np.array(zs), np.array(ds))
+    # a man's forehead slopes back from the brow ridge, a woman's rises more upright
+    recline = p.forehead_recline * smoothstep(p.z_brow + 0.012, 0.105, z)
+    return pchip(z, np.array(zs), np.array(ds)) - recline
 
 
 def face_half_width(z: np.ndarray, p: HeadParams) -> np.ndarray:
@@ -124,7 +127,7 @@ def _nose(x: np.ndarray, z: np.ndarray, p: HeadParams) -> np.ndarray:
     """Nasal pyramid: dorsum ridge + tip lobule + alae, as forward protrusion."""
     zn, zt, zsn = p.z_nasion, p.z_tip, p.z_sn
     nb, tip = p.nose_bridge, p.nose_tip
-    zs = [zn + 0.013, zn + 0.004, zn, zn - 0.012, zn - 0.028, zt, zt - 0.0035,
+    zs = [zn + 0.009, zn + 0.003, zn, zn - 0.012, zn - 0.028, zt, zt - 0.0035,
           zsn + 0.0015, zsn - 0.001, zsn - 0.004]
     hs = [0.0, 0.55 * nb, nb, nb + 0.22 * (tip - nb), nb + 0.62 * (tip - nb), tip,
           0.93 * tip, 0.22 * tip, 0.04 * tip, 0.0]
@@ -148,7 +151,7 @@ def _nose(x: np.ndarray, z: np.ndarray, p: HeadParams) -> np.ndarray:
 def _lip_profile(u: np.ndarray, peak: float, tail: float) -> np.ndarray:
     """Vermilion bulge along u = 0 (stomion) .. 1 (vermilion border) .. skin."""
     rise = np.sin(0.5 * np.pi * np.clip(u / peak, 0.0, 1.0)) ** 0.8
-    fall = 1.0 - 0.28 * _smoothstep(peak, 1.0, u)
+    fall = 1.0 - 0.28 * smoothstep(peak, 1.0, u)
     skin = 0.72 * np.exp(-((np.maximum(u - 1.0, 0.0) / tail) ** 2))
     return np.where(u <= peak, rise, np.where(u <= 1.0, fall, skin))
 
@@ -177,8 +180,8 @@ def _lips(x: np.ndarray, z: np.ndarray, p: HeadParams) -> np.ndarray:
     sulcus = 0.0022 * _blob(x, z, 0.0, p.z_sto - p.lower_verm - 0.008, 0.018, 0.005)
     corner = 0.0010 * (_blob(x, z, p.mouth_w, p.z_sto, 0.005, 0.005)
                        + _blob(x, z, -p.mouth_w, p.z_sto, 0.005, 0.005))
-    philtrum_band = _smoothstep(p.z_sto + 0.6 * p.upper_verm, p.z_sto + p.upper_verm + 0.002, z) * \
-        (1.0 - _smoothstep(p.z_sn - 0.004, p.z_sn, z))
+    philtrum_band = smoothstep(p.z_sto + 0.6 * p.upper_verm, p.z_sto + p.upper_verm + 0.002, z) * \
+        (1.0 - smoothstep(p.z_sn - 0.004, p.z_sn, z))
     philtrum = 0.00035 * philtrum_band * (np.exp(-((np.abs(x) - 0.0048) / 0.0018) ** 2)
                                          - 0.6 * np.exp(-(x / 0.0022) ** 2))
     return lips - sulcus - corner + philtrum
@@ -194,17 +197,18 @@ def _soft_tissue(x: np.ndarray, z: np.ndarray, p: HeadParams) -> np.ndarray:
     """Brow ridge, cheeks, chin, eye sockets, folds, jowls (signed depth)."""
     ax_ = np.abs(x)
     d = np.zeros_like(x)
-    # brow ridge / glabella band, arching slightly upward laterally
+    # brow ridge / glabella band (the bone under the brows), arching slightly upward laterally
     zb = p.z_brow + 0.05 * (ax_ - 0.025) ** 2 / 0.025
     d += p.brow_amp * np.exp(-((z - zb) / 0.0085) ** 2) * np.exp(-((ax_ - 0.024) / 0.030) ** 4)
-    # malar (cheekbone) eminence
+    d += p.glabella * _blob(x, z, 0.0, p.z_brow + 0.002, 0.013, 0.0075)
+    # malar (cheekbone) eminence and the cheek's fat over it and below
     d += p.cheek_amp * _blob(ax_, z, 0.043, -0.027, 0.018, 0.016)
-    d += 0.0035 * _blob(ax_, z, 0.040, p.z_sto + 0.004, 0.014, 0.016)   # buccal fullness
+    d += p.cheek_fat * _blob(ax_, z, 0.040, p.z_sto + 0.004, 0.014, 0.016)
     # chin and jowls
-    d += p.chin_amp * _blob(x, z, 0.0, p.z_pog, 0.016, 0.011)
+    d += p.chin_amp * _blob(x, z, 0.0, p.z_pog, p.chin_width, 0.011)
     d += p.jowl * _blob(ax_, z, 0.040, p.z_me + 0.018, 0.014, 0.013)
     # temple hollow
-    d -= 0.0025 * _blob(ax_, z, 0.058, 0.028, 0.011, 0.016)
+    d -= p.temple_hollow * _blob(ax_, z, 0.058, 0.028, 0.011, 0.016)
     # eye sockets: steeper medially (against the nose), flatter laterally
     ex = p.eye_x
     lateral = ax_ > ex
@@ -213,12 +217,21 @@ def _soft_tissue(x: np.ndarray, z: np.ndarray, p: HeadParams) -> np.ndarray:
     r = np.sqrt(((ax_ - ex) / sx) ** 2 + ((z - p.eye_z - 0.001) / sz) ** 2)
     d -= 0.0195 * np.exp(-(r ** 2.5))
     d += p.eye_bag * _blob(ax_, z, ex + 0.002, p.eye_z - 0.0165, 0.012, 0.005)
+    # tear trough: a groove from the medial canthus down and out, under the bag
+    dist, _ = _seg_dist(ax_, z, ex - 0.010, p.eye_z - 0.0105, ex + 0.003, p.eye_z - 0.0175)
+    d -= p.tear_trough * np.exp(-(dist / 0.0028) ** 2)
+    # hooding: skin and the brow's fat sag over the lateral upper lid
+    d += p.lid_hood * _blob(ax_, z, ex + 0.006, p.eye_z + 0.0125, 0.011, 0.0045)
     # nasolabial fold: groove from the ala toward beyond the mouth corner
     dist, _ = _seg_dist(ax_, z, p.nose_half_width + 0.0015, p.z_sn + 0.005,
                         p.mouth_w + 0.008, p.z_sto - 0.009)
-    d -= p.nasolabial * np.exp(-(dist / 0.0045) ** 2)
+    d -= p.nasolabial * np.exp(-(dist / 0.0045) ** 2) * smoothstep(p.nose_half_width - 0.002, p.nose_half_width + 0.002, ax_)
     d += 0.6 * p.nasolabial * np.exp(-((dist - 0.0065) / 0.0045) ** 2) * (ax_ > 0.02)
+    # marionette fold: from the mouth corner down toward the jaw, the jowl bulging beside it
+    dist, _ = _seg_dist(ax_, z, p.mouth_w + 0.001, p.z_sto - 0.003, p.mouth_w + 0.005, p.z_me + 0.010)
+    d -= p.marionette * np.exp(-(dist / 0.0035) ** 2)
     return d
+
 
 
 def face_depth(x: np.ndarray, z: np.ndarray, p: HeadParams) -> np.ndarray:
@@ -287,18 +300,19 @@ def head_field(pts: np.ndarray, p: HeadParams) -> np.ndarray:
     x, y, z = pts[..., 0], pts[..., 1], pts[..., 2]
     # cranium, with separate front/back and top/bottom semi-axes
     # (semi-axes blend smoothly between halves: a hard switch shows as a crease)
-    ay = p.cr_ay_front + (p.cr_ay_back - p.cr_ay_front) * _smoothstep(-0.03, 0.03, y - p.cr_cy)
-    az = p.cr_az_bot + (p.cr_az_top - p.cr_az_bot) * _smoothstep(-0.03, 0.03, z - p.cr_cz)
+    ay = p.cr_ay_front + (p.cr_ay_back - p.cr_ay_front) * smoothstep(-0.03, 0.03, y - p.cr_cy)
+    az = p.cr_az_bot + (p.cr_az_top - p.cr_az_bot) * smoothstep(-0.03, 0.03, z - p.cr_cz)
     # boxier in front (fuller temples, meets the face sides without a valley)
-    n = 2.6 + 0.8 * (1.0 - _smoothstep(-0.07, 0.0, y - p.cr_cy))
+    n = 2.6 + 0.8 * (1.0 - smoothstep(-0.07, 0.0, y - p.cr_cy))
     q = (np.abs(x / p.cr_ax) ** n + np.abs((y - p.cr_cy) / ay) ** n
          + np.abs((z - p.cr_cz) / az) ** n) ** (1 / n)
     f = (q - 1.0) * 0.072
     # jaw / lower face mass (squarer)
-    ay = p.jw_ay_front + (0.05 - p.jw_ay_front) * _smoothstep(-0.02, 0.02, y - p.jw_cy)
-    az = p.jw_az_bot + (p.jw_az_top - p.jw_az_bot) * _smoothstep(-0.02, 0.02, z - p.jw_cz)
-    q = (np.abs(x / p.jw_ax) ** 2.7 + np.abs((y - p.jw_cy) / ay) ** 2.7
-         + np.abs((z - p.jw_cz) / az) ** 2.7) ** (1 / 2.7)
+    ay = p.jw_ay_front + (0.05 - p.jw_ay_front) * smoothstep(-0.02, 0.02, y - p.jw_cy)
+    az = p.jw_az_bot + (p.jw_az_top - p.jw_az_bot) * smoothstep(-0.02, 0.02, z - p.jw_cz)
+    n = p.jaw_power
+    q = (np.abs(x / p.jw_ax) ** n + np.abs((y - p.jw_cy) / ay) ** n
+         + np.abs((z - p.jw_cz) / az) ** n) ** (1 / n)
     f = smin(f, (q - 1.0) * 0.05, 0.014)
     # neck: the bust's neck column, capped inside the head, open downward; a small blend in front
     # keeps the jaw's underside a plane of its own (the submandibular shadow), a wide one behind
@@ -344,7 +358,7 @@ def figure_field(pts: np.ndarray, p: HeadParams, room: float = GARMENT_ROOM) -> 
     low = pts[..., 2] < b.z_nsp + 0.02  # above it the bust is the neck column, already in the head's field
     if np.any(low):
         q = pts[low]
-        grown = room * _smoothstep(b.z_nsp + 0.01, b.z_nsp - 0.02, q[..., 2])
+        grown = room * smoothstep(b.z_nsp + 0.01, b.z_nsp - 0.02, q[..., 2])
         f[low] = np.minimum(f[low], bust_field(q, b) - grown)
     return f
 

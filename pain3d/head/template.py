@@ -103,10 +103,12 @@ def _patch_uvs(topo: HeadTopology, V: np.ndarray) -> None:
         row = np.interp(ph, phi_rows, np.arange(nv)) / (nv - 1.0)
         return np.column_stack([remap_u(col), remap_v(row)])
 
+    grid_uv = _grid_vertex_uvs(topo)
     for key, ptc in list(topo.eye_patches.items()) + [("M", topo.mouth_patch)]:
         rings = ptc.rings
         for r in range(rings.shape[0]):
             vuv[rings[r]] = to_uv(V[rings[r]])
+        vuv[rings[-1]] = grid_uv[rings[-1]]  # the border is grid vertices: the same UVs on both sides, no overlap
         if key == "M":
             # mouth loops are lerps of the contact / vermilion / border contours:
             # lerp their UVs the same way (contours seen at a constant depth)
@@ -132,3 +134,17 @@ def _patch_uvs(topo: HeadTopology, V: np.ndarray) -> None:
         if np.isnan(vuv[vs, 0]).any():
             continue
         topo.corner_uv[s:e] = vuv[vs]
+
+
+def _grid_vertex_uvs(topo: HeadTopology) -> np.ndarray:
+    """Each vertex's UV in the skin faces outside the ring patches (NaN for the rest)."""
+    patch = np.zeros(topo.n_verts, bool)
+    for ptc in list(topo.eye_patches.values()) + [topo.mouth_patch]:
+        patch[ptc.rings.ravel()] = True
+    out = np.full((topo.n_verts, 2), np.nan)
+    starts, verts = topo.poly_starts, topo.poly_verts
+    for fi in np.nonzero(topo.face_part == PART_ID["skin"])[0]:
+        vs = verts[starts[fi]:starts[fi + 1]]
+        if not patch[vs].all():
+            out[vs] = topo.corner_uv[starts[fi]:starts[fi + 1]]
+    return out

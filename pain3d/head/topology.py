@@ -30,6 +30,8 @@ from .surface import RAY_CENTRE
 
 #: resolution factor per subdivision level
 LEVEL_FACTOR = {0: 1, 1: 2, 2: 4}
+#: angle from the gaze axis of the iris's rim on the eyeball (radius 12 mm x sin = 6.1 mm)
+IRIS_ANGLE = 0.53
 
 #: part names (index = part id stored per face)
 PART_NAMES: tuple[str, ...] = (
@@ -402,8 +404,8 @@ def build_topology(level: int = 1) -> HeadTopology:
 
     # --- eyeballs
     n_lon = 16 * f
-    lat = np.concatenate([[0.085, 0.165], np.linspace(0.165, 0.53, 2 + f)[1:],
-                          np.linspace(0.53, np.pi - 0.2, 6 * f + 2)[1:]])
+    lat = np.concatenate([[0.085, 0.165], np.linspace(0.165, IRIS_ANGLE, 2 + f)[1:],
+                          np.linspace(IRIS_ANGLE, np.pi - 0.2, 6 * f + 2)[1:]])
     ring_dirs = []
     for a in lat:
         lon = np.linspace(0, 2 * np.pi, n_lon, endpoint=False)
@@ -508,7 +510,7 @@ def _eyeball_faces(b: _Builder, ids: np.ndarray, n_lon: int, lat: np.ndarray, si
     prefix = f"eye_{side}_"
 
     def part_of(a: float) -> str:
-        return prefix + ("pupil" if a <= 0.166 else "iris" if a <= 0.531 else "sclera")
+        return prefix + ("pupil" if a <= 0.166 else "iris" if a <= IRIS_ANGLE + 1e-3 else "sclera")
 
     uv_of = lambda a, lon: 0.5 + 0.5 * (a / np.pi) * np.stack([np.cos(lon), np.sin(lon)], -1)  # noqa: E731
     lon = np.linspace(0, 2 * np.pi, n_lon, endpoint=False)

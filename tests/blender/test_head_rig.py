@@ -207,12 +207,7 @@ for name, aus in {"open": {}, "AU43": {"AU43": 1}, "AU43_pspi16": {"AU4": 5, "AU
 report(counts)
 """
 
-# Open defect: since the bust joined the head's mesh, one pixel of this man's far eye shows at its
-# lateral canthus at yaw +30 with AU43 (the lid geometry and the AU43 target are unchanged to the
-# bit; Cycles now threads one grazing ray between the closed lid and the eyeball at the canthus,
-# where LID_OVERLAP is faded to zero). Strict, so a fix is noticed.
-CANTHUS_LEAK = pytest.mark.xfail(strict=True, reason="1 px at the lateral canthus at yaw +30 (open defect)")
-CLOSERS = [pytest.param((25, "male", "East Asian", 4), marks=CANTHUS_LEAK), (72, "female", "Black", 9)]
+CLOSERS = [(25, "male", "East Asian", 4), (72, "female", "Black", 9)]
 
 
 @pytest.mark.parametrize("person", CLOSERS, ids=["East Asian-male-25", "Black-female-72"])

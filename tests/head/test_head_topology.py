@@ -87,6 +87,22 @@ def test_skin_uv_islands_do_not_overlap():
     assert rasterise_overlap(np.array(tris), res=768) == 0
 
 
+def test_patch_borders_have_no_uv_seam(head):
+    """The eye and mouth patches join the grid without a seam: a border vertex has the same UV in
+    the patch's faces and the grid's (a border a fraction of a texel off overlaps its neighbours,
+    and hair roots there find no unique triangle)."""
+    topo = head.topology
+    border = np.concatenate([p.rings[-1] for p in list(topo.eye_patches.values()) + [topo.mouth_patch]])
+    skin = np.nonzero(head.face_part == head.part_names.index("skin"))[0]
+    corners = np.concatenate([np.arange(head.poly_starts[f], head.poly_starts[f + 1]) for f in skin])
+    corners = corners[np.isin(head.poly_verts[corners], border)]
+    verts, uv = head.poly_verts[corners], head.corner_uv[corners]
+    order = np.argsort(verts, kind="stable")
+    verts, uv = verts[order], uv[order]
+    same = verts[1:] == verts[:-1]
+    assert same.sum() > len(border) and np.abs(uv[1:][same] - uv[:-1][same]).max() < 1e-9
+
+
 def test_face_gets_most_texture_area(head):
     """The frontal face (eyes-mouth-chin region) gets the largest UV share."""
     skin = head.part_names.index("skin")
