@@ -73,12 +73,6 @@ def _nearest(V: np.ndarray, cand: np.ndarray, target: np.ndarray) -> int:
     return int(cand[np.argmin(np.linalg.norm(V[cand] - target, axis=1))])
 
 
-def _nearest_frontal(V: np.ndarray, cand: np.ndarray, x: float, z: float) -> int:
-    """The candidate nearest to (x, z) as a frontal camera sees it (where the face turns away at the
-    brow's tail, a 3-D target on the face's depth map would lie off the skin)."""
-    return int(cand[np.argmin(np.hypot(V[cand, 0] - x, V[cand, 2] - z))])
-
-
 def _surface_target(x: float, z: float, p: HeadParams) -> np.ndarray:
     d = float(face_depth(np.array([x]), np.array([z]), p)[0])
     return np.array([x, -d, z])
@@ -122,9 +116,8 @@ def compute_landmark_ids(topo: HeadTopology, V: np.ndarray, p: HeadParams) -> tu
     brow_r = []
     for x in np.linspace(-0.055, -0.013, 5):
         t = (abs(x) - 0.013) / 0.042
-        arch = 0.0045 + 0.0015 * (1.0 - p.maleness)  # women's brows arch higher
-        z = p.z_brow + 0.0005 + arch * np.sin(np.pi * min(1.0, t / 0.75) * 0.5) * (1.15 - 0.4 * t)
-        brow_r.append(_nearest_frontal(V, front, x, z))
+        z = p.z_brow + 0.0005 + 0.0045 * np.sin(np.pi * min(1.0, t / 0.75) * 0.5) * (1.15 - 0.4 * t)
+        brow_r.append(_nearest(V, front, _surface_target(x, z, p)))
     lm += brow_r + [_mirror(V, front, v) for v in brow_r[::-1]]
     zs = np.linspace(p.z_nasion, p.z_tip, 4)
     mid = front[np.abs(V[front, 0]) < 0.0025]
