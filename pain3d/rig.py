@@ -30,6 +30,7 @@ import numpy as np
 from . import facs
 from .head.geometry import _lid_angles, eye_centre
 from .head.mesh import HeadMesh
+from .head.surface import smoothstep
 from .head.topology import PART_ID
 
 EYES_CLOSED = ("AU43", "AU45")
@@ -133,7 +134,7 @@ class Face:
 
     def side_weight(self, side: str) -> np.ndarray:
         """Smooth 0/1 split at the midline (L = +X), so L + R targets add up to the bilateral one."""
-        left = _smoothstep(-0.003, 0.003, self.v[:, 0])
+        left = smoothstep(-0.003, 0.003, self.v[:, 0])
         return left if side == "L" else 1.0 - left
 
     @property
@@ -163,11 +164,6 @@ def _edges(head: HeadMesh) -> np.ndarray:
     nxt[starts[1:] - 1] = starts[:-1]  # each polygon's last corner links back to its first
     pairs = np.sort(np.stack([verts, verts[nxt]], axis=1), axis=1)
     return np.unique(pairs, axis=0)
-
-
-def _smoothstep(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
-    t = np.clip((x - e0) / (e1 - e0), 0.0, 1.0)
-    return t * t * (3 - 2 * t)
 
 
 def _vec(w: np.ndarray, dx: np.ndarray | float, dy: np.ndarray | float, dz: np.ndarray | float) -> np.ndarray:
@@ -209,7 +205,7 @@ def _lid_turns(face: Face, side: str) -> dict[str, np.ndarray]:
     if key not in face.cache:
         gap = _lid_gap(face, side)
         upper, lower = face.sided("upper_eyelid", side), face.sided("lower_eyelid", side)
-        overlap = LID_OVERLAP * _smoothstep(0.0, 0.25, gap)  # none at the canthi, where the margins already meet
+        overlap = LID_OVERLAP * smoothstep(0.0, 0.25, gap)  # none at the canthi, where the margins already meet
         (close,) = _unfold(face, side, [_lid_turn(face, side, upper, gap + overlap)], [(1.0,)])
         up, low = _unfold(face, side, [_lid_turn(face, side, upper, gap), _lid_turn(face, side, lower, gap)],
                           list(LID_SHARES.values()))
@@ -301,7 +297,7 @@ def _normals_of(corners: np.ndarray) -> np.ndarray:
 def _on_globe(face: Face, offset: np.ndarray) -> np.ndarray:
     """1 for lid tissue lying on the eyeball, fading out by 9 mm above it (orbit skin stays)."""
     height = np.linalg.norm(offset, axis=1) - face.head.params.eye_r
-    return 1.0 - _smoothstep(0.003, 0.009, height)
+    return 1.0 - smoothstep(0.003, 0.009, height)
 
 
 def _lid_gap(face: Face, side: str) -> np.ndarray:
@@ -363,9 +359,9 @@ def brow_fields(face: Face, side: str, au: str) -> np.ndarray:
         w = (brow * inner + 0.5 * face.region("glabella") * face.side_weight(side)) * face.off_lids
         return _vec(w, 0.0, 0.0, 0.11 * s)
     if au == "AU2":
-        outer = _smoothstep(0.35 * s, 0.75 * s, x)
+        outer = smoothstep(0.35 * s, 0.75 * s, x)
         return _vec(brow * outer, 0.0, 0.0, 0.10 * s)
-    low = 1.0 - _smoothstep(face.head.params.z_brow + 0.01, face.head.params.z_brow + 0.035, z)
+    low = 1.0 - smoothstep(face.head.params.z_brow + 0.01, face.head.params.z_brow + 0.035, z)
     w = (face.sided("brow", side) + 0.9 * face.region("glabella") * face.side_weight(side)
          + 0.5 * face.region("forehead") * face.side_weight(side) * low)
     w = np.clip(w, 0, 1) * face.off_lids
@@ -388,7 +384,7 @@ def nose_wrinkle(face: Face) -> np.ndarray:
     s, z = face.iod, face.v[:, 2]
     p = face.head.params
     alae = face.region("nose_alae")
-    bridge = face.region("nose_bridge") * _smoothstep(p.z_tip + 0.005, p.z_nasion, z)
+    bridge = face.region("nose_bridge") * smoothstep(p.z_tip + 0.005, p.z_nasion, z)
     infra = face.region("infraorbital_L") + face.region("infraorbital_R")
     out = _vec(alae * face.off_lids, 0.0, -0.01 * s, 0.07 * s)
     out += _vec(bridge * face.off_lids, 0.0, 0.0, -0.025 * s)  # bunching is drawn by the wrinkle map
@@ -438,7 +434,7 @@ def lip_tighten(face: Face) -> np.ndarray:
     s, p = face.iod, face.head.params
     lips = np.clip(face.region("upper_lip") + face.region("lower_lip"), 0, 1) * face.off_lids
     thin = np.stack([np.zeros(len(lips)), np.zeros(len(lips)), -(face.v[:, 2] - p.z_sto) * 0.3], axis=1)
-    inward = _vec(np.ones(len(lips)), -0.035 * s * face.lateral() * _smoothstep(0.0, 0.6, np.abs(face.v[:, 0]) / (0.45 * s)),
+    inward = _vec(np.ones(len(lips)), -0.035 * s * face.lateral() * smoothstep(0.0, 0.6, np.abs(face.v[:, 0]) / (0.45 * s)),
                   0.01 * s, 0.0)
     return (thin + inward) * lips[:, None]
 
@@ -476,8 +472,8 @@ def jaw_weights(face: Face) -> np.ndarray:
     jaw = np.clip(head.regions["jaw"], 0.0, 1.0) * face.outer
     skin = np.maximum(face.smooth(jaw, 32), face.region("lower_lip") * face.outer) * face.outer
     b = head.params.bust  # the neck stretches down to the larynx; below it (collars, scarves) it stays
-    skin *= _smoothstep(b.z_larynx - 0.015, b.z_larynx + 0.02, z)
-    lining = _smoothstep(head.params.z_sto + 0.002, head.params.z_sto - 0.008, z)
+    skin *= smoothstep(b.z_larynx - 0.015, b.z_larynx + 0.02, z)
+    lining = smoothstep(head.params.z_sto + 0.002, head.params.z_sto - 0.008, z)
     lining *= (head.vertex_part == PART_ID["mouth_cavity"])
     teeth = (head.vertex_part == PART_ID["teeth_lower"]).astype(float)
     weights = np.clip(skin + lining + teeth, 0.0, 1.0)
@@ -492,14 +488,14 @@ def _jaw_share(sin_psi: np.ndarray) -> np.ndarray:
     The loops crowd and fold in at the corners, where opening across columns would turn faces
     over, so the corner columns move as one block and the lips part beside them.
     """
-    lower = JAW_CORNER + (1.0 - JAW_CORNER) * _smoothstep(-0.3, -0.9, sin_psi)
-    upper = JAW_CORNER * _smoothstep(0.7, 0.3, sin_psi)
+    lower = JAW_CORNER + (1.0 - JAW_CORNER) * smoothstep(-0.3, -0.9, sin_psi)
+    upper = JAW_CORNER * smoothstep(0.7, 0.3, sin_psi)
     return np.where(sin_psi < 0.0, lower, upper)
 
 
 def _away_from_contact(face: Face) -> np.ndarray:
     """0 at the lip contact line rising to 1 a few millimetres away (keeps the lips sealed)."""
-    return _smoothstep(0.0, 0.004, np.abs(face.v[:, 2] - face.head.params.z_sto))
+    return smoothstep(0.0, 0.004, np.abs(face.v[:, 2] - face.head.params.z_sto))
 
 
 # --- assembly ------------------------------------------------------------------------------
@@ -532,7 +528,7 @@ def soft_tissue(face: Face, delta: np.ndarray) -> np.ndarray:
     mouth = face.head.topology.mouth_patch
     for corner in mouth.rings[0, [np.argmax(np.cos(mouth.psi)), np.argmin(np.cos(mouth.psi))]]:
         offset = face.v - face.v[corner]
-        pin = 1.0 - _smoothstep(*MOUTH_CORNER_CORE, np.linalg.norm(offset * [1.0, 0.3, 1.0], axis=1))
+        pin = 1.0 - smoothstep(*MOUTH_CORNER_CORE, np.linalg.norm(offset * [1.0, 0.3, 1.0], axis=1))
         delta += pin[:, None] * (delta[corner] - delta)
     return delta * face.skin[:, None]
 

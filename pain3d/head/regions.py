@@ -11,12 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from .params import HeadParams
+from .surface import smoothstep
 from .topology import PART_ID, HeadTopology
-
-
-def _ss(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
-    t = np.clip((x - e0) / (e1 - e0), 0.0, 1.0)
-    return t * t * (3 - 2 * t)
 
 
 def _blob(x, z, cx, cz, rx, rz):
@@ -37,13 +33,13 @@ def compute_regions(topo: HeadTopology, V: np.ndarray, p: HeadParams) -> dict[st
     n = topo.n_verts
     x, y, z = V[:, 0], V[:, 1], V[:, 2]
     skin = (topo.vertex_part == PART_ID["skin"]).astype(np.float64)
-    front = skin * _ss(-0.01, -0.04, y)
+    front = skin * smoothstep(-0.01, -0.04, y)
     out: dict[str, np.ndarray] = {}
     ax_ = np.abs(x)
     sides = {"R": -1.0, "L": 1.0}
 
-    out["forehead"] = front * _ss(p.z_brow + 0.004, p.z_brow + 0.016, z) * (1 - _ss(0.085, 0.105, z)) \
-        * (1 - _ss(0.045, 0.062, ax_))
+    out["forehead"] = front * smoothstep(p.z_brow + 0.004, p.z_brow + 0.016, z) * (1 - smoothstep(0.085, 0.105, z)) \
+        * (1 - smoothstep(0.045, 0.062, ax_))
     out["glabella"] = front * _blob(x, z, 0.0, p.z_brow - 0.002, 0.010, 0.010)
     for s, sx in sides.items():
         out[f"brow_{s}"] = front * _blob(x, z, sx * 0.033, p.z_brow + 0.003, 0.021, 0.008)
@@ -59,10 +55,10 @@ def compute_regions(topo: HeadTopology, V: np.ndarray, p: HeadParams) -> dict[st
         out[f"nasolabial_{s}"] = front * np.exp(-(d / 0.006) ** 2) * (sx * x > 0)
         out[f"nose_ala_{s}"] = front * _blob(x, z, sx * (p.nose_half_width - 0.005), p.z_sn + 0.004, 0.007, 0.006)
     out["nose_alae"] = out["nose_ala_L"] + out["nose_ala_R"]
-    out["nose_bridge"] = front * (1 - _ss(0.007, 0.012, ax_)) * _ss(p.z_tip + 0.002, p.z_tip + 0.008, z) \
-        * (1 - _ss(p.z_nasion + 0.002, p.z_nasion + 0.008, z))
-    nose_w = 1 - _ss(p.nose_half_width + 0.001, p.nose_half_width + 0.006, ax_)
-    out["nose"] = front * nose_w * _ss(p.z_sn - 0.003, p.z_sn + 0.001, z) * (1 - _ss(p.z_nasion, p.z_nasion + 0.006, z))
+    out["nose_bridge"] = front * (1 - smoothstep(0.007, 0.012, ax_)) * smoothstep(p.z_tip + 0.002, p.z_tip + 0.008, z) \
+        * (1 - smoothstep(p.z_nasion + 0.002, p.z_nasion + 0.008, z))
+    nose_w = 1 - smoothstep(p.nose_half_width + 0.001, p.nose_half_width + 0.006, ax_)
+    out["nose"] = front * nose_w * smoothstep(p.z_sn - 0.003, p.z_sn + 0.001, z) * (1 - smoothstep(p.z_nasion, p.z_nasion + 0.006, z))
     out["chin"] = front * _blob(x, z, 0.0, p.z_pog, 0.021, 0.013)
 
     # eyelids from the eye ring patches
@@ -70,26 +66,26 @@ def compute_regions(topo: HeadTopology, V: np.ndarray, p: HeadParams) -> dict[st
         ids, w, sp = _ring_weight(topo, ptc, 5)
         up = np.zeros(n)
         lo = np.zeros(n)
-        up[ids] = w * _ss(-0.1, 0.3, sp)
-        lo[ids] = w * _ss(-0.1, 0.3, -sp)
+        up[ids] = w * smoothstep(-0.1, 0.3, sp)
+        lo[ids] = w * smoothstep(-0.1, 0.3, -sp)
         out[f"upper_eyelid_{s}"] = up
         out[f"lower_eyelid_{s}"] = lo
 
     # lips: upper/lower split by the mouth loops, skin lip by position
     mp = topo.mouth_patch
     ids, w, sp = _ring_weight(topo, mp, topo.mouth_lip_rings + 2)
-    lip_w = 1 - _ss(p.mouth_w + 0.002, p.mouth_w + 0.010, ax_)
-    upper = front * lip_w * _ss(p.z_sto - 0.001, p.z_sto + 0.002, z) * (1 - _ss(p.z_sn - 0.004, p.z_sn + 0.0, z))
-    lower = front * lip_w * (1 - _ss(p.z_sto - 0.002, p.z_sto + 0.001, z)) \
-        * _ss(p.z_sto - p.lower_verm - 0.012, p.z_sto - p.lower_verm - 0.004, z)
+    lip_w = 1 - smoothstep(p.mouth_w + 0.002, p.mouth_w + 0.010, ax_)
+    upper = front * lip_w * smoothstep(p.z_sto - 0.001, p.z_sto + 0.002, z) * (1 - smoothstep(p.z_sn - 0.004, p.z_sn + 0.0, z))
+    lower = front * lip_w * (1 - smoothstep(p.z_sto - 0.002, p.z_sto + 0.001, z)) \
+        * smoothstep(p.z_sto - p.lower_verm - 0.012, p.z_sto - p.lower_verm - 0.004, z)
     upper[ids] = np.maximum(0, np.where(sp > 0, w, 0.0))
     lower[ids] = np.maximum(0, np.where(sp < 0, w, 0.0))
     out["upper_lip"] = upper
     out["lower_lip"] = lower
 
     # jaw: everything below the lip line that follows the mandible
-    jaw = skin * (1 - _ss(p.z_sto - 0.004, p.z_sto + 0.001, z)) * _ss(0.03, -0.01, y) \
-        * _ss(p.z_me - 0.045, p.z_me - 0.012, z)
+    jaw = skin * (1 - smoothstep(p.z_sto - 0.004, p.z_sto + 0.001, z)) * smoothstep(0.03, -0.01, y) \
+        * smoothstep(p.z_me - 0.045, p.z_me - 0.012, z)
     jaw[ids] = np.where(sp < 0, 1.0, 0.0) * np.maximum(w, jaw[ids])
     cav = topo.cavity_rings
     s_cav = np.sin(mp.psi)
