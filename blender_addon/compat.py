@@ -26,6 +26,8 @@ from typing import NoReturn
 
 import bpy
 
+from ..colour import VIEW_TRANSFORM
+
 VERSION: tuple[int, int, int] = tuple(bpy.app.version)
 MODERN = VERSION >= (5, 0, 0)  # the 5.x node and file-output APIs
 PASS_NAMES = {"IndexMA": "Material Index"}  # 4.x render-pass output -> 5.x name
@@ -64,14 +66,14 @@ def compositor_output(tree: bpy.types.NodeTree, image: bpy.types.NodeSocket) -> 
         tree.links.new(image, tree.nodes.new("CompositorNodeComposite").inputs["Image"])
 
 
-def set_highlight_rolloff(scene: bpy.types.Scene) -> None:
-    """The view transform of the rendered images: Khronos PBR Neutral (Blender 4.2+) shows albedo
-    colours as authored below about 0.8 and rolls the highlights off, so the lightest skin keeps
-    its texture under a key light; Standard where a build lacks it (hard clipping)."""
+def set_view_transform(scene: bpy.types.Scene) -> str:
+    """Show the renders through `pain3d.colour.VIEW_TRANSFORM` (Blender 4.2+), or Standard where a
+    build lacks it (hard clipping); returns the one set."""
     try:
-        scene.view_settings.view_transform = "Khronos PBR Neutral"
+        scene.view_settings.view_transform = VIEW_TRANSFORM
     except TypeError:
         scene.view_settings.view_transform = "Standard"
+    return scene.view_settings.view_transform
 
 
 def set_modifier_input(modifier: bpy.types.Modifier, identifier: str, value) -> None:

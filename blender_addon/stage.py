@@ -163,7 +163,7 @@ def configure_cycles(scene, resolution: int, samples: int, device: str = "CPU", 
     scene.render.use_persistent_data = True  # keeps the BVH between views: 15% faster, same pixels
     scene.render.image_settings.file_format = "PNG"
     scene.render.image_settings.color_mode = "RGB"
-    compat.set_highlight_rolloff(scene)  # albedo colours as authored; lightest skin unclipped
+    compat.set_view_transform(scene)  # albedo colours as authored; lightest skin unclipped
     scene.cycles_curves.shape = "RIBBONS"  # hair strands as camera-facing ribbons: the cheap shape
     scene.cycles_curves.subdivisions = 2
     scene.cycles.transmission_bounces = 0  # light through hair strands: bounces cost time, not looks

@@ -13,7 +13,7 @@ from pain3d import environments, scenery
 from pain3d.addon import compat, stage
 from pain3d.addon.nodes import math_node
 from pain3d.addon.shading import LABEL_AOVS, NORMAL_AOV
-from pain3d.colour import srgb_to_linear
+from pain3d.colour import scene_light_for_display, srgb_to_linear
 from pain3d.dataset import COVERING, DEPTH_UNIT_M, MASK_CLASSES, OPTIONAL_LABEL_FILES, label_files
 from pain3d.heatmap import HEAT_COLOR_STOPS
 
@@ -193,10 +193,12 @@ def set_background(scene, record: dict) -> None:
         image = bpy.data.images.load(str(Path(record["folder"]) / record["file"]), check_existing=True)
         n = scene.render.resolution_x
         photo = scenery.cover_square(stage.linear_pixels(image), n)  # cover the frame, keeping the aspect
+        if not image.is_float:  # a photograph made for a display shows as it is; EXR/HDR hold scene light
+            photo = scene_light_for_display(photo, scene.view_settings.view_transform)
         _show_pixels(scene, environments.lens_blur(photo, record.get("blur", 0.0) * n))
     else:
         pixels = scenery.background_pixels(record, scene.render.resolution_x)
-        _show_pixels(scene, srgb_to_linear(pixels))
+        _show_pixels(scene, scene_light_for_display(srgb_to_linear(pixels), scene.view_settings.view_transform))
 
 
 def set_environment_background(scene, world: dict, camera, blur: float) -> None:

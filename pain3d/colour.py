@@ -22,3 +22,50 @@ def linear_to_srgb(c) -> np.ndarray:
 def hex_to_rgb(code: str) -> np.ndarray:
     """sRGB 0..1 of a hex colour such as "1c1c1f" (the asset tables' colours)."""
     return np.array([int(code[i:i + 2], 16) / 255.0 for i in (0, 2, 4)])
+
+
+# The renders' view transform (`blender_addon.compat.set_view_transform`), Standard where a build
+# lacks it. Khronos PBR Neutral takes the Fresnel offset off the darkest channel (albedo colours
+# show as authored) and rolls highlights above 0.76 off towards white (light skin keeps its texture).
+VIEW_TRANSFORM = "Khronos PBR Neutral"
+_START = 0.8 - 0.04
+_D = 1.0 - _START
+_DESATURATION = 0.15
+
+
+def pbr_neutral(c) -> np.ndarray:
+    """Khronos PBR Neutral tone mapping of linear Rec. 709 values (before the sRGB encoding)."""
+    c = np.asarray(c, dtype=np.float64)
+    x = c.min(axis=-1, keepdims=True)
+    c = c - np.where(x < 0.08, x - 6.25 * x * x, 0.04)
+    peak = c.max(axis=-1, keepdims=True)
+    new_peak = 1.0 - _D * _D / (np.maximum(peak, _START) + _D - _START)
+    squeezed = c * new_peak / np.maximum(peak, 1e-9)
+    g = 1.0 - 1.0 / (_DESATURATION * (peak - new_peak) + 1.0)
+    return np.where(peak < _START, c, squeezed * (1 - g) + new_peak * g)
+
+
+def pbr_neutral_inverse(c) -> np.ndarray:
+    """The linear values that `pbr_neutral` maps to `c` (peaks clipped below 1, which it never reaches)."""
+    c = np.clip(np.asarray(c, dtype=np.float64), 0.0, 0.999)
+    new_peak = c.max(axis=-1, keepdims=True)
+    peak = _D * _D / (1.0 - np.maximum(new_peak, _START)) - _D + _START
+    g = 1.0 - 1.0 / (_DESATURATION * (peak - new_peak) + 1.0)
+    unsqueezed = (c - new_peak * g) / (1 - g) * peak / np.maximum(new_peak, 1e-9)
+    c = np.where(new_peak < _START, c, unsqueezed)
+    low = c.min(axis=-1, keepdims=True)  # the offset's inverse: low = x - offset(x)
+    x = np.where(low < 0.04, 0.4 * np.sqrt(np.maximum(low, 0.0)), low + 0.04)
+    return c + (x - low)
+
+
+def view_transform(linear, view: str = VIEW_TRANSFORM) -> np.ndarray:
+    """What a view transform makes of scene-linear light, as linear display light (sRGB-encode it
+    with `linear_to_srgb`): the pixel values a render shows for it."""
+    return pbr_neutral(linear) if view == VIEW_TRANSFORM else np.asarray(linear, dtype=np.float64)
+
+
+def scene_light_for_display(linear, view: str = VIEW_TRANSFORM) -> np.ndarray:
+    """The scene-linear light a view transform shows as the linear display light `linear`: how a
+    picture made for a display (a photograph, a gradient) enters a render unchanged. Bright,
+    saturated colours the transform cannot show come back as near as it gets."""
+    return pbr_neutral_inverse(linear) if view == VIEW_TRANSFORM else np.asarray(linear, dtype=np.float64)

@@ -87,7 +87,7 @@ def test_the_background_is_the_world_seen_through_the_camera(data, tmp_path):
         import json, sys, numpy as np
         from pain3d import camera as cam, environments
         from pain3d.addon import stage
-        from pain3d.colour import linear_to_srgb
+        from pain3d.colour import linear_to_srgb, view_transform
         out = []
         for record in json.loads(sys.argv[1]):
             world = record["scene"]["lighting"]["world"]
@@ -99,7 +99,7 @@ def test_the_background_is_the_world_seen_through_the_camera(data, tmp_path):
             seen = environments.environment_view(stage.linear_pixels(image), camera, world["rotation"], 64,
                                                  stage.environment_scale(world, image), 0.0)
             seen = seen * np.array(record["scene"]["lighting"]["white_balance"])  # the camera's white balance
-            out.append((linear_to_srgb(seen) * 255).tolist())
+            out.append((linear_to_srgb(view_transform(seen)) * 255).tolist())
         report(out)
     """, tmp_path, args=(json.dumps(cameras),))
     for row, camera, want in zip(rows, cameras, expected):
