@@ -10,6 +10,7 @@ import bpy
 import numpy as np
 
 from .. import facs, rig
+from .bed import add_bed, remove_bed
 from .compat import add_driver
 from .clothing import add_clothing, remove_clothing
 from .hair import RECORD_PROP, VIEWPORT_DETAIL, add_hair, remove_hair
@@ -74,14 +75,15 @@ def core_head_of(obj: bpy.types.Object):
 
 def head_object(context, identity, seed: int, skin_tone: float | None = None,
                 textures: dict[str, str] | None = None, groom=None, clothing: dict | None = None,
-                makeup: dict | None = None) -> bpy.types.Object:
+                makeup: dict | None = None, bed: dict | None = None) -> bpy.types.Object:
     """The Blender head of a core identity (`pain3d.identity.build_identity`), made active.
 
     `textures` maps albedo, roughness, normal and eyes to the image files of a texture set
     (docs/texture-set.md); without it the skin and eyes use the built-in procedural shaders.
     `groom` (`pain3d.hair.grow_groom`) adds its strands as hair curves on the head; `clothing`
     (a record of `pain3d.clothing.draw_clothing`) dresses its bust; `makeup` (a record of
-    `pain3d.makeup.draw_makeup`) paints the skin and, with mascara, the lashes.
+    `pain3d.makeup.draw_makeup`) paints the skin and, with mascara, the lashes; `bed` (a record of
+    `pain3d.bed.draw_bed`) lays the clinical scene's bedding around it.
     """
     tone = identity.skin_tone if skin_tone is None else skin_tone
     obj = mesh_object(identity.mesh, name=f"Pain3D_Head_{seed}")
@@ -101,6 +103,8 @@ def head_object(context, identity, seed: int, skin_tone: float | None = None,
         add_hair(context, obj, groom, collection(context).objects.link, makeup)
     if clothing:
         dress(obj, identity.head, clothing, collection(context).objects.link)
+    if bed:
+        add_bed(obj, identity.head, bed, collection(context).objects.link)
     for other in context.view_layer.objects:
         other.select_set(False)
     context.view_layer.objects.active = obj
@@ -247,6 +251,7 @@ def remove_head(head: bpy.types.Object) -> None:
     """Delete a head object with its mesh, shape keys and materials (the farm's next identity)."""
     remove_hair(head)
     remove_clothing(head)
+    remove_bed(head)
     mesh, names = head.data, {m.name for m in head.data.materials if m is not None}
     bpy.data.objects.remove(head)
     bpy.data.meshes.remove(mesh)

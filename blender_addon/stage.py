@@ -11,6 +11,7 @@ import numpy as np
 from .. import camera as cam, environments, scenery
 from ..colour import srgb_to_linear
 from . import compat
+from .bed import BED_PROP
 from .compat import use_nodes
 from .head import FACE_FRAME_PROP, collection, landmark_positions
 
@@ -117,7 +118,8 @@ def set_world(scene, world_record: dict) -> None:
     for node, label in ((coords, "coords"), (mapping, "mapping"), (texture, "texture")):
         node.name = f"Pain3D env {label}"
     texture.image = image
-    mapping.inputs["Rotation"].default_value = (0.0, 0.0, np.radians(world_record["rotation"]))
+    tilt_x, tilt_y = world_record.get("tilt", (0.0, 0.0))  # the clinical scene's room (pain3d.bed.world_tilt)
+    mapping.inputs["Rotation"].default_value = (np.radians(tilt_x), np.radians(tilt_y), np.radians(world_record["rotation"]))
     links.new(coords.outputs["Generated"], mapping.inputs["Vector"])
     links.new(mapping.outputs["Vector"], texture.inputs["Vector"])
     links.new(texture.outputs["Color"], background.inputs["Color"])
@@ -195,9 +197,10 @@ def render_views(context, head: bpy.types.Object, views: list[dict], resolution:
     return out
 
 
-def blocked_landmarks(context, head: bpy.types.Object, camera: cam.Camera, points: np.ndarray) -> np.ndarray:
-    """Whether another part of the head stands between the camera and each landmark (world
-    points of the posed head). Only surface more than CONTOUR_TOLERANCE in front of a landmark
+def blocked_landmarks(context, head: bpy.types.Object, camera: cam.Camera, points: np.ndarray) -> list[str]:
+    """What stands between the camera and each landmark (world points of the posed head):
+    "face" (another part of the head), "bedding" (the clinical scene's pillow or rails), or "".
+    Only surface more than CONTOUR_TOLERANCE in front of a landmark
     hides it: landmark vertices in recesses (inner eye corners, mouth corners) and on the contour
     (the jaw line seen from the front) lie a few millimetres behind the skin their pixel shows,
     and an annotator marks them there; the far eye behind the nose, or the far jaw at a side
@@ -212,8 +215,9 @@ def blocked_landmarks(context, head: bpy.types.Object, camera: cam.Camera, point
         distance = float(np.linalg.norm(ray))
         hit, _where, _normal, _index, obj, _matrix = context.scene.ray_cast(
             depsgraph, Vector(origin), Vector(ray / distance), distance=distance - CONTOUR_TOLERANCE)
-        out.append(bool(hit and obj is not None and obj.original == head))
-    return np.array(out, bool)
+        found = obj.original if hit and obj is not None else None
+        out.append("face" if found == head else "bedding" if found is not None and BED_PROP in found else "")
+    return out
 
 
 def render_preview(context, path: str, resolution: int, samples: int) -> str:

@@ -58,7 +58,8 @@ class BlenderRenderTool:
             groom = grow_groom(core.head, identity["hair"], kinds=hair_kinds(clothing),
                                detail=detail_for(self.settings["resolution"]))
         obj = heads.head_object(self.context, core, identity["head_seed"], skin_tone=identity["skin_tone"],
-                                textures=textures, groom=groom, clothing=clothing, makeup=identity.get("makeup"))
+                                textures=textures, groom=groom, clothing=clothing, makeup=identity.get("makeup"),
+                                bed=identity.get("bed"))
         strands = f", {groom.strand_count} strands grown in {groom.seconds:.1f} s" if groom else ""
         print(f"identity {identity['index']}: head built in {time.perf_counter() - started:.2f} s{strands}", flush=True)
         return BlenderHead(obj, core, rig.iod_eye_centres(core.head))

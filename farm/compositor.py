@@ -72,8 +72,11 @@ def setup_label_passes(scene, background: bool = False, depth: bool = False,
               for name, (mode, bits) in label_files(depth, normals).items()}
     files = compat.file_output(tree, wanted)
     files.name = "Pain3D labels"
-    on_head = math_node(tree, "GREATER_THAN", compat.render_pass(passes, "IndexMA"), 0.5)
-    heat = math_node(tree, "MULTIPLY", passes.outputs["heat"], on_head)  # AOVs are filtered at the head's edge
+    index = compat.render_pass(passes, "IndexMA")
+    on_head = math_node(tree, "GREATER_THAN", index, 0.5)
+    not_bed = math_node(tree, "LESS_THAN", index, MASK_CLASSES["bedding"] - 0.5)
+    # AOVs are filtered at the head's edge: no heat off it, nor where the pillow or rails are in front
+    heat = math_node(tree, "MULTIPLY", math_node(tree, "MULTIPLY", passes.outputs["heat"], on_head), not_bed)
     tree.links.new(heat, files.inputs["heatmap"])
     ramp, factor, colour = compat.color_ramp(tree)
     _jet_ramp(ramp.color_ramp)
@@ -206,7 +209,8 @@ def set_environment_background(scene, world: dict, camera, blur: float) -> None:
     world's exposure and blurred by `blur` (a share of the image width), behind the next render."""
     image = stage.environment_image(world["path"])
     seen = environments.environment_view(stage.linear_pixels(image), camera, world["rotation"],
-                                         scene.render.resolution_x, stage.environment_scale(world, image), blur)
+                                         scene.render.resolution_x, stage.environment_scale(world, image), blur,
+                                         world.get("tilt", (0.0, 0.0)))
     compat.compositor(scene).nodes["Pain3D background"]["pain3d_record"] = ""  # per view: never reused
     _show_pixels(scene, seen)
 

@@ -25,14 +25,15 @@ from .fileio import atomic_write_text, dumps_json
 from .sampling import SPLITS
 
 DATASET_FORMAT = "pain3d-dataset"
-DATASET_FORMAT_VERSION = 4  # 2: rows carry age_band; 3: hair record and landmark visibility; 4: clothing
+DATASET_FORMAT_VERSION = 5  # 2: rows carry age_band; 3: hair record and landmark visibility; 4: clothing;
+# 5: bedding (the clinical scene's pillow, mattress and blanket)
 DATASET_FILE = "dataset.json"
 MANIFEST_FILE = "manifest.jsonl"
 NEUTRAL = "neutral"
 N_LANDMARKS = 68
 # Face segmentation classes: the pixel values of a mask PNG (8-bit, one class per pixel).
 MASK_CLASSES = {"background": 0, "skin": 1, "brows": 2, "eyes": 3, "lips": 4, "inner_mouth": 5, "teeth": 6,
-                "hair": 7, "clothing": 8}
+                "hair": 7, "clothing": 8, "bedding": 9}
 
 # Where each kind of file a row names lies: row field -> folder under DATA.
 FOLDERS = {"image": "images", "heatmap": "heatmaps", "heatmap_color": "heatmaps_color", "mask": "masks",
@@ -42,11 +43,12 @@ LABEL_FILES = {"heatmap": ("BW", 16), "heatmap_color": ("RGB", 8), "mask": ("BW"
 OPTIONAL_LABEL_FILES = {"depth": ("BW", 16), "normals": ("RGB", 8)}  # when the job's render.depth / render.normals
 HEAT_FILES = ("heatmap", "heatmap_color")  # neutral rows have none
 # Whether each landmark is seen (docs/dataset-format.md): it is, or hair or clothing covers it (the
-# mask's hair or clothing class: a headscarf over the jaw line), or another part of the face (the
-# nose, the cheek or chin at side views) hides it. The eye landmarks lie on the lid margins, so
-# closing lids never hide them.
-VISIBILITY = ("visible", "hair", "clothing", "face")
-COVERING = ("hair", "clothing")  # the mask classes that can cover a landmark
+# mask's class over it: a headscarf over the jaw line), or the bed (the pillow or a rail in front of
+# it, by a ray from the camera), or another part of the face (the nose, the cheek or chin at side
+# views) hides it. The eye landmarks
+# lie on the lid margins, so closing lids never hide them.
+VISIBILITY = ("visible", "hair", "clothing", "bedding", "face")
+COVERING = ("hair", "clothing")  # mask classes over a landmark's pixel that cover it (the bed: by ray)
 DEPTH_UNIT_M = 1e-4  # a depth PNG value of 1 is 0.1 mm along the camera axis; 0 is no surface
 
 # Required row fields and their JSON types (bool is excluded from numbers on purpose).
@@ -111,14 +113,17 @@ def make_row(identity: dict, expression: dict, view_index: int, view: dict, imag
         row["clothing"] = {k: v for k, v in identity["clothing"].items() if k not in ("seed", "garments_file")}
     if identity.get("makeup"):
         row["makeup"] = {k: v for k, v in identity["makeup"].items() if k != "seed"}
+    if identity.get("bed"):
+        row["bed"] = {k: v for k, v in identity["bed"].items() if k != "seed"}
     row.update(extra)
     return row
 
 
-def landmark_visibility(behind_face: Iterable[bool], covered_by: Iterable[str]) -> list[str]:
-    """Each landmark's VISIBILITY: "face" where the head hides it from the camera, else the COVERING
-    class over its pixel ("hair", "clothing"), else "visible"."""
-    return ["face" if f else (c or "visible") for f, c in zip(behind_face, covered_by)]
+def landmark_visibility(blocked_by: Iterable[str], covered_by: Iterable[str]) -> list[str]:
+    """Each landmark's VISIBILITY: what stands in front of it ("face": the head itself, "bedding":
+    the pillow or the bed's rails; "" for nothing), else the COVERING class over its pixel ("hair",
+    "clothing"), else "visible"."""
+    return [b or c or "visible" for b, c in zip(blocked_by, covered_by)]
 
 
 def label_files(depth: bool, normals: bool) -> dict[str, tuple[str, int]]:

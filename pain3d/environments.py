@@ -65,12 +65,19 @@ def ray_directions(camera: Camera, size: int) -> np.ndarray:
     return world / np.linalg.norm(world, axis=-1, keepdims=True)
 
 
-def equirect_uv(directions: np.ndarray, rotation_deg: float) -> tuple[np.ndarray, np.ndarray]:
+def equirect_uv(directions: np.ndarray, rotation_deg: float,
+                tilt_deg: tuple[float, float] = (0.0, 0.0)) -> tuple[np.ndarray, np.ndarray]:
     """Texture coordinates (u right, v up, 0..1) where a world rotated by `rotation_deg` about Z
-    is sampled for each direction."""
+    is sampled for each direction; `tilt_deg` rotates about X, then Y, before that (the clinical
+    scene's room, `pain3d.bed.world_tilt`), as Blender's Mapping node does with an XYZ Euler."""
+    d = np.asarray(directions, np.float64)
+    if any(tilt_deg):
+        tx, ty = math.radians(tilt_deg[0]), math.radians(tilt_deg[1])
+        cx, sx, cy, sy = math.cos(tx), math.sin(tx), math.cos(ty), math.sin(ty)
+        d = np.stack([d[..., 0], cx * d[..., 1] - sx * d[..., 2], sx * d[..., 1] + cx * d[..., 2]], axis=-1)
+        d = np.stack([cy * d[..., 0] + sy * d[..., 2], d[..., 1], -sy * d[..., 0] + cy * d[..., 2]], axis=-1)
     r = math.radians(rotation_deg)
     c, s = math.cos(r), math.sin(r)
-    d = directions
     x, y, z = c * d[..., 0] - s * d[..., 1], s * d[..., 0] + c * d[..., 1], d[..., 2]
     u = 0.5 - np.arctan2(y, x) / (2.0 * math.pi)
     v = 0.5 + np.arcsin(np.clip(z, -1.0, 1.0)) / math.pi
@@ -106,11 +113,11 @@ def lens_blur(image: np.ndarray, sigma_px: float) -> np.ndarray:
 
 
 def environment_view(image: np.ndarray, camera: Camera, rotation_deg: float, size: int,
-                     strength: float, blur: float) -> np.ndarray:
+                     strength: float, blur: float, tilt_deg: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
     """What `camera` sees of an environment map behind the head: linear RGB (size, size, 3), row 0
     on top, the map's radiance times `strength`, blurred by `blur` (sigma as a share of the
     image width)."""
-    u, v = equirect_uv(ray_directions(camera, size), rotation_deg)
+    u, v = equirect_uv(ray_directions(camera, size), rotation_deg, tilt_deg)
     seen = sample_equirect(np.asarray(image, np.float64)[..., :3], u, v) * strength
     return lens_blur(seen, blur * size).astype(np.float32)
 

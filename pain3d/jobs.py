@@ -434,6 +434,19 @@ SCHEMA: dict[str, dict[str, Field]] = {
                       "from the priors.", check=_check_rate_or_prior, allowed='"prior" or 0..1'),
         "priors": Field("str", "", "A TOML file replacing assets/makeup/priors.toml (relative to the job file)."),
     },
+    "bed": {
+        "enabled": Field("bool", False, "The clinical scene: every patient lies in a hospital bed, head on a pillow, "
+                         "under a blanket, seen from the bed's side or above (docs/scenery.md); bed.views replace "
+                         "render.views."),
+        "turn": _range([-25, 25], -45, 45, "degrees", "How far the head lies turned on the pillow (> 0: towards "
+                       "the subject's left)."),
+        "recline": _range([0, 40], 0, 60, "degrees", "How far the backrest is raised from flat (30-45 in intensive care)."),
+        "views": Field("custom", [{"yaw": 0.0, "pitch": -15.0}, {"yaw": -45.0, "pitch": 0.0},
+                                  {"yaw": 45.0, "pitch": 0.0}],
+                       "Camera views in the bed, around the face as render.views; each must stay 15 degrees above "
+                       "the backrest at every turn.", check=_check_views,
+                       allowed="list of yaw -90..90 or {yaw, pitch -45..45}"),
+    },
     "texture": {
         "backend": Field("choice", "procedural", "Skin texture source.", choices=("procedural", "diffusion")),
         "size": Field("int", 1024, "Texture width and height in pixels.", 64, 8192),
@@ -543,6 +556,7 @@ def _check_value(name: str, spec: Field, value: Any) -> Any:
 
 
 def _cross_checks(job: dict) -> None:
+    _check_bed_views(job["bed"])
     expr = job["expressions"]
     if expr["pspi_min"] > expr["pspi_max"]:
         raise Pain3DError(f"expressions.pspi_min = {expr['pspi_min']} is above expressions.pspi_max = "
@@ -562,6 +576,19 @@ def _cross_checks(job: dict) -> None:
     unused = sorted(set(job["identities"]["skin_tone"]) - set(groups))
     if unused:
         raise Pain3DError(f"identities.skin_tone: group {unused[0]!r} is not in identities.ethnicities")
+
+
+def _check_bed_views(bed: dict) -> None:
+    from .bed import MIN_VIEW_ELEVATION, lowest_view
+
+    if not bed["enabled"]:
+        return
+    view, turn, elevation = lowest_view(bed["views"], bed["turn"])
+    if elevation < MIN_VIEW_ELEVATION:
+        raise Pain3DError(f"bed.views: {{yaw = {_num(view['yaw'])}, pitch = {_num(view['pitch'])}}} with the head "
+                          f"turned {_num(turn)} degrees is {elevation:.0f} degrees above the backrest (behind the "
+                          f"pillow); allowed: views at least {_num(MIN_VIEW_ELEVATION)} degrees above it at every "
+                          "bed.turn (|yaw + turn| <= 75 at pitch 0)")
 
 
 def _resolve_paths(job: dict, base: Path) -> None:
@@ -687,10 +714,15 @@ def with_expression(data: dict, name: str, aus: dict[str, float]) -> dict:
     return out
 
 
+def views_of(job: dict) -> list[dict]:
+    """The camera views of a resolved job: the bed's in the clinical scene, else the render's."""
+    return job["bed"]["views"] if job.get("bed", {}).get("enabled") else job["render"]["views"]
+
+
 def job_views(job_path: str | Path | None) -> list[dict]:
     """The views of a job file, or the job schema's default views (the panel's preview cameras)."""
     if job_path:
-        return load_job(job_path)["render"]["views"]
+        return views_of(load_job(job_path))
     return SCHEMA["render"]["views"].default
 
 

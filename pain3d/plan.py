@@ -12,6 +12,7 @@ from pathlib import Path
 from . import __version__
 from .errors import Pain3DError
 from .fileio import atomic_write_text, dumps_json, make_folder
+from .jobs import views_of
 from .sampling import cells, sample_expressions, sample_identity
 
 PLAN_FORMAT = "pain3d-plan"
@@ -32,7 +33,7 @@ def make_plan(job: dict) -> dict:
         "pain3d_version": __version__,
         "job": job,
         "cells": [c.label for c in cells(job["identities"])],
-        "views": job["render"]["views"],
+        "views": views_of(job),
         "identities": identities,
     }
 

@@ -24,6 +24,7 @@ import numpy as np
 
 from . import facs
 from .clothing import draw_clothing
+from .bed import draw_bed
 from .makeup import draw_makeup
 from .hair import draw_hair
 from .seeds import derive_seed, rng_for
@@ -38,6 +39,7 @@ SUB_HEAD = 3
 SUB_HAIR = 4
 SUB_CLOTHING = 5
 SUB_MAKEUP = 6
+SUB_BED = 7
 SPLITS = ("train", "val", "test")
 SPLIT_BLOCK = 20
 SKIN_TONE_RANGE = (1.0, 10.0)
@@ -118,8 +120,9 @@ def skin_tone_prior(ethnicity: str, overrides: dict) -> tuple[float, float]:
 
 def sample_identity(index: int, job: dict) -> dict:
     """Identity `index` of a resolved job: demographics, continuous age, skin tone, seeds, split,
-    and its hair, clothing and make-up records (`pain3d.hair.draw_hair`, `pain3d.clothing.draw_clothing`,
-    `pain3d.makeup.draw_makeup`) when the job grows hair, dresses its people and makes them up."""
+    and its hair, clothing, make-up and bed records (`pain3d.hair.draw_hair`, `pain3d.clothing.draw_clothing`,
+    `pain3d.makeup.draw_makeup`, `pain3d.bed.draw_bed`) when the job grows hair, dresses its people, makes
+    them up and lays them in bed."""
     cfg = job["identities"]
     seed = derive_seed(job["seed"], STREAM_IDENTITY, index)
     cell = cell_of(index, cells(cfg), job["seed"])
@@ -147,6 +150,9 @@ def sample_identity(index: int, job: dict) -> dict:
     makeup = job.get("makeup", {"enabled": False})
     if makeup["enabled"]:
         identity["makeup"] = draw_makeup(identity, makeup, derive_seed(seed, SUB_MAKEUP))
+    bed = job.get("bed", {"enabled": False})
+    if bed["enabled"]:
+        identity["bed"] = draw_bed(bed, derive_seed(seed, SUB_BED))
     return identity
 
 

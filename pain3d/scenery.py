@@ -18,6 +18,7 @@ import math
 import numpy as np
 
 from . import environments
+from .bed import lift_lights
 from .background_images import list_images
 from .colour import LUMA, srgb_to_linear
 from .jobs import BACKGROUND_KINDS, resolve_job
@@ -58,9 +59,11 @@ def draw_scene(job: dict, identity: dict, expression: dict, view_index: int) -> 
     if light_cfg is None or back_cfg is None:  # a plan made before [lighting] and [background] existed
         defaults = resolve_job({})
         light_cfg, back_cfg = light_cfg or defaults["lighting"], back_cfg or defaults["background"]
+    lighting = draw_lighting(light_cfg, scenery_seed(light_cfg["per"], identity, expression, view_index, PART_LIGHTING))
+    if identity.get("bed"):  # the clinical scene: lights above the bed, the world turned to the room
+        lighting = lift_lights(lighting, identity["bed"])
     return {
-        "lighting": draw_lighting(light_cfg, scenery_seed(light_cfg["per"], identity, expression, view_index,
-                                                          PART_LIGHTING)),
+        "lighting": lighting,
         "background": draw_background(back_cfg, scenery_seed(back_cfg["per"], identity, expression, view_index,
                                                              PART_BACKGROUND)),
     }

@@ -11,7 +11,7 @@
 
 `run` is a run folder (its `best` checkpoint, or `last` with which="last") or a model file.
 Face masks: a Pain3D manifest row's `mask` file (pain3d.dataset.MASK_CLASSES); every class but
-background and hair is face. Without masks the whole image counts.
+background, hair, clothing and bedding is face. Without masks the whole image counts.
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ from .loader import collate, open_split, to_device
 from .metrics import attention_heatmap_auc, pointing_game
 from .models import PainModel
 
-FACE_CLASSES = [value for name, value in MASK_CLASSES.items() if name not in ("background", "hair")]
+FACE_CLASSES = [value for name, value in MASK_CLASSES.items()
+                if name not in ("background", "hair", "clothing", "bedding")]
 OVERLAYS = 4  # pain images shown with their heatmap and attention
 
 

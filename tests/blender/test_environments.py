@@ -16,8 +16,8 @@ pytestmark = bpy_missing
 
 
 def test_projection_matches_cycles_world(tmp_path):
-    """Cycles renders the world (a built-in map, rotated) through a turned camera; our numpy
-    projection of the same map must give the same pixels."""
+    """Cycles renders the world (a built-in map, rotated, and once tilted as a clinical scene's room)
+    through a turned camera; our numpy projection of the same map must give the same pixels."""
     result = run_bpy("""
         import bpy, numpy as np
         from mathutils import Matrix
@@ -26,8 +26,11 @@ def test_projection_matches_cycles_world(tmp_path):
         bpy.ops.wm.read_factory_settings(use_empty=True)
         scene = bpy.context.scene
         out = {}
-        for name, rotation, yaw, pitch in (("forest", 40.0, 30.0, 10.0), ("city", 200.0, -60.0, -5.0)):
-            world = {"kind": "environment", "path": f"builtin:{name}.exr", "rotation": rotation, "strength": 0.08}
+        for name, rotation, yaw, pitch, tilt in (("forest", 40.0, 30.0, 10.0, [0.0, 0.0]),
+                                                 ("city", 200.0, -60.0, -5.0, [0.0, 0.0]),
+                                                 ("interior", 70.0, 20.0, -20.0, [-55.0, 17.0])):
+            world = {"kind": "environment", "path": f"builtin:{name}.exr", "rotation": rotation, "strength": 0.08,
+                     "tilt": tilt}
             stage.set_world(scene, world)
             camera = cam.orbit_camera(np.array([0.0, 0.0, 1.6]), 0.25, yaw, pitch, 48)
             obj = bpy.data.objects.get("C") or bpy.data.objects.new("C", bpy.data.cameras.new("C"))
@@ -47,7 +50,7 @@ def test_projection_matches_cycles_world(tmp_path):
             cycles = rgba.reshape(48, 48, 4)[::-1, :, :3]
             image = stage.environment_image(world["path"])
             ours = environments.environment_view(stage.linear_pixels(image), camera, rotation, 48,
-                                                 stage.environment_scale(world, image), 0.0)
+                                                 stage.environment_scale(world, image), 0.0, tilt)
             strength = scene.world.node_tree.nodes["Background"].inputs["Strength"].default_value
             out[name] = {"max_rel": float(np.max(np.abs(cycles - ours)) / cycles.max()), "mean": float(cycles.mean()),
                          "scaled_mean": float(environments.mean_luminance(stage.linear_pixels(image)) * strength)}
