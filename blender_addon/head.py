@@ -19,6 +19,7 @@ from .shading import HEAT_ATTRIBUTE, assign_materials
 HEAD_COLLECTION = "Pain3D"
 LANDMARKS_PROP = "pain3d_landmarks"  # 68 iBUG vertex indices on the head object
 FACE_FRAME_PROP = "pain3d_face_frame"  # [cx, cy, cz, extent] of the face in object space
+CONTOUR_PROP = "pain3d_contour"  # the jaw contour's slices: vertex ids, run lengths, outline centre
 
 
 IDENTITY_PROP = "pain3d_identity"  # age, sex, ethnicity, level: what rebuilds the core head
@@ -98,6 +99,9 @@ def head_object(context, identity, seed: int, skin_tone: float | None = None,
     obj.pain3d.identity_seed = str(seed)
     obj[LANDMARKS_PROP] = [int(i) for i in identity.mesh.landmark_vertices]
     obj[FACE_FRAME_PROP] = [float(x) for x in identity.mesh.face_frame]
+    slices = identity.mesh.contour_slices
+    obj[CONTOUR_PROP] = {"ids": [int(i) for s in slices for i in s], "lengths": [len(s) for s in slices],
+                         "centre": [float(x) for x in identity.mesh.outline_centre]}
     collection(context).objects.link(obj)
     if groom is not None:
         add_hair(context, obj, groom, collection(context).objects.link, makeup)
@@ -232,8 +236,8 @@ def set_vertex_heat(head: bpy.types.Object, heat: np.ndarray) -> None:
     head.data.update()
 
 
-def landmark_positions(obj: bpy.types.Object, depsgraph=None) -> np.ndarray:
-    """World positions (68, 3) of the landmarks on the evaluated (expression-deformed) mesh."""
+def posed_vertices(obj: bpy.types.Object, depsgraph=None) -> np.ndarray:
+    """World positions (V, 3) of the evaluated (expression-deformed) mesh's vertices."""
     depsgraph = depsgraph or bpy.context.evaluated_depsgraph_get()
     evaluated = obj.evaluated_get(depsgraph)
     mesh = evaluated.to_mesh()
@@ -242,9 +246,21 @@ def landmark_positions(obj: bpy.types.Object, depsgraph=None) -> np.ndarray:
         mesh.vertices.foreach_get("co", co)
     finally:
         evaluated.to_mesh_clear()
-    local = co.reshape(-1, 3)[np.asarray(obj[LANDMARKS_PROP], dtype=int)]
     world = np.array(obj.matrix_world)
-    return local @ world[:3, :3].T + world[:3, 3]
+    return co.reshape(-1, 3) @ world[:3, :3].T + world[:3, 3]
+
+
+def landmark_positions(obj: bpy.types.Object, depsgraph=None) -> np.ndarray:
+    """World positions (68, 3) of the landmarks on the evaluated (expression-deformed) mesh."""
+    return posed_vertices(obj, depsgraph)[np.asarray(obj[LANDMARKS_PROP], dtype=int)]
+
+
+def contour_slices(obj: bpy.types.Object) -> tuple[list[np.ndarray], np.ndarray]:
+    """The head's jaw-contour slices (vertex ids per landmark) and the outline centre (world)."""
+    record = obj[CONTOUR_PROP]
+    ids, lengths = np.asarray(record["ids"], dtype=int), np.asarray(record["lengths"], dtype=int)
+    world = np.array(obj.matrix_world)
+    return np.split(ids, np.cumsum(lengths)[:-1]), world[:3, :3] @ np.asarray(record["centre"]) + world[:3, 3]
 
 
 def remove_head(head: bpy.types.Object) -> None:

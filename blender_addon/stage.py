@@ -10,10 +10,11 @@ import numpy as np
 
 from .. import camera as cam, environments, scenery
 from ..colour import srgb_to_linear
+from ..contour import N_CONTOUR, march_contour
 from . import compat
 from .bed import BED_PROP
 from .compat import use_nodes
-from .head import FACE_FRAME_PROP, collection, landmark_positions
+from .head import FACE_FRAME_PROP, LANDMARKS_PROP, collection, contour_slices, posed_vertices
 
 CONTOUR_TOLERANCE = 0.010  # metres: skin this close in front of a landmark does not hide it
 LIGHT_NAMES = {"key": "Pain3D_Key", "fill": "Pain3D_Fill", "rim": "Pain3D_Rim"}
@@ -176,8 +177,9 @@ def render_views(context, head: bpy.types.Object, views: list[dict], resolution:
                  path_for) -> list[dict]:
     """Render the head from each view; returns per view its path, camera and pixel landmarks.
 
-    `path_for(index, view)` names each PNG. Landmarks are the expression-deformed landmark
-    vertices projected through the same core camera that placed Blender's camera.
+    `path_for(index, view)` names each PNG. `landmarks_3d` are the expression-deformed landmark
+    vertices projected through the same core camera that placed Blender's camera; `landmarks` are
+    the same with the jaw contour on the face's silhouette (`pain3d.contour`).
     """
     scene = context.scene
     camera_obj = bpy.data.objects.get("Pain3D_Render_Camera")
@@ -185,15 +187,20 @@ def render_views(context, head: bpy.types.Object, views: list[dict], resolution:
         camera_obj = bpy.data.objects.new("Pain3D_Render_Camera", bpy.data.cameras.new("Pain3D_Render_Camera"))
         collection(context).objects.link(camera_obj)
     scene.camera = camera_obj
-    points = landmark_positions(head)
+    vertices = posed_vertices(head)
+    points = vertices[np.asarray(head[LANDMARKS_PROP], dtype=int)]
+    slices, centre = contour_slices(head)
     out = []
     for index, view in enumerate(views):
         camera = face_camera(head, view["yaw"], view["pitch"], resolution)
         place_camera(camera_obj, camera)
         scene.render.filepath = str(path_for(index, view))
         bpy.ops.render.render(write_still=True)
+        fixed = cam.project(camera, points)
+        marched = np.concatenate([march_contour(camera, vertices, slices, points[:N_CONTOUR], centre),
+                                  fixed[N_CONTOUR:]])
         out.append({"path": scene.render.filepath, "view": view, "camera": camera,
-                    "landmarks": cam.project(camera, points), "points": points})
+                    "landmarks": marched, "landmarks_3d": fixed, "points": points})
     return out
 
 

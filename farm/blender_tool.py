@@ -96,8 +96,9 @@ class BlenderRenderTool:
         wanted = label_files(self.settings.get("depth", False), self.settings.get("normals", False))
         files.update({field: compat.output_file(folder, field, frame) for field in wanted})
         blocked = stage.blocked_landmarks(self.context, head.obj, result["camera"], result["points"])
-        covered = compositor.covering_at(files["mask"], result["landmarks"])
-        return Shot(files, result["camera"], result["landmarks"], landmark_visibility(blocked, covered))
+        covered = compositor.covering_at(files["mask"], result["landmarks_3d"])
+        return Shot(files, result["camera"], result["landmarks"], landmark_visibility(blocked, covered),
+                    result["landmarks_3d"])
 
     def remove_head(self, head: BlenderHead) -> None:
         heads.remove_head(head.obj)

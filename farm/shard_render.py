@@ -35,8 +35,9 @@ class Shot:
 
     files: dict[str, Path]
     camera: Camera
-    landmarks: np.ndarray  # (68, 2) pixel positions of the expression-deformed landmarks
-    visibility: list[str] | None = None  # per landmark, pain3d.dataset.VISIBILITY
+    landmarks: np.ndarray  # (68, 2) pixels: the jaw contour on the silhouette (pain3d.contour)
+    visibility: list[str] | None = None  # per landmarks_3d point, pain3d.dataset.VISIBILITY
+    landmarks_3d: np.ndarray | None = None  # (68, 2) pixels of the expression-deformed landmark vertices
 
 
 class RenderTool(Protocol):
@@ -130,7 +131,13 @@ def render_sample(tool: RenderTool, data: Path, plan: dict, identity: dict, expr
         (data / dataset.FOLDERS[field]).mkdir(exist_ok=True)
         os.replace(produced[field], data / files[field])
     shutil.rmtree(tmp, ignore_errors=True)
-    landmarks = [[round(float(x), 2), round(float(y), 2)] for x, y in shot.landmarks]
-    extra = {} if shot.visibility is None else {"landmark_visibility": list(shot.visibility)}
+    landmarks = _pixels(shot.landmarks)
+    extra = {} if shot.landmarks_3d is None else {"landmarks_3d": _pixels(shot.landmarks_3d)}
+    if shot.visibility is not None:
+        extra["landmark_visibility"] = list(shot.visibility)
     return dataset.make_row(identity, expression, view_index, view, files.pop("image"), files.pop("heatmap", None),
                             landmarks, **files, **extra)
+
+
+def _pixels(points: np.ndarray) -> list[list[float]]:
+    return [[round(float(x), 2), round(float(y), 2)] for x, y in points]

@@ -290,6 +290,8 @@ def _check_row(data_dir: Path, lineno: int, row: dict, problems: list[str], chec
             if row.get(name) is not None:
                 _check_file(data_dir, where, name, row[name], problems)
     _check_landmarks(data_dir, where, row["landmarks"], size, problems)
+    if row.get("landmarks_3d") is not None:
+        _check_landmarks(data_dir, where, row["landmarks_3d"], size, problems, "landmarks_3d")
     return True
 
 
@@ -317,27 +319,27 @@ def _check_view(where: str, row: dict, problems: list[str]) -> None:
 
 
 def _check_landmarks(data_dir: Path, where: str, landmarks: Any, size: tuple[int, int] | None,
-                     problems: list[str]) -> None:
+                     problems: list[str], field: str = "landmarks") -> None:
     if isinstance(landmarks, str):
         path = _resolve(data_dir, landmarks)
         if path is None or not path.is_file():
-            problems.append(f"{where}: landmarks file {landmarks!r} does not exist")
+            problems.append(f"{where}: {field} file {landmarks!r} does not exist")
             return
         try:
             landmarks = json.loads(path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError):
-            problems.append(f"{where}: landmarks file {landmarks!r} is not JSON")
+            problems.append(f"{where}: {field} file {landmarks!r} is not JSON")
             return
     ok = (isinstance(landmarks, list) and len(landmarks) == N_LANDMARKS
           and all(isinstance(p, list) and len(p) == 2 and all(_finite(c) for c in p) for p in landmarks))
     if not ok:
-        problems.append(f"{where}: landmarks must be {N_LANDMARKS} [x, y] pixel points")
+        problems.append(f"{where}: {field} must be {N_LANDMARKS} [x, y] pixel points")
         return
     if size is not None:
         w, h = size
         outside = sum(not (0 <= x <= w and 0 <= y <= h) for x, y in landmarks)
         if outside:
-            problems.append(f"{where}: {outside} landmarks lie outside the {w}x{h} image")
+            problems.append(f"{where}: {outside} {field} lie outside the {w}x{h} image")
 
 
 def _check_image(data_dir: Path, where: str, name: str, rel: str, problems: list[str]) -> tuple[int, int] | None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .head import head_from_spec, sample_spec
+from .head.landmarks import outline_centre_z
 from .head.mesh import HeadMesh
 from .jobs import demographics
 from .rig import build_rig
@@ -33,6 +34,8 @@ class BlenderMesh:
     loop_uvs: np.ndarray  # (L, 2)
     color_attributes: dict[str, np.ndarray]  # name -> (V, 3) per-vertex data for the materials
     landmark_vertices: np.ndarray  # (68,) iBUG order
+    contour_slices: list[np.ndarray]  # per jaw landmark, the vertices it slides over (pain3d.contour)
+    outline_centre: np.ndarray  # (3,) the frontal outline's centre, the contour's directions start there
     face_frame: np.ndarray  # [cx, cy, cz, extent]: what a portrait camera frames
 
 
@@ -73,7 +76,8 @@ def blender_mesh(head: HeadMesh) -> BlenderMesh:
         vertices=head.vertices, polygon_starts=head.poly_starts[:-1], polygon_vertices=head.poly_verts,
         polygon_parts=head.face_part, part_names=head.part_names, loop_uvs=head.corner_uv,
         color_attributes=color_attributes(head), landmark_vertices=np.asarray(head.landmark68_ids),
-        face_frame=face_frame(head))
+        contour_slices=head.topology.contour_slices,
+        outline_centre=np.array([0.0, 0.0, outline_centre_z(head.params)]), face_frame=face_frame(head))
 
 
 # Wrinkle families, one per channel of the `wrinkles` and `wrinkle_phase` attributes: (channel, rig

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .params import HeadParams
-from .surface import face_depth
+from .surface import ear_frame, face_depth
 from .topology import PART_ID, HeadTopology, RingPatch
 
 #: iBUG-68 groups (for documentation and tests)
@@ -78,14 +78,25 @@ def _surface_target(x: float, z: float, p: HeadParams) -> np.ndarray:
     return np.array([x, -d, z])
 
 
+def outline_centre_z(p: HeadParams) -> float:
+    """Height of the frontal outline's centre, 10 mm below the eyes: the jaw contour's directions
+    are taken about it."""
+    return p.eye_z - 0.010
+
+
+def _outline_angles(V: np.ndarray, ids: np.ndarray, p: HeadParams) -> tuple[np.ndarray, np.ndarray]:
+    """Direction (0 = subject right, -X; pi/2 = down; pi = +X) and distance of vertices from the
+    frontal outline's centre."""
+    dx, dz = V[ids, 0], V[ids, 2] - outline_centre_z(p)
+    return np.arctan2(-dz, -dx), np.hypot(dx, dz)
+
+
 def _jaw_ids(V: np.ndarray, skin: np.ndarray, p: HeadParams) -> list[int]:
     """Outermost front-half skin vertex in 17 directions of the frontal outline."""
-    zc = p.eye_z - 0.010
+    zc = outline_centre_z(p)
     sel = (V[skin, 1] < -0.022) & (V[skin, 2] < zc + 0.004) & (V[skin, 2] > p.z_me - 0.008)
     cand = skin[sel]
-    dx, dz = V[cand, 0], V[cand, 2] - zc
-    ang = np.arctan2(-dz, -dx)                # 0 = subject right (-X), pi/2 = down
-    rad = np.hypot(dx, dz)
+    ang, rad = _outline_angles(V, cand, p)
     out = []
     for k in range(8):
         g = np.pi * k / 16
@@ -101,13 +112,35 @@ def _jaw_ids(V: np.ndarray, skin: np.ndarray, p: HeadParams) -> list[int]:
     return out
 
 
+def contour_slices(V: np.ndarray, skin: np.ndarray, jaw: np.ndarray, p: HeadParams) -> list[np.ndarray]:
+    """For each jaw-contour landmark (iBUG 0-16), the head's skin vertices it may slide over when
+    the face turns (`pain3d.contour`): those in its direction of the frontal outline (within 4
+    degrees) from half its distance outwards round the side of the face, in front of the ear (below
+    the lobe, to 8 mm behind the tragus plane), and the landmark itself."""
+    zc = outline_centre_z(p)
+    ear_centre, _axes = ear_frame(p, 1.0)
+    back = np.where(V[skin, 2] > ear_centre[2] - 0.03, ear_centre[1] - 0.012, 0.008)
+    sel = (V[skin, 1] < back) & (V[skin, 2] < zc + 0.004) & (V[skin, 2] > p.z_me - 0.002)  # not the neck
+    cand = skin[sel]
+    ang, rad = _outline_angles(V, cand, p)
+    slices = []
+    for k, v in enumerate(jaw):
+        g = np.pi * k / 16
+        _, reach = _outline_angles(V, np.array([v]), p)
+        near = (np.abs(np.angle(np.exp(1j * (ang - g)))) < np.radians(4.0)) & (rad > 0.5 * reach[0])
+        slices.append(np.union1d(cand[near], [v]).astype(np.int64))
+    return slices
+
+
 def _mirror(V: np.ndarray, cand: np.ndarray, v: int) -> int:
     target = V[v] * np.array([-1.0, 1.0, 1.0])
     return _nearest(V, cand, target)
 
 
-def compute_landmark_ids(topo: HeadTopology, V: np.ndarray, p: HeadParams) -> tuple[np.ndarray, dict[str, int]]:
-    """(68,) iBUG vertex ids and a dict of named extra landmark ids."""
+def compute_landmark_ids(topo: HeadTopology, V: np.ndarray, p: HeadParams
+                         ) -> tuple[np.ndarray, dict[str, int], list[np.ndarray]]:
+    """(68,) iBUG vertex ids, a dict of named extra landmark ids, and the jaw contour's slices
+    (`contour_slices`)."""
     on_head = topo.vertex_part == PART_ID["skin"]
     on_head[topo.body_rows.ravel()] = False  # every landmark is on the head, none on the neck or bust
     skin = np.nonzero(on_head)[0]
@@ -153,9 +186,8 @@ def compute_landmark_ids(topo: HeadTopology, V: np.ndarray, p: HeadParams) -> tu
         extras[f"pupil_{side}"] = int(ids[0])
         sx = -1.0 if side == "R" else 1.0
         ear = skin[(np.sign(V[skin, 0]) == sx) & (np.abs(V[skin, 0]) > 0.055)]
-        from .surface import ear_frame
         c, axes = ear_frame(p, sx)
         tragus = c + axes[0] * 0.004 - axes[2] * 0.0175 * p.ear_scale * 0.8
         extras[f"tragus_{side}"] = _nearest(V, ear, tragus)
         extras[f"ear_top_{side}"] = int(ear[np.argmax(V[ear, 2] - 5.0 * np.abs(V[ear, 1] - c[1]))])
-    return ids68, extras
+    return ids68, extras, contour_slices(V, skin, ids68[:17], p)

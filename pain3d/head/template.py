@@ -46,7 +46,7 @@ def finalize_topology(topo: HeadTopology) -> None:
     V = compute_positions(topo, p)
     _fix_outward(topo, V)
     _patch_uvs(topo, V)
-    topo.landmarks68, topo.landmark_ids = compute_landmark_ids(topo, V, p)
+    topo.landmarks68, topo.landmark_ids, topo.contour_slices = compute_landmark_ids(topo, V, p)
     topo.regions = compute_regions(topo, V, p)
 
 

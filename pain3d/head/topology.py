@@ -165,6 +165,7 @@ class HeadTopology:
     # filled from the template identity
     landmarks68: np.ndarray = field(default_factory=lambda: np.zeros(68, dtype=np.int64))
     landmark_ids: dict[str, int] = field(default_factory=dict)
+    contour_slices: list[np.ndarray] = field(default_factory=list)  # per jaw landmark (pain3d.contour)
     regions: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property

@@ -123,6 +123,27 @@ def test_landmarks_lie_on_the_face(data):
         assert on_face >= 0.95, f"{r['sample_id']}: {on_face:.0%} of landmarks on the head"
 
 
+def test_the_jaw_contour_follows_the_rendered_outline(data):
+    """`landmarks` put the far side's jaw contour on the silhouette the render shows (skin just
+    inside, no head just outside); `landmarks_3d` keep the fixed points, inside the outline there.
+    Points 17-67 are the same in both."""
+    checked = 0
+    for r in rows_of(data):
+        marched, fixed = np.asarray(r["landmarks"]), np.asarray(r["landmarks_3d"])
+        assert (marched[17:] == fixed[17:]).all()
+        yaw = r["view"]["yaw"]
+        if yaw == 0:
+            continue
+        skin = _png(data, r["mask"]) == MASK_CLASSES["skin"]
+        outward = -1 if yaw > 0 else 1  # yaw > 0 turns the subject's right (points 0-7, image left) away
+        for k in (range(1, 4) if yaw > 0 else range(13, 16)):  # the cheek's outline (lower: the neck beyond)
+            x, y = marched[k].round().astype(int)
+            assert skin[y, x - 2 * outward] and not skin[y, x + 3 * outward], (r["sample_id"], k)
+            assert (fixed[k, 0] - marched[k, 0]) * outward < -1.0  # the fixed point is inside the outline
+            checked += 1
+    assert checked >= 4 * 2 * 2 * 3
+
+
 def test_cameras_project_the_landmarks(data):
     """The stored camera reproduces the stored landmarks' geometry (a proper pinhole)."""
     for r in rows_of(data)[:6]:
