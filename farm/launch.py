@@ -95,19 +95,37 @@ def run_local(data: Path, shards: int, workers: int, renderer: Renderer,
     logs = data / "logs"
     logs.mkdir(exist_ok=True)
     failed = []
-    while pending or running:
-        while pending and len(running) < workers:
-            shard = pending.pop(0)
-            log = open(logs / f"shard-{shard.replace('/', '-of-')}.log", "w")
-            running[shard] = subprocess.Popen(renderer.command(data, shard), stdout=log, stderr=subprocess.STDOUT)
-        time.sleep(0.5)
-        for shard, proc in list(running.items()):
-            if proc.poll() is not None:
-                del running[shard]
-                if proc.returncode != 0:
-                    failed.append(f"shard {shard} exited {proc.returncode}; see {logs}")
-        progress(rendered_images(data, shards))
+    try:
+        while pending or running:
+            while pending and len(running) < workers:
+                shard = pending.pop(0)
+                with open(logs / f"shard-{shard.replace('/', '-of-')}.log", "w") as log:
+                    running[shard] = subprocess.Popen(renderer.command(data, shard), stdout=log,
+                                                      stderr=subprocess.STDOUT)
+            time.sleep(0.5)
+            for shard, proc in list(running.items()):
+                if proc.poll() is not None:
+                    del running[shard]
+                    if proc.returncode != 0:
+                        failed.append(f"shard {shard} exited {proc.returncode}; see {logs}")
+            progress(rendered_images(data, shards))
+    except BaseException:  # Ctrl-C or an error here: no shard keeps rendering (and holding its lock) behind us
+        _stop(list(running.values()))
+        raise
     return failed
+
+
+def _stop(procs: list[subprocess.Popen], grace_s: float = 30.0) -> None:
+    """End shard processes and wait for them: SIGTERM, then SIGKILL after `grace_s` (what a shard
+    had not finished stays in its temporary folder; the next run redoes it)."""
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def slurm_script(data: Path, shards: int, renderer: Renderer, extra: str = "") -> str:
