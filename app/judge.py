@@ -99,9 +99,9 @@ def au_motion(neutral: np.ndarray, posed: np.ndarray) -> dict[str, float]:
     iod = float(np.linalg.norm(neutral[list(EYE_CORNERS[0])].mean(axis=0) - neutral[list(EYE_CORNERS[1])].mean(axis=0)))
     out = {au: float(sign * (neutral[list(points), 1] - posed[list(points), 1]).mean() / iod)
            for au, (points, sign) in AU_MOTION.items()}
-    opening = [(np.linalg.norm(p[lower] - p[upper]) for upper, lower in EYE_LIDS) for p in (neutral, posed)]
-    before, after = (sum(o) for o in opening)
-    out["AU43"] = float(1.0 - after / max(before, 1e-6))
+    before, after = (sum(float(np.linalg.norm(points[lower] - points[upper])) for upper, lower in EYE_LIDS)
+                     for points in (neutral, posed))
+    out["AU43"] = 1.0 - after / max(before, 1e-6)
     return out
 
 

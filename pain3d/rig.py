@@ -213,7 +213,7 @@ def _lid_turns(face: Face, side: str) -> dict[str, np.ndarray]:
     return face.cache[key]
 
 
-LID_SHARES = {"AU5": (-0.10, 0.0), "AU7": (0.08, -0.40), "AU6_lid": (0.0, -0.25)}  # (upper, lower) aperture shares
+LID_SHARES = {"AU5": (-0.10, 0.0), "AU7": (0.08, -0.40), "AU6_lid": (0.0, -0.35)}  # (upper, lower) aperture shares
 
 
 def _triangles(head: HeadMesh) -> np.ndarray:
@@ -372,8 +372,8 @@ def brow_fields(face: Face, side: str, au: str) -> np.ndarray:
 def cheek_raise(face: Face, side: str) -> np.ndarray:
     """AU6: cheek and infraorbital triangle up and forward (lids handled by AU6_*_lid)."""
     s = face.iod
-    w = np.clip(face.sided("cheek", side) * 0.8 + face.sided("infraorbital", side), 0, 1) * face.off_lids
-    return _vec(w, 0.0, -0.03 * s, 0.09 * s)
+    w = np.clip(face.sided("cheek", side) + face.sided("infraorbital", side), 0, 1) * face.off_lids
+    return _vec(w, 0.0, -0.05 * s, 0.12 * s)
 
 
 def nose_wrinkle(face: Face) -> np.ndarray:
@@ -386,9 +386,9 @@ def nose_wrinkle(face: Face) -> np.ndarray:
     alae = face.region("nose_alae")
     bridge = face.region("nose_bridge") * smoothstep(p.z_tip + 0.005, p.z_nasion, z)
     infra = face.region("infraorbital_L") + face.region("infraorbital_R")
-    out = _vec(alae * face.off_lids, 0.0, -0.01 * s, 0.07 * s)
+    out = _vec(alae * face.off_lids, 0.0, -0.015 * s, 0.11 * s)
     out += _vec(bridge * face.off_lids, 0.0, 0.0, -0.025 * s)  # bunching is drawn by the wrinkle map
-    out += _vec(infra * face.off_lids, 0.0, -0.01 * s, 0.04 * s)
+    out += _vec(infra * face.off_lids, 0.0, -0.015 * s, 0.06 * s)
     out += _vec(face.region("glabella") * face.off_lids, 0.0, 0.0, -0.02 * s)
     return out
 
@@ -667,6 +667,46 @@ def _blend_terms(L: np.ndarray, Q: np.ndarray) -> np.ndarray:
         w = np.where(diag > 0.0, np.clip(-L / (2.0 * diag), 0.0, 1.0), 0.0)
     own = np.minimum(np.minimum(L + diag, 0.0), w * (L + diag * w))
     return own + 0.5 * cross
+
+
+# What each PSPI AU does at intensity E (docs/rig.md, "Magnitudes at E"): the motion FACS names,
+# measured on the identity's mesh in mm, and the range the rig is calibrated to on every identity.
+E_MAGNITUDES: dict[str, tuple[str, float, float]] = {
+    "AU4": ("brows (iBUG 19, 24) lower", 4.0, 9.0),
+    "AU6": ("the cheek 22 mm below each pupil rises", 5.0, 10.0),
+    "AU7": ("the lower lid margin (iBUG 40, 41, 46, 47) rises", 2.5, 5.0),
+    "AU9": ("the alae (iBUG 31, 35) rise", 3.5, 7.0),
+    "AU10": ("the upper lip (iBUG 50, 52) rises", 3.5, 7.0),
+    "AU43": ("the upper lid margin meets the lower (closed share of the aperture)", 1.0, 1.15),
+}
+
+
+def e_magnitudes(head: HeadMesh, deltas: dict[str, np.ndarray]) -> dict[str, float]:
+    """The `E_MAGNITUDES` motions of this identity's rig at E (AU43: the closed share)."""
+    ids, v = head.landmark68_ids, head.vertices
+
+    def rise(aus: dict, points: np.ndarray) -> float:
+        return float(np.mean(pose(head, deltas, aus)[points, 2] - v[points, 2]) * 1000.0)
+
+    upper, lower = ids[[37, 38, 43, 44]], ids[[41, 40, 47, 46]]
+    closed = pose(head, deltas, {"AU43": 1})
+    aperture = np.mean(v[upper, 2] - v[lower, 2])
+    return {"AU4": -rise({"AU4": 5}, ids[[19, 24]]), "AU6": rise({"AU6": 5}, _cheek_points(head)),
+            "AU7": rise({"AU7": 5}, ids[[40, 41, 46, 47]]), "AU9": rise({"AU9": 5}, ids[[31, 35]]),
+            "AU10": rise({"AU10": 5}, ids[[50, 52]]),
+            "AU43": float(1.0 - np.mean(closed[upper, 2] - closed[lower, 2]) / aperture)}
+
+
+def _cheek_points(head: HeadMesh) -> np.ndarray:
+    """The frontmost skin vertex 22 mm below each eyeball centre (where AU6 lifts the cheek)."""
+    v, out = head.vertices, []
+    for side in ("R", "L"):
+        centre = head.landmarks[f"eye_centre_{side}"]
+        near = (np.abs(v[:, 0] - centre[0]) < 0.003) & (np.abs(v[:, 2] - centre[2] + 0.022) < 0.003)
+        near &= (v[:, 1] < centre[1]) & (head.vertex_part == 0)
+        candidates = np.nonzero(near)[0]
+        out.append(candidates[np.argmin(v[candidates, 1])])
+    return np.array(out)
 
 
 def pose(head: HeadMesh, deltas: dict[str, np.ndarray], aus: dict[str, float]) -> np.ndarray:

@@ -34,16 +34,42 @@ def verdicts(tmp_path_factory):
 
     index = json.loads((out / "index.json").read_text())
     with Judge() as judge:
-        return [(entry, judge.judge(Path(entry["path"]), np.array(entry["landmarks"]))) for entry in index]
+        return [(entry, judge.judge(Path(entry["path"]), np.array(entry["landmarks"])),
+                 judge.mesh_points(Path(entry["path"]))) for entry in index]
 
 
 def _of_yaw(verdicts, yaw):
-    return [v for entry, v in verdicts if entry["yaw"] == yaw]
+    return [v for entry, v, _mesh in verdicts if entry["yaw"] == yaw and entry["expression"] == "neutral"]
 
 
 def test_all_42_cells_rendered(verdicts):
-    cells = {entry["cell"] for entry, _ in verdicts}
-    assert len(cells) == 42 and len(verdicts) == 42 * 3
+    neutral = [entry for entry, _v, _m in verdicts if entry["expression"] == "neutral"]
+    assert len({entry["cell"] for entry in neutral}) == 42 and len(neutral) == 42 * 3
+
+
+# FACS's direction, seen: a shift of at least 1.5 % of the inter-ocular distance (about 1 mm) of the
+# AU's face-mesh points, or for AU43 a fifth of the eye opening closed (MediaPipe's mesh never
+# closes an eye fully)
+AU_SEEN = {"AU4": 0.015, "AU6": 0.015, "AU7": 0.015, "AU9": 0.015, "AU10": 0.015, "AU43": 0.2}
+
+
+@pytest.mark.parametrize("au", [pytest.param(au, marks=pytest.mark.xfail(
+    strict=True, reason="MediaPipe's mesh reads our AU6 cheek rise in 18 of 21 identity-views (86 %): "
+    "its cheek points follow the eyes, not the smooth cheek; a visible infraorbital furrow and lower-lid "
+    "bag are still to come (issue 16)")) if au == "AU6" else au for au in AU_SEEN])
+def test_mediapipe_sees_each_pain_au_move_its_facs_way_at_e(verdicts, au):
+    """Neutral and AU-at-E renders of 7 identities x 3 views (same camera): MediaPipe's face mesh
+    finds the FACS motion (app/judge.py: AU_MOTION) in at least 90 % of identity-views."""
+    from pain3d.app.judge import au_motion
+
+    meshes = {(e["identity"], e["yaw"], e["expression"]): mesh for e, _v, mesh in verdicts}
+    views = [(i, yaw) for i, yaw, expression in meshes if expression == au]
+    assert len(views) == 7 * 3
+    moved = [au_motion(meshes[(i, yaw, "neutral")], meshes[(i, yaw, au)])[au]
+             if meshes[(i, yaw, "neutral")] is not None and meshes[(i, yaw, au)] is not None else 0.0
+             for i, yaw in views]
+    seen = np.mean(np.array(moved) >= AU_SEEN[au])
+    assert seen >= 0.9, f"{au}: seen in {seen:.0%}; shifts {np.round(moved, 3).tolist()}"
 
 
 def test_faces_detected_frontal(verdicts):

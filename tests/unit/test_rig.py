@@ -293,3 +293,13 @@ def test_weights_follow_drivers_rules():
     assert rig.target_weight(by_name["AU6_L_lid"], {"AU6": 5, "AU45": 1}) == 0.0
     assert rig.target_weight(by_name["AU6_L"], {"AU6": 5, "AU43": 1}) == 1.0
     assert rig.target_weight(by_name["AU26"], {"AU26": 5, "AU27": 2}) == 0.0
+
+
+@pytest.mark.parametrize("au", list(rig.E_MAGNITUDES))
+def test_each_pain_au_moves_the_documented_distance_at_e(person, au):
+    """Not only the direction: at E every PSPI action moves its landmarks by the millimetres
+    docs/rig.md documents (rig.E_MAGNITUDES), on young and old, female and male faces."""
+    head, deltas = person
+    what, low, high = rig.E_MAGNITUDES[au]
+    measured = rig.e_magnitudes(head, deltas)[au]
+    assert low <= measured <= high, f"{au}: {what}: {measured:.2f}, documented {low}-{high}"
