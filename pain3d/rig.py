@@ -394,10 +394,14 @@ def nose_wrinkle(face: Face) -> np.ndarray:
 
 
 def upper_lip_raise(face: Face, side: str) -> np.ndarray:
-    """AU10: the upper lip rises (most beside the philtrum) and the nasolabial fold deepens."""
+    """AU10: the upper lip rises (most beside the philtrum) and the nasolabial fold deepens; the
+    lip corners stay closed (the raised lip squares off; an open corner shows the dark mouth as a
+    tear at side views)."""
     s, x = face.iod, np.abs(face.v[:, 0])
     sw = face.side_weight(side)
-    lip = face.region("upper_lip") * sw * (0.6 + 0.4 * np.exp(-((x - 0.12 * s) / (0.25 * s)) ** 2))
+    half = face.head.params.mouth_w
+    corner = smoothstep(0.98 * half, 0.55 * half, x)  # 1 in the middle of the lip, 0 at the corner
+    lip = face.region("upper_lip") * sw * corner * (0.6 + 0.4 * np.exp(-((x - 0.12 * s) / (0.25 * s)) ** 2))
     out = _vec(lip * face.off_lids, 0.0, -0.015 * s, 0.08 * s)
     fold = face.sided("nasolabial", side)
     out += _vec(fold * face.off_lids, 0.0, -0.03 * s, 0.04 * s)

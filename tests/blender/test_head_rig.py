@@ -259,3 +259,4 @@ def test_wrinkles_show_in_a_render(tmp_path):
         assert at_rest.max() < 0.01, f"{au} zone changes with wrinkles at neutral"
         visible = int((diff > 0.03).sum())  # pixels changed by more than 3% grey
         assert visible >= 30, f"{au} wrinkles barely show: {visible} pixels of the zone change"
+

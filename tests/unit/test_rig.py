@@ -303,3 +303,16 @@ def test_each_pain_au_moves_the_documented_distance_at_e(person, au):
     what, low, high = rig.E_MAGNITUDES[au]
     measured = rig.e_magnitudes(head, deltas)[au]
     assert low <= measured <= high, f"{au}: {what}: {measured:.2f}, documented {low}-{high}"
+
+
+def test_the_raised_upper_lip_keeps_its_corners_closed(person):
+    """AU10 at E opens the lips in the middle (teeth show) and not at the corners: an open corner
+    showed the dark mouth as a tear from 30 degrees."""
+    head, deltas = person
+    ring, up = head.topology.mouth_patch.rings[0], np.sin(head.topology.mouth_patch.psi)
+    v, posed, half = head.vertices, rig.pose(head, deltas, {"AU10": 5}), head.params.mouth_w
+    upper, lower = ring[up > 1e-9], ring[up < -1e-9]
+    facing = lower[np.argmin(np.abs(v[lower, 0][None, :] - v[upper, 0][:, None]), axis=1)]
+    gap = (posed[upper, 2] - posed[facing, 2]) * 1000.0
+    reach = np.abs(v[upper, 0]) / half
+    assert gap[reach < 0.3].min() > 2.5 and gap[reach > 0.85].max() < 1.0, gap.round(2)
