@@ -13,6 +13,7 @@ from ..bed import make_bedding
 from ..colour import hex_to_rgb, srgb_to_linear
 from ..dataset import MASK_CLASSES
 from .compat import use_nodes
+from .parts import remove_parts
 from .shading import add_label_outputs
 
 BED_PROP = "pain3d_bed"  # on each bedding object: the bed record (JSON)
@@ -44,19 +45,9 @@ def add_bed(head: bpy.types.Object, core_head, record: dict, link) -> list[bpy.t
     return out
 
 
-def bed_objects(head: bpy.types.Object) -> list[bpy.types.Object]:
-    return [child for child in head.children if BED_PROP in child]
-
-
 def remove_bed(head: bpy.types.Object) -> None:
     """Delete the head's bedding with its meshes and materials."""
-    for obj in bed_objects(head):
-        mesh, materials = obj.data, [m for m in obj.data.materials if m is not None]
-        bpy.data.objects.remove(obj)
-        bpy.data.meshes.remove(mesh)
-        for mat in materials:
-            if mat.users == 0:
-                bpy.data.materials.remove(mat)
+    remove_parts(head, BED_PROP, bpy.data.meshes)
 
 
 def rail_material() -> bpy.types.Material:

@@ -12,6 +12,7 @@ import numpy as np
 from ..dataset import MASK_CLASSES
 from .compat import use_nodes
 from .nodes import math_node, mix, rgb
+from .parts import parts_of, remove_parts
 from .shading import add_label_outputs
 
 CLOTHING_PROP = "pain3d_clothing"  # on the garment object: its clothing record (JSON)
@@ -43,18 +44,12 @@ def add_clothing(head: bpy.types.Object, shell, garment, record: dict, link) -> 
 
 
 def clothing_objects(head: bpy.types.Object) -> list[bpy.types.Object]:
-    return [child for child in head.children if CLOTHING_PROP in child]
+    return parts_of(head, CLOTHING_PROP)
 
 
 def remove_clothing(head: bpy.types.Object) -> None:
     """Delete the head's garments with their meshes and materials."""
-    for obj in clothing_objects(head):
-        mesh, materials = obj.data, [m for m in obj.data.materials if m is not None]
-        bpy.data.objects.remove(obj)
-        bpy.data.meshes.remove(mesh)
-        for mat in materials:
-            if mat.users == 0:
-                bpy.data.materials.remove(mat)
+    remove_parts(head, CLOTHING_PROP, bpy.data.meshes)
 
 
 def cloth_material(garment, record: dict) -> bpy.types.Material:

@@ -19,6 +19,7 @@ from ..dataset import MASK_CLASSES
 from ..makeup import MASCARA_MELANIN, mascara_lashes, wears_mascara
 from .compat import set_modifier_input, use_nodes
 from .nodes import attribute, math_node
+from .parts import parts_of, remove_parts
 from .shading import add_label_outputs
 
 COLLISION_MARGIN = 0.0003  # metres: posed strands stay this far off the skin
@@ -218,15 +219,9 @@ def head_record(head: bpy.types.Object) -> dict | None:
 
 
 def hair_objects(head: bpy.types.Object) -> list[bpy.types.Object]:
-    return [child for child in head.children if HAIR_PROP in child]
+    return parts_of(head, HAIR_PROP)
 
 
 def remove_hair(head: bpy.types.Object) -> None:
     """Delete the head's hair objects with their curves and materials."""
-    for obj in hair_objects(head):
-        curves, materials = obj.data, [m for m in obj.data.materials if m is not None]
-        bpy.data.objects.remove(obj)
-        bpy.data.hair_curves.remove(curves)
-        for mat in materials:
-            if mat.users == 0:
-                bpy.data.materials.remove(mat)
+    remove_parts(head, HAIR_PROP, bpy.data.hair_curves)

@@ -88,8 +88,7 @@ def view_elevation(view: dict, turn_deg: float) -> float:
 
 def lowest_view(views: list[dict], turn_range: tuple[float, float]) -> tuple[dict, float, float]:
     """The view that comes nearest the backrest over the turn range: (view, turn, its elevation)."""
-    worst = min(((v, t, view_elevation(v, t)) for v in views for t in turn_range), key=lambda x: x[2])
-    return worst
+    return min(((v, t, view_elevation(v, t)) for v in views for t in turn_range), key=lambda x: x[2])
 
 
 def lift_lights(lighting: dict, bed: dict) -> dict:

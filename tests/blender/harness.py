@@ -100,3 +100,11 @@ def erode(region, steps: int = 2):
         padded = np.pad(region, 1, constant_values=True)
         region = region & padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
     return region
+
+
+def read_png(root: Path, rel: str):
+    """A dataset file's pixels (a row's relative path under `root`) as a numpy array."""
+    import numpy as np
+    from PIL import Image
+
+    return np.array(Image.open(root / rel))

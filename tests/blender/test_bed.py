@@ -7,11 +7,10 @@ import sys
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from pain3d.dataset import MASK_CLASSES
 
-from tests.blender.harness import bpy_missing, render_job
+from tests.blender.harness import bpy_missing, read_png, render_job
 
 pytestmark = bpy_missing
 
@@ -36,10 +35,6 @@ def data(tmp_path_factory):
     return render_job(tmp_path_factory.mktemp("bed"), JOB)
 
 
-def _png(out, rel):
-    return np.array(Image.open(out / rel))
-
-
 def test_every_image_is_in_bed_from_the_bed_views(data):
     out, rows = data
     assert len(rows) == 4 * 2 * 3
@@ -47,12 +42,12 @@ def test_every_image_is_in_bed_from_the_bed_views(data):
     turns = {r["identity"]: r["bed"]["turn"] for r in rows}
     assert len(set(turns.values())) == 4 and all(-25 <= t <= 25 for t in turns.values())
     for row in rows:
-        mask = _png(out, row["mask"])
+        mask = read_png(out, row["mask"])
         bedding = (mask == MASK_CLASSES["bedding"]).mean()
         assert bedding > 0.05, (row["sample_id"], bedding)  # the pillow around the head, the rails at the side
         assert (mask == MASK_CLASSES["skin"]).mean() > 0.12, row["sample_id"]
         if row["heatmap"]:
-            assert not _png(out, row["heatmap"])[mask == MASK_CLASSES["bedding"]].any()
+            assert not read_png(out, row["heatmap"])[mask == MASK_CLASSES["bedding"]].any()
 
 
 def test_the_bed_never_covers_the_face(data):
@@ -63,7 +58,7 @@ def test_the_bed_never_covers_the_face(data):
         visibility = row["landmark_visibility"]
         assert "bedding" not in visibility[17:], (row["sample_id"], visibility)
         assert visibility[:17].count("bedding") <= 3, (row["sample_id"], visibility[:17])
-        mask = _png(out, row["mask"])
+        mask = read_png(out, row["mask"])
         for x, y in np.round(row["landmarks"][27:36]).astype(int):  # the nose's points show skin
             assert mask[y, x] in (MASK_CLASSES["skin"], MASK_CLASSES["hair"]), row["sample_id"]
 

@@ -10,7 +10,7 @@ import pytest
 from pain3d.dataset import MASK_CLASSES
 from PIL import Image
 
-from tests.blender.harness import bpy_missing, erode, render_job
+from tests.blender.harness import bpy_missing, erode, read_png, render_job
 
 pytestmark = bpy_missing
 
@@ -39,10 +39,6 @@ def data(tmp_path_factory):
     return render_job(tmp_path_factory.mktemp("scenery"), JOB)
 
 
-def _png(out, rel):
-    return np.array(Image.open(out / rel))
-
-
 def test_depth_and_normals_files_exist(data):
     out, rows = data
     assert len(rows) == 4
@@ -56,8 +52,8 @@ def test_depth_and_normals_files_exist(data):
 def test_background_is_drawn_and_labels_stay_clean(data):
     out, rows = data
     for row in rows:
-        image = _png(out, row["image"]).astype(float)[..., :3]
-        mask = _png(out, row["mask"])
+        image = read_png(out, row["image"]).astype(float)[..., :3]
+        mask = read_png(out, row["mask"])
         off = mask == 0
         assert off.mean() > 0.2 and (~off).mean() > 0.2
         camera = json.loads((out / row["camera"]).read_text())
@@ -72,7 +68,7 @@ def test_background_is_drawn_and_labels_stay_clean(data):
         clear = erode(off) & ~_dilate(mask == MASK_CLASSES["hair"], 4)
         assert (image[clear] >= colours.min(axis=0) - 3).all() and (image[clear] <= colours.max(axis=0) + 3).all()
         if row["heatmap"]:
-            assert not _png(out, row["heatmap"])[off].any()
+            assert not read_png(out, row["heatmap"])[off].any()
 
 
 def _dilate(region: np.ndarray, steps: int) -> np.ndarray:
@@ -83,8 +79,8 @@ def _dilate(region: np.ndarray, steps: int) -> np.ndarray:
 def test_depth_matches_the_camera(data):
     out, rows = data
     for row in rows:
-        depth = _png(out, row["depth"]).astype(float) * 0.1  # mm
-        mask = _png(out, row["mask"])
+        depth = read_png(out, row["depth"]).astype(float) * 0.1  # mm
+        mask = read_png(out, row["mask"])
         assert ((depth > 0) == (mask > 0)).all()
         camera = json.loads((out / row["camera"]).read_text())
         assert camera["depth_unit_m"] == 1e-4
@@ -96,8 +92,8 @@ def test_depth_matches_the_camera(data):
 def test_normals_are_unit_and_face_the_camera(data):
     out, rows = data
     for row in rows:
-        normals = _png(out, row["normals"]).astype(float)
-        mask = _png(out, row["mask"])
+        normals = read_png(out, row["normals"]).astype(float)
+        mask = read_png(out, row["mask"])
         assert not normals[mask == 0].any()
         n = normals[mask > 0] / 255 * 2 - 1
         assert np.median(np.linalg.norm(n, axis=1)) == pytest.approx(1.0, abs=0.05)
