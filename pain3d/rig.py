@@ -213,7 +213,7 @@ def _lid_turns(face: Face, side: str) -> dict[str, np.ndarray]:
     return face.cache[key]
 
 
-LID_SHARES = {"AU5": (-0.10, 0.0), "AU7": (0.08, -0.40), "AU6_lid": (0.0, -0.35)}  # (upper, lower) aperture shares
+LID_SHARES = {"AU5": (-0.10, 0.0), "AU7": (0.08, -0.40), "AU6_lid": (0.0, -0.45)}  # (upper, lower) aperture shares
 
 
 def _triangles(head: HeadMesh) -> np.ndarray:
@@ -340,7 +340,7 @@ def lid_close(face: Face, side: str) -> np.ndarray:
 
 def lid_action(face: Face, side: str, action: str) -> np.ndarray:
     """AU5 (the upper lid lifts), AU7 (the lower lid rises by 40% of the aperture, the upper lid
-    coming down a little) and AU6's push on the lower lid (a quarter of the aperture)."""
+    coming down a little) and AU6's push on the lower lid (45% of the aperture)."""
     turns = _lid_turns(face, side)
     up, low = LID_SHARES[action]
     return _turn_down(face.v, eye_centre(face.head.params, side), up * turns["upper"] + low * turns["lower"])
@@ -370,10 +370,24 @@ def brow_fields(face: Face, side: str, au: str) -> np.ndarray:
 
 
 def cheek_raise(face: Face, side: str) -> np.ndarray:
-    """AU6: cheek and infraorbital triangle up and forward (lids handled by AU6_*_lid)."""
+    """AU6: cheek and infraorbital triangle up and forward (lids handled by AU6_*_lid).
+
+    A uniform lift barely shows on a smooth cheek, so the tissue also bunches: the malar fat pad
+    bulges into a rounded apple below the eye, and the skin pushed up under the lower lid bags
+    forward, leaving the infraorbital furrow between them (FACS manual, AU6 appearance changes).
+    """
     s = face.iod
+    p = face.head.params
     w = np.clip(face.sided("cheek", side) + face.sided("infraorbital", side), 0, 1) * face.off_lids
-    return _vec(w, 0.0, -0.05 * s, 0.12 * s)
+    out = _vec(w, 0.0, -0.05 * s, 0.12 * s)
+    dx = face.v[:, 0] - (1.0 if side == "L" else -1.0) * p.eye_x
+    dz = face.v[:, 2] - p.eye_z
+    front = face.outer * face.off_lids * smoothstep(-0.04, -0.06, face.v[:, 1]) * face.side_weight(side)
+    bag = front * np.exp(-(dx / 0.013) ** 2 - ((dz + 0.014) / 0.0035) ** 2)
+    apple = front * np.exp(-(dx / 0.016) ** 2 - ((dz + 0.027) / 0.010) ** 2)
+    out += _vec(bag, 0.0, -0.04 * s, 0.05 * s)
+    out += _vec(apple, 0.0, -0.08 * s, 0.0)
+    return out
 
 
 def nose_wrinkle(face: Face) -> np.ndarray:

@@ -53,10 +53,7 @@ def test_all_42_cells_rendered(verdicts):
 AU_SEEN = {"AU4": 0.015, "AU6": 0.015, "AU7": 0.015, "AU9": 0.015, "AU10": 0.015, "AU43": 0.2}
 
 
-@pytest.mark.parametrize("au", [pytest.param(au, marks=pytest.mark.xfail(
-    strict=True, reason="MediaPipe's mesh reads our AU6 cheek rise in 18 of 21 identity-views (86 %): "
-    "its cheek points follow the eyes, not the smooth cheek; a visible infraorbital furrow and lower-lid "
-    "bag are still to come (issue 16)")) if au == "AU6" else au for au in AU_SEEN])
+@pytest.mark.parametrize("au", list(AU_SEEN))
 def test_mediapipe_sees_each_pain_au_move_its_facs_way_at_e(verdicts, au):
     """Neutral and AU-at-E renders of 7 identities x 3 views (same camera): MediaPipe's face mesh
     finds the FACS motion (app/judge.py: AU_MOTION) in at least 90 % of identity-views."""

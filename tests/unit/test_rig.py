@@ -316,3 +316,27 @@ def test_the_raised_upper_lip_keeps_its_corners_closed(person):
     gap = (posed[upper, 2] - posed[facing, 2]) * 1000.0
     reach = np.abs(v[upper, 0]) / half
     assert gap[reach < 0.3].min() > 2.5 and gap[reach > 0.85].max() < 1.0, gap.round(2)
+
+
+def cheek_profile(head, vertices, side: str) -> np.ndarray:
+    """How far forward (mm) the front of the cheek stands, every 1.5 mm up the vertical through the
+    pupil, from 36 mm below the eyeball centre to 8 mm below it (the lower lid)."""
+    centre = head.landmarks[f"eye_centre_{side}"]
+    skin = np.nonzero((head.vertex_part == 0) & (head.vertices[:, 1] < centre[1] + 0.01))[0]
+    out = []
+    for z in np.arange(centre[2] - 0.036, centre[2] - 0.008, 0.0015):
+        near = skin[(np.abs(vertices[skin, 2] - z) < 0.0015) & (np.abs(vertices[skin, 0] - centre[0]) < 0.003)]
+        out.append(-vertices[near, 1].min() * 1000.0)
+    return np.array(out)
+
+
+def test_the_cheek_raiser_rounds_the_cheek(person):
+    """AU6 at E bunches the cheek into a rounded apple below the eye: the flat-to-hollow profile
+    under the pupil gains a forward apex at least 1.5 mm proud of both its ends (a uniform lift
+    would not show on a smooth cheek)."""
+    head, deltas = person
+    posed = rig.pose(head, deltas, {"AU6": 5})
+    for side in ("L", "R"):
+        rest, raised = cheek_profile(head, head.vertices, side), cheek_profile(head, posed, side)
+        apex = [profile.max() - max(profile[0], profile[-1]) for profile in (rest, raised)]
+        assert apex[0] < 1.0 and apex[1] > 1.5, (rest.round(1), raised.round(1))
