@@ -13,7 +13,7 @@ from ..bed import make_bedding
 from ..colour import hex_to_rgb, srgb_to_linear
 from ..dataset import MASK_CLASSES
 from .compat import use_nodes
-from .parts import remove_parts
+from .parts import parts_of, remove_parts
 from .shading import add_label_outputs
 
 BED_PROP = "pain3d_bed"  # on each bedding object: the bed record (JSON)
@@ -43,6 +43,12 @@ def add_bed(head: bpy.types.Object, core_head, record: dict, link) -> list[bpy.t
         link(obj)
         out.append(obj)
     return out
+
+
+def bed_record(head: bpy.types.Object) -> dict | None:
+    """The bed record the head lies in (None: no bed)."""
+    bedding = parts_of(head, BED_PROP)
+    return json.loads(bedding[0][BED_PROP]) if bedding else None
 
 
 def remove_bed(head: bpy.types.Object) -> None:

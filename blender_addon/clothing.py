@@ -47,6 +47,12 @@ def clothing_objects(head: bpy.types.Object) -> list[bpy.types.Object]:
     return parts_of(head, CLOTHING_PROP)
 
 
+def clothing_record(head: bpy.types.Object) -> dict | None:
+    """The clothing record the head is dressed in (None: bare)."""
+    worn = clothing_objects(head)
+    return json.loads(worn[0][CLOTHING_PROP]) if worn else None
+
+
 def remove_clothing(head: bpy.types.Object) -> None:
     """Delete the head's garments with their meshes and materials."""
     remove_parts(head, CLOTHING_PROP, bpy.data.meshes)

@@ -199,16 +199,17 @@ def _hair_bsdf(nodes, melanin: float, redness: float, roughness: float, radial: 
 
 
 def regrow(context, head: bpy.types.Object, core_head, record: dict | None, link,
-           detail: float = VIEWPORT_DETAIL) -> None:
+           detail: float = VIEWPORT_DETAIL, kinds: tuple[str, ...] | None = None) -> None:
     """Replace the head's hair with the strands of `record` (None: no hair) and keep the record on
-    the head, where the panel reads it and the job export takes its style and beard."""
+    the head, where the panel reads it and the job export takes its style and beard. `kinds`: the
+    strand sets to grow (default all; no scalp hair under a headscarf)."""
     from .. import hair as core_hair
 
     remove_hair(head)
     if record is None:
         head.pop(RECORD_PROP, None)
         return
-    groom = core_hair.grow_groom(core_head, record, detail=detail)
+    groom = core_hair.grow_groom(core_head, record, detail=detail, kinds=kinds or core_hair.KINDS)
     add_hair(context, head, groom, link)
     head[RECORD_PROP] = json.dumps(record)
 

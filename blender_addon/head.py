@@ -12,8 +12,8 @@ import numpy as np
 from .. import facs, rig
 from .bed import add_bed, remove_bed
 from .compat import add_driver
-from .clothing import add_clothing, remove_clothing
-from .hair import RECORD_PROP, VIEWPORT_DETAIL, add_hair, remove_hair
+from .clothing import add_clothing, clothing_record, remove_clothing
+from .hair import RECORD_PROP, VIEWPORT_DETAIL, add_hair, head_record, regrow, remove_hair
 from .shading import HEAT_ATTRIBUTE, assign_materials
 
 HEAD_COLLECTION = "Pain3D"
@@ -33,13 +33,13 @@ def new_head(context, age: float, sex: str, ethnicity: str, seed: int, level: in
     from ..hair import grow_groom  # the pure head model, its AU rig and its hair
     from ..identity import build_identity
 
-    from ..clothing import draw_clothing, hair_kinds
+    from ..clothing import hair_kinds
     from ..makeup import draw_makeup
     from ..seeds import derive_seed
 
     identity = build_identity(age=age, sex=sex, ethnicity=ethnicity, seed=seed, level=level)
     who = {"age": age, "sex": sex, "ethnicity": ethnicity}
-    clothing = draw_clothing(who, {}, derive_seed(seed, CLOTHING_STREAM)) if clothes else None
+    clothing = prior_clothing(who, seed) if clothes else None
     makeup = draw_makeup(who, {}, derive_seed(seed, MAKEUP_STREAM)) if clothes else None
     groom = None
     if hair:
@@ -55,6 +55,7 @@ def new_head(context, age: float, sex: str, ethnicity: str, seed: int, level: in
 HAIR_STREAM = 77  # the panel's hair draws: a stream of the head seed of their own
 CLOTHING_STREAM = 78  # ... and its clothes
 MAKEUP_STREAM = 79  # ... and its make-up
+BED_STREAM = 80  # ... and its bed's linen and creases
 
 
 def prior_hair(who: dict, head_seed: int, *draw: int) -> dict:
@@ -64,6 +65,43 @@ def prior_hair(who: dict, head_seed: int, *draw: int) -> dict:
     from ..seeds import derive_seed
 
     return draw_hair(who, {}, derive_seed(head_seed, HAIR_STREAM, *draw))
+
+
+def prior_clothing(who: dict, head_seed: int, *draw: int, garment: str = "") -> dict:
+    """A clothing record for a head: from the priors for its age, sex and group (or `garment`, with
+    drawn colours and pattern); the new head's (no `draw`) or the panel's n-th draw."""
+    from ..clothing import draw_clothing
+    from ..seeds import derive_seed
+
+    return draw_clothing(who, {"garment": garment} if garment else {}, derive_seed(head_seed, CLOTHING_STREAM, *draw))
+
+
+def wear(context, head: bpy.types.Object, record: dict | None) -> None:
+    """Dress the head in a clothing record (None: bare); its hair regrows when a headscarf goes on
+    or comes off (no scalp hair under it)."""
+    from ..clothing import hair_kinds
+
+    before = clothing_record(head)
+    remove_clothing(head)
+    core, link = core_head_of(head), collection(context).objects.link
+    if record:
+        dress(head, core, record, link)
+    hair = head_record(head)
+    if hair and hair_kinds(before) != hair_kinds(record):
+        regrow(context, head, core, hair, link, kinds=hair_kinds(record))
+
+
+def lay_in_bed(context, head: bpy.types.Object, turn: float, recline: float, draw: int = 0) -> dict:
+    """Lay the head in a hospital bed turned `turn` degrees on the pillow under a backrest raised
+    `recline` degrees (linen and creases drawn from the head's seed); returns the bed record."""
+    from ..bed import draw_bed
+    from ..seeds import derive_seed
+
+    record = draw_bed({"turn": [turn, turn], "recline": [recline, recline]},
+                      derive_seed(int(head.pain3d.identity_seed), BED_STREAM, draw))
+    remove_bed(head)
+    add_bed(head, core_head_of(head), record, collection(context).objects.link)
+    return record
 
 
 def core_head_of(obj: bpy.types.Object):

@@ -10,11 +10,15 @@ import numpy as np
 from bpy.props import EnumProperty, IntProperty
 
 from .. import facs, sampling
+from ..clothing import hair_kinds
 from ..errors import Pain3DError
 from ..jobs import export_expression, job_views
 from ..hair import NO_BEARD, styles
+from .bed import bed_record, remove_bed
+from .clothing import clothing_record
 from .hair import head_record, regrow
-from .head import IDENTITY_PROP, collection, core_head_of, head_aus, new_head, prior_hair, set_aus
+from .head import (IDENTITY_PROP, collection, core_head_of, head_aus, lay_in_bed, new_head, prior_clothing, prior_hair,
+                   set_aus, wear)
 from .props import PRESET_ITEMS
 from .stage import add_view_cameras, render_preview
 
@@ -104,7 +108,8 @@ class PAIN3D_OT_random_hair(_HeadOperator, bpy.types.Operator):
         head, settings = active_head(context), context.scene.pain3d
         who = json.loads(head[IDENTITY_PROP])
         record = prior_hair(who, int(head.pain3d.identity_seed), settings.hair_seed)
-        regrow(context, head, core_head_of(head), record, collection(context).objects.link)
+        regrow(context, head, core_head_of(head), record, collection(context).objects.link,
+               kinds=hair_kinds(clothing_record(head)))
         show_record(settings, record)
         settings.hair_seed += 1  # the next click draws another
         self.report({"INFO"}, f"{record['style']}, {record['shade']}, beard {record['beard']}")
@@ -123,7 +128,8 @@ class PAIN3D_OT_apply_hair(_HeadOperator, bpy.types.Operator):
         who = json.loads(head[IDENTITY_PROP])
         record = head_record(head) or prior_hair(who, int(head.pain3d.identity_seed))
         record = edited_record(record, settings)
-        regrow(context, head, core_head_of(head), record, collection(context).objects.link)
+        regrow(context, head, core_head_of(head), record, collection(context).objects.link,
+               kinds=hair_kinds(clothing_record(head)))
         return {"FINISHED"}
 
 
@@ -136,6 +142,81 @@ class PAIN3D_OT_remove_hair(_HeadOperator, bpy.types.Operator):
 
     def execute(self, context):
         regrow(context, active_head(context), None, None, None)
+        return {"FINISHED"}
+
+
+class PAIN3D_OT_dress(_HeadOperator, bpy.types.Operator):
+    """Dress the active head in the panel's garment; each click draws other colours and a pattern"""
+
+    bl_idname = "pain3d.dress"
+    bl_label = "Dress"
+    bl_options = {"REGISTER", "UNDO"}
+
+    def execute(self, context):
+        head, settings = active_head(context), context.scene.pain3d
+        record = prior_clothing(json.loads(head[IDENTITY_PROP]), int(head.pain3d.identity_seed),
+                                settings.clothing_seed, garment=settings.garment)
+        wear(context, head, record)
+        settings.clothing_seed += 1
+        self.report({"INFO"}, f"{record['garment']}, {record['pattern']}")
+        return {"FINISHED"}
+
+
+class PAIN3D_OT_random_clothes(_HeadOperator, bpy.types.Operator):
+    """Draw clothes for this person from the priors (their age, sex and group) and dress them"""
+
+    bl_idname = "pain3d.random_clothes"
+    bl_label = "Random Clothes for This Person"
+    bl_options = {"REGISTER", "UNDO"}
+
+    def execute(self, context):
+        head, settings = active_head(context), context.scene.pain3d
+        record = prior_clothing(json.loads(head[IDENTITY_PROP]), int(head.pain3d.identity_seed),
+                                settings.clothing_seed)
+        wear(context, head, record)
+        settings.garment = record["garment"]
+        settings.clothing_seed += 1
+        self.report({"INFO"}, f"{record['garment']}, {record['pattern']}")
+        return {"FINISHED"}
+
+
+class PAIN3D_OT_undress(_HeadOperator, bpy.types.Operator):
+    """Take the active head's clothes off (a bare bust)"""
+
+    bl_idname = "pain3d.undress"
+    bl_label = "Undress"
+    bl_options = {"REGISTER", "UNDO"}
+
+    def execute(self, context):
+        wear(context, active_head(context), None)
+        return {"FINISHED"}
+
+
+class PAIN3D_OT_lay_in_bed(_HeadOperator, bpy.types.Operator):
+    """Lay the active head in a hospital bed (pillow, mattress, blanket, rails), turned on the pillow
+    under a raised backrest as the panel says"""
+
+    bl_idname = "pain3d.lay_in_bed"
+    bl_label = "Lay in Bed"
+    bl_options = {"REGISTER", "UNDO"}
+
+    def execute(self, context):
+        settings = context.scene.pain3d
+        record = lay_in_bed(context, active_head(context), settings.bed_turn, settings.bed_recline, settings.bed_seed)
+        settings.bed_seed += 1  # the next click draws other linen and creases
+        self.report({"INFO"}, f"Turned {record['turn']:g} degrees, backrest {record['recline']:g} degrees")
+        return {"FINISHED"}
+
+
+class PAIN3D_OT_remove_bed(_HeadOperator, bpy.types.Operator):
+    """Take the active head out of its bed"""
+
+    bl_idname = "pain3d.remove_bed"
+    bl_label = "Remove Bed"
+    bl_options = {"REGISTER", "UNDO"}
+
+    def execute(self, context):
+        remove_bed(active_head(context))
         return {"FINISHED"}
 
 
@@ -213,16 +294,25 @@ class PAIN3D_OT_export_job(_HeadOperator, bpy.types.Operator):
     def execute(self, context):
         settings = context.scene.pain3d
         base = bpy.path.abspath(settings.job_path) if settings.job_path else None
-        record = head_record(active_head(context))
-        hair = {"style": record["style"], "beard": record["beard"]} if record else {"enabled": False}
+        head = active_head(context)
         try:
-            path, count = export_expression(head_aus(active_head(context)), settings.expression_name, base,
-                                            bpy.path.abspath(settings.export_path), hair=hair)
+            path, count = export_expression(head_aus(head), settings.expression_name, base,
+                                            bpy.path.abspath(settings.export_path), tables=person_tables(head))
         except (Pain3DError, OSError) as err:
             self.report({"ERROR"}, str(err))
             return {"CANCELLED"}
         self.report({"INFO"}, f"Wrote {path} ({count} explicit expression(s))")
         return {"FINISHED"}
+
+
+def person_tables(head: bpy.types.Object) -> dict[str, dict]:
+    """The job tables that render everyone as the panel's person looks: hair style and beard, garment
+    and bed (or none of each)."""
+    hair, clothes, bed = head_record(head), clothing_record(head), bed_record(head)
+    return {"hair": {"style": hair["style"], "beard": hair["beard"]} if hair else {"enabled": False},
+            "clothing": {"enabled": True, "garment": clothes["garment"]} if clothes else {"enabled": False},
+            "bed": ({"enabled": True, "turn": [bed["turn"]] * 2, "recline": [bed["recline"]] * 2} if bed
+                    else {"enabled": False})}
 
 
 class VIEW3D_MT_pain3d(bpy.types.Menu):
@@ -231,7 +321,8 @@ class VIEW3D_MT_pain3d(bpy.types.Menu):
     bl_idname = "VIEW3D_MT_pain3d"
     bl_label = "Pain3D"
     operators = (PAIN3D_OT_new_head, PAIN3D_OT_apply_preset, PAIN3D_OT_random_expression, PAIN3D_OT_random_hair,
-                 PAIN3D_OT_apply_hair, PAIN3D_OT_remove_hair, PAIN3D_OT_add_preview_cameras,
+                 PAIN3D_OT_apply_hair, PAIN3D_OT_remove_hair, PAIN3D_OT_dress, PAIN3D_OT_random_clothes,
+                 PAIN3D_OT_undress, PAIN3D_OT_lay_in_bed, PAIN3D_OT_remove_bed, PAIN3D_OT_add_preview_cameras,
                  PAIN3D_OT_render_preview, PAIN3D_OT_export_job)
 
     def draw(self, context):

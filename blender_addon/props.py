@@ -7,6 +7,7 @@ from bpy.props import (BoolProperty, EnumProperty, FloatProperty, IntProperty, P
                        StringProperty)
 
 from .. import facs
+from ..clothing import garment_names
 from ..hair import beard_names, style_names
 from ..jobs import demographics, ethnicity_names
 
@@ -42,6 +43,8 @@ Pain3DHead = type("Pain3DHead", (bpy.types.PropertyGroup,), {"__annotations__": 
 # Static enum item lists (Blender keeps pointers to these strings: they must outlive the property).
 STYLE_ITEMS = [(name, name.replace("_", " ").capitalize(), f"Scalp style {name} (docs/hair.md)") for name in style_names()]
 BEARD_ITEMS = [(name, name.replace("_", " ").capitalize(), f"Beard: {name}") for name in beard_names()]
+GARMENT_ITEMS = [(name, name.replace("_", " ").capitalize(), f"Garment {name} (docs/clothing.md)")
+                 for name in garment_names()]
 ETHNICITY_ITEMS = [(name, name, f"FairFace group {name}") for name in ethnicity_names()]
 SEX_ITEMS = [(s, s.capitalize(), f"{s.capitalize()} head") for s in demographics()["default_sexes"]]
 PRESET_ITEMS = [(name, p["label"], f"{p['label']} (PSPI {facs.pspi(p['aus']):g})")
@@ -91,6 +94,16 @@ class Pain3DSettings(bpy.types.PropertyGroup):
     hair_brows: FloatProperty(name="Brow density", description="Eyebrow strands relative to the library's count",
                               min=0.2, max=1.5, default=1.0)
     hair_seed: IntProperty(name="Hair seed", description="Seed of the next Random Hair draw", min=0, default=0)
+    # The active head's clothes and bed, as the panel sets them (Dress, Lay in Bed)
+    garment: EnumProperty(name="Garment", description="What Dress puts on (assets/clothing/garments.toml)",
+                          items=GARMENT_ITEMS)
+    clothing_seed: IntProperty(name="Clothing seed", description="Seed of the next Dress or Random Clothes draw",
+                               min=0, default=0)
+    bed_turn: FloatProperty(name="Head turn", description="Degrees the head lies turned on the pillow "
+                            "(> 0: towards the subject's left)", min=-45.0, max=45.0, default=10.0)
+    bed_recline: FloatProperty(name="Backrest", description="Degrees the backrest is raised from flat",
+                               min=0.0, max=60.0, default=30.0)
+    bed_seed: IntProperty(name="Bed seed", description="Seed of the next bed's linen and creases", min=0, default=0)
 
 
 CLASSES = (Pain3DHead, Pain3DSettings)

@@ -85,6 +85,27 @@ class VIEW3D_PT_pain3d_hair(_HeadPanel, bpy.types.Panel):
         row.operator("pain3d.remove_hair", icon="X", text="")
 
 
+class VIEW3D_PT_pain3d_body(_HeadPanel, bpy.types.Panel):
+    bl_label = "Clothes and Bed"
+    bl_idname = "VIEW3D_PT_pain3d_body"
+
+    def draw(self, context):
+        settings = context.scene.pain3d
+        layout = self.layout
+        layout.operator("pain3d.random_clothes", icon="FILE_REFRESH")
+        row = layout.row(align=True)
+        row.prop(settings, "garment", text="")
+        row.operator("pain3d.dress", icon="CHECKMARK")
+        row.operator("pain3d.undress", icon="X", text="")
+        layout.separator()
+        col = layout.column(align=True)
+        col.prop(settings, "bed_turn", slider=True)
+        col.prop(settings, "bed_recline", slider=True)
+        row = layout.row(align=True)
+        row.operator("pain3d.lay_in_bed", icon="CHECKMARK")
+        row.operator("pain3d.remove_bed", icon="X", text="")
+
+
 class VIEW3D_PT_pain3d_preview(_HeadPanel, bpy.types.Panel):
     bl_label = "Preview"
     bl_idname = "VIEW3D_PT_pain3d_preview"
@@ -105,7 +126,8 @@ class VIEW3D_PT_pain3d_preview(_HeadPanel, bpy.types.Panel):
         col.operator("pain3d.export_job", icon="EXPORT")
 
 
-CLASSES = (VIEW3D_PT_pain3d_head, VIEW3D_PT_pain3d_expression, VIEW3D_PT_pain3d_hair, VIEW3D_PT_pain3d_preview)
+CLASSES = (VIEW3D_PT_pain3d_head, VIEW3D_PT_pain3d_expression, VIEW3D_PT_pain3d_hair, VIEW3D_PT_pain3d_body,
+           VIEW3D_PT_pain3d_preview)
 
 
 def register() -> None:

@@ -727,16 +727,16 @@ def job_views(job_path: str | Path | None) -> list[dict]:
 
 
 def export_expression(aus: dict[str, float], name: str, base_path: str | Path | None,
-                      out_path: str | Path, hair: dict | None = None) -> tuple[Path, int]:
+                      out_path: str | Path, tables: dict[str, dict] | None = None) -> tuple[Path, int]:
     """Write a job file that renders an expression (as `name`) for every identity.
 
     It starts from the job file at `base_path` (or the defaults) and keeps its other expressions,
-    so exporting into the base file collects expressions one by one; `hair` (e.g. the panel's
-    style and beard) replaces those keys of the [hair] table. Returns the path written and the
-    number of explicit expressions in it."""
+    so exporting into the base file collects expressions one by one; `tables` (e.g. the panel's
+    hair style and beard, garment and bed) replace those keys of the job's tables. Returns the path
+    written and the number of explicit expressions in it."""
     data = read_toml(Path(base_path), "job file") if base_path else {}
-    if hair:
-        data = {**data, "hair": {**data.get("hair", {}), **hair}}
+    for table, keys in (tables or {}).items():
+        data = {**data, table: {**data.get(table, {}), **keys}}
     out = Path(out_path)
     job = resolve_job_file(with_expression(data, name, aus), Path(base_path) if base_path else out)
     atomic_write_text(out, job_toml(job))

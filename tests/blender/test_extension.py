@@ -14,9 +14,10 @@ from tests.blender.harness import REPO, bpy_missing, run_bpy
 
 pytestmark = bpy_missing
 
-OPERATORS = ["new_head", "apply_preset", "random_expression", "random_hair", "apply_hair", "remove_hair",
-             "add_preview_cameras", "render_preview", "export_job"]
-PANELS = ["VIEW3D_PT_pain3d_head", "VIEW3D_PT_pain3d_expression", "VIEW3D_PT_pain3d_hair", "VIEW3D_PT_pain3d_preview"]
+OPERATORS = ["new_head", "apply_preset", "random_expression", "random_hair", "apply_hair", "remove_hair", "dress",
+             "random_clothes", "undress", "lay_in_bed", "remove_bed", "add_preview_cameras", "render_preview", "export_job"]
+PANELS = ["VIEW3D_PT_pain3d_head", "VIEW3D_PT_pain3d_expression", "VIEW3D_PT_pain3d_hair", "VIEW3D_PT_pain3d_body",
+          "VIEW3D_PT_pain3d_preview"]
 
 
 @pytest.fixture(scope="module")
