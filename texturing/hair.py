@@ -1,4 +1,5 @@
-"""The hair layer: coverage maps of brows, lashes and stubble, and laying them over the skin."""
+"""The hair layer: coverage maps of brows, lashes, stubble and the scalp's hair shadow, and laying
+them over the skin."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pain3d.clothing import hair_kinds
+from pain3d.hair.scalp import Scalp
 from pain3d.head.mesh import HeadMesh
+from pain3d.head.topology import PART_ID
 
 from .hair_strokes import brow_strokes, lash_strokes, paint
 from .look import SUB_BROWS, SUB_LASHES, stream
@@ -15,6 +19,11 @@ from .stubble import stubble
 from .surface import Surface, support
 
 GREY_HAIR = np.array([0.42, 0.41, 0.39])
+# How much of the scalp's skin colour gives way to its hair's at a hair length (cm): follicles and
+# the hair shaft seen through and just above the skin, and the strands too fine to resolve. A
+# shaved scalp shows a grey-blue shadow, a buzz cut reads as an even dark cap; longer hair lies
+# over the scalp and lets a little more skin show at partings.
+SCALP_SHADOW = ((0.05, 0.3, 1.0, 6.0), (0.35, 0.7, 0.8, 0.5))
 
 
 @dataclass
@@ -26,15 +35,17 @@ class Hair:
     lashes: np.ndarray  # lashes and the lash line
     stubble_shadow: np.ndarray  # pigmented hair seen through the skin
     stubble: np.ndarray  # the stubs themselves
+    scalp_shadow: np.ndarray  # the scalp hair's colour at skin level, where it grows
 
     @property
     def any(self) -> np.ndarray:
         return np.maximum(np.maximum(self.brows, self.grey_brows), self.lashes)
 
 
-def hair_layer(s: Surface, head: HeadMesh, look: dict, seed: int, noise: Noise) -> Hair:
-    """Brow hairs (a share of them grey, as brows grey later than the scalp), lashes and stubble."""
-    layers = [np.zeros(s.covered.shape, np.float32) for _ in range(5)]
+def hair_layer(s: Surface, head: HeadMesh, look: dict, seed: int, noise: Noise, identity: dict | None = None) -> Hair:
+    """Brow hairs (a share of them grey, as brows grey later than the scalp), lashes, stubble and,
+    when the identity grows scalp hair (its `hair` record, no headscarf), the scalp's hair shadow."""
+    layers = [np.zeros(s.covered.shape, np.float32) for _ in range(6)]
     rng = stream(seed, SUB_BROWS)
     lm = head.landmark68_ids
     for ids in (lm[21:16:-1], lm[22:27]):  # each brow from its medial end outward
@@ -49,19 +60,32 @@ def hair_layer(s: Surface, head: HeadMesh, look: dict, seed: int, noise: Noise) 
         stubble(s, look, noise, layers[3], layers[4])
         if look.get("strands"):
             layers[4][:] = 0.0  # the beard's strands are the stubs; the skin keeps their shadow
+    record = (identity or {}).get("hair")
+    if record and "scalp" in hair_kinds((identity or {}).get("clothing")):
+        layers[5][:] = scalp_shadow(s, head, record)
     return Hair(*layers)
 
 
+def scalp_shadow(s: Surface, head: HeadMesh, record: dict) -> np.ndarray:
+    """Where scalp hair grows (the strands' own hairline and pattern loss), times SCALP_SHADOW at
+    the record's length: without it the skin between strands too fine for the render shows through
+    as bright sparkle on a dark cap."""
+    density = Scalp(head, record, int(record["seed"])).density(head.vertices)
+    density *= (head.vertex_part == PART_ID["skin"]) * min(1.0, float(record["density"]))
+    return s.interpolate(density) * float(np.interp(record["length_cm"], *SCALP_SHADOW))
+
+
 def composite_hair(albedo: np.ndarray, s: Surface, look: dict, hair: Hair) -> np.ndarray:
-    """Lay hair over the skin (alpha blends in linear light): stubble, the shadow of brow roots,
-    brow hairs, lashes. Grey hairs cast no shadow under the skin, and their short translucent
+    """Lay hair over the skin (alpha blends in linear light): the scalp's hair shadow, stubble, the
+    shadow of brow roots, brow hairs, lashes. Grey hairs cast no shadow under the skin, and their short translucent
     stubs show dimmer than grey brow hairs.
 
     When the head grows hair as strands (`look["strands"]`), the strands are the hair: the skin
-    keeps only what lies under them, a faint shadow of brow roots and the lash line, and the
-    shadow of beard hair under the skin, so nothing is drawn twice."""
+    keeps only what lies under them, the scalp's and the beard's hair shadow at skin level, a faint
+    shadow of brow roots and the lash line, so nothing is drawn twice."""
     pigment, grey = np.asarray(look["hair_rgb"]), look["grey"]
     if look.get("strands"):
+        _blend(albedo, (1.0 - grey) * pigment + grey * GREY_HAIR, hair.scalp_shadow)
         _blend(albedo, pigment, hair.stubble_shadow * (1.0 - grey))
         _blend(albedo, pigment, 0.25 * s.fields["brows"] + 0.25 * hair.brows)
         _blend(albedo, 0.5 * pigment, 0.4 * hair.lashes)

@@ -135,3 +135,24 @@ def test_wrinkles_deepen_with_age(head):
         tilt = (normal[..., :2] ** 2).sum(2)
         energy[age] = [tilt[regions[name] > 0.5].mean() for name in ("forehead", "crows")]
     assert all(old > 2.0 * young for young, old in zip(energy[25.0], energy[75.0])), energy
+
+
+def test_scalp_hair_darkens_the_scalp_skin_where_it_grows(head):
+    """Under a buzz cut the skin of the scalp takes the hair's colour (an even dark cap, no bright
+    skin sparkling between strands too fine to render), the forehead below the hairline keeps its
+    own; a headscarf over the hair leaves the scalp as bare as no hair does."""
+    from pain3d.hair import draw_hair
+    from pain3d.hair.scalp import Scalp
+    from pain3d.head.topology import PART_ID
+
+    hair = draw_hair({"age": 30, "sex": "female", "ethnicity": "East Asian"}, {"style": "buzz"}, 5)
+    growth = Scalp(head, hair, hair["seed"]).density(head.vertices) * (head.vertex_part == PART_ID["skin"])
+    drawn = masks(head, SIZE, scalp=growth, forehead=head.regions["forehead"])
+    scalp, forehead = drawn["scalp"] > 0.9, (drawn["forehead"] > 0.5) & (drawn["scalp"] < 0.01)
+    with_hair = dict(record(), hair=hair)
+    bald = dict(with_hair, hair=dict(hair, density=0.0))
+    scarf = dict(with_hair, clothing={"garment": "headscarf", "under": "crew_tshirt"})
+    buzz, bare, covered = (procedural_textures(head, r, SIZE).albedo @ LUMA for r in (with_hair, bald, scarf))
+    assert scalp.sum() > 500 and buzz[scalp].mean() < 0.6 * bare[scalp].mean()
+    assert np.array_equal(covered, bare)
+    assert abs(buzz[forehead].mean() - bare[forehead].mean()) < 0.01
