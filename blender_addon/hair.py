@@ -20,7 +20,7 @@ from ..makeup import MASCARA_MELANIN, mascara_lashes, wears_mascara
 from .compat import set_modifier_input, use_nodes
 from .nodes import attribute, math_node
 from .parts import parts_of, remove_parts
-from .shading import add_label_outputs
+from .shading import SCALP_ATTRIBUTE, add_label_outputs
 
 COLLISION_MARGIN = 0.0003  # metres: posed strands stay this far off the skin
 COLLIDING = ("brows", "lashes", "beard")  # the kinds the face's expressions move
@@ -58,6 +58,22 @@ def add_hair(context, head: bpy.types.Object, groom, link, makeup: dict | None =
         link(obj)
         objects.append(obj)
     return objects
+
+
+def paint_scalp(head: bpy.types.Object, core_head, groom) -> None:
+    """The scalp hair's shadow on the head's skin (`pain3d.hair.scalp.scalp_shadow`, in its colour),
+    which the built-in skin shader lays under the strands; none without scalp strands."""
+    from ..hair.colour import scalp_rgb
+    from ..hair.scalp import scalp_shadow
+
+    mesh = head.data
+    values = np.zeros((len(mesh.vertices), 4), np.float32)
+    if groom is not None and "scalp" in groom.sets:
+        values[:, :3] = scalp_rgb(groom.record)
+        values[:, 3] = scalp_shadow(core_head, groom.record)
+    layer = mesh.color_attributes.get(SCALP_ATTRIBUTE) or mesh.color_attributes.new(SCALP_ATTRIBUTE, "FLOAT_COLOR",
+                                                                                     "POINT")
+    layer.data.foreach_set("color", values.ravel())
 
 
 def prepare_surface(head: bpy.types.Object) -> None:
@@ -208,9 +224,11 @@ def regrow(context, head: bpy.types.Object, core_head, record: dict | None, link
     remove_hair(head)
     if record is None:
         head.pop(RECORD_PROP, None)
+        paint_scalp(head, core_head, None)
         return
     groom = core_hair.grow_groom(core_head, record, detail=detail, kinds=kinds or core_hair.KINDS)
     add_hair(context, head, groom, link)
+    paint_scalp(head, core_head, groom)
     head[RECORD_PROP] = json.dumps(record)
 
 

@@ -16,6 +16,7 @@ from .nodes import attribute, math_node, mix, rgb, separate
 MATERIAL_CLASS = {"skin": "skin", "eye": "eyes", "sclera": "eyes", "iris": "eyes", "pupil": "eyes", "teeth": "teeth",
                   "mouth_cavity": "inner_mouth"}
 HEAT_ATTRIBUTE = "pain_heat"  # per-vertex heat of the current expression (`pain3d.heatmap`)
+SCALP_ATTRIBUTE = "scalp_hair"  # per vertex: RGB the scalp hair's colour, A how far the skin takes it
 LABEL_AOVS = ("heat", "lips", "brows")
 NORMAL_AOV = "normal_cam"
 
@@ -110,7 +111,13 @@ def skin_material(skin_tone: float, textures: dict[str, str] | None = None,
         surface = normal_map.outputs["Normal"]
     else:
         albedo = _age_spots(nodes, links, _tinted_albedo(nodes, links, base, brow_tint=0.3 if strands else 0.85), ageing)
-        bsdf.inputs["Roughness"].default_value = 0.5 + 0.06 * ageing  # older skin is drier, less glossy
+        scalp = attribute(nodes, SCALP_ATTRIBUTE)  # a texture set has the scalp's hair shadow painted in
+        darker = mix(nodes, links, albedo, scalp.outputs["Color"], 1.0)
+        darker.blend_type = "DARKEN"  # roots never lighten the skin
+        albedo = mix(nodes, links, albedo, darker.outputs["Result"], scalp.outputs["Alpha"]).outputs["Result"]
+        # older skin is drier, less glossy; a scalp under hair shows no sheen between the strands
+        matte = math_node(mat.node_tree, "MULTIPLY", scalp.outputs["Alpha"], 0.6)
+        links.new(math_node(mat.node_tree, "ADD", matte, 0.5 + 0.06 * ageing), bsdf.inputs["Roughness"])
         surface = _pores(nodes, links, strength=0.025 + 0.02 * maleness + 0.02 * ageing)
     if makeup and makeup.get("worn"):
         albedo = made_up(nodes, links, albedo, makeup)

@@ -8,22 +8,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from pain3d.clothing import hair_kinds
-from pain3d.hair.scalp import Scalp
+from pain3d.hair.colour import GREY_HAIR, scalp_rgb
+from pain3d.hair.scalp import scalp_shadow
 from pain3d.head.mesh import HeadMesh
-from pain3d.head.topology import PART_ID
 
 from .hair_strokes import brow_strokes, lash_strokes, paint
 from .look import SUB_BROWS, SUB_LASHES, stream
 from .noise import Noise
 from .stubble import stubble
 from .surface import Surface, support
-
-GREY_HAIR = np.array([0.42, 0.41, 0.39])
-# How much of the scalp's skin colour gives way to its hair's at a hair length (cm): follicles and
-# the hair shaft seen through and just above the skin, and the strands too fine to resolve. A
-# shaved scalp shows a grey-blue shadow, a buzz cut reads as an even dark cap; longer hair lies
-# over the scalp and lets a little more skin show at partings.
-SCALP_SHADOW = ((0.05, 0.3, 1.0, 6.0), (0.35, 0.7, 0.8, 0.5))
 
 
 @dataclass
@@ -35,7 +28,8 @@ class Hair:
     lashes: np.ndarray  # lashes and the lash line
     stubble_shadow: np.ndarray  # pigmented hair seen through the skin
     stubble: np.ndarray  # the stubs themselves
-    scalp_shadow: np.ndarray  # the scalp hair's colour at skin level, where it grows
+    scalp_shadow: np.ndarray  # how far the skin takes the scalp hair's colour at skin level
+    scalp_rgb: np.ndarray  # that colour (`pain3d.hair.colour.scalp_rgb`)
 
     @property
     def any(self) -> np.ndarray:
@@ -62,17 +56,8 @@ def hair_layer(s: Surface, head: HeadMesh, look: dict, seed: int, noise: Noise, 
             layers[4][:] = 0.0  # the beard's strands are the stubs; the skin keeps their shadow
     record = (identity or {}).get("hair")
     if record and "scalp" in hair_kinds((identity or {}).get("clothing")):
-        layers[5][:] = scalp_shadow(s, head, record)
-    return Hair(*layers)
-
-
-def scalp_shadow(s: Surface, head: HeadMesh, record: dict) -> np.ndarray:
-    """Where scalp hair grows (the strands' own hairline and pattern loss), times SCALP_SHADOW at
-    the record's length: without it the skin between strands too fine for the render shows through
-    as bright sparkle on a dark cap."""
-    density = Scalp(head, record, int(record["seed"])).density(head.vertices)
-    density *= (head.vertex_part == PART_ID["skin"]) * min(1.0, float(record["density"]))
-    return s.interpolate(density) * float(np.interp(record["length_cm"], *SCALP_SHADOW))
+        layers[5][:] = s.interpolate(scalp_shadow(head, record))
+    return Hair(*layers, scalp_rgb=scalp_rgb(record) if record else np.zeros(3))
 
 
 def composite_hair(albedo: np.ndarray, s: Surface, look: dict, hair: Hair) -> np.ndarray:
@@ -85,7 +70,7 @@ def composite_hair(albedo: np.ndarray, s: Surface, look: dict, hair: Hair) -> np
     shadow of brow roots and the lash line, so nothing is drawn twice."""
     pigment, grey = np.asarray(look["hair_rgb"]), look["grey"]
     if look.get("strands"):
-        _blend(albedo, (1.0 - grey) * pigment + grey * GREY_HAIR, hair.scalp_shadow)
+        _darken(albedo, hair.scalp_rgb, hair.scalp_shadow)
         _blend(albedo, pigment, hair.stubble_shadow * (1.0 - grey))
         _blend(albedo, pigment, 0.25 * s.fields["brows"] + 0.25 * hair.brows)
         _blend(albedo, 0.5 * pigment, 0.4 * hair.lashes)
@@ -97,6 +82,14 @@ def composite_hair(albedo: np.ndarray, s: Surface, look: dict, hair: Hair) -> np
     _blend(albedo, GREY_HAIR, 0.85 * hair.grey_brows)
     _blend(albedo, 0.5 * pigment, 0.95 * hair.lashes)
     return albedo
+
+
+def _darken(image: np.ndarray, rgb: np.ndarray, alpha: np.ndarray) -> None:
+    """_blend towards the darker of `rgb` and the image, per channel (roots never lighten skin)."""
+    box = support(alpha)
+    if box is not None:
+        window = image[(slice(None), *box)]
+        window += (np.minimum(np.asarray(rgb, np.float32)[:, None, None], window) - window) * alpha[box][None]
 
 
 def _blend(image: np.ndarray, rgb: np.ndarray, alpha: np.ndarray) -> None:

@@ -65,10 +65,11 @@ def procedural_textures(head: HeadMesh, identity: dict, size: int = 1024, stubbl
 
 
 def _roughness(s: Surface, look: dict, noise: dict, hair: Hair) -> np.ndarray:
-    """Skin roughness: oilier T-zone and moist lips are glossier; pores, creases and hair rougher."""
+    """Skin roughness: oilier T-zone and moist lips are glossier; pores, creases and hair rougher (a
+    scalp under hair shows no sheen: the skin between strands must not glint through them)."""
     f = s.fields
     r = look["roughness"] - 0.10 * f["oil"] - 0.16 * f["lips"] - 0.10 * f["margin"] + 0.04 * noise["mid"] \
-        + 0.05 * noise["pores"] + 0.2 * hair.any + 0.12 * hair.stubble
+        + 0.05 * noise["pores"] + 0.2 * hair.any + 0.12 * hair.stubble + 0.6 * hair.scalp_shadow
     return np.clip(r, *ROUGHNESS_RANGE).astype(np.float32)
 
 

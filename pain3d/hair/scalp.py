@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..head.mesh import HeadMesh
+from ..head.topology import PART_ID
 
 CENTRE = np.array([0.0, 0.005, 0.010])
 CROWN = np.radians([180.0, 62.0])  # (theta, psi) of the crown whorl
@@ -23,6 +24,11 @@ EDGE = np.radians(2.5)  # softness of the hairline (fine hairs thinning out)
 NORWOOD = {1: (0, 0, 0.0, None), 2: (3, 9, 0.0, None), 3: (7, 18, 0.0, None), 4: (13, 24, 0.025, None),
            5: (21, 30, 0.040, None), 6: (60, 60, 0.0, (30, 36)), 7: (60, 60, 0.0, (22, 26))}
 LUDWIG = {0: 0.0, 1: 0.3, 2: 0.5, 3: 0.7}  # share of top hairs lost
+# How much of the scalp's skin colour gives way to its hair's at a hair length (cm): follicles and
+# shafts seen through and just above the skin, and strands too fine to resolve. A shaved scalp
+# shows a grey-blue shadow, a buzz cut reads as an even dark cap; longer hair lies over the scalp
+# and lets a little more skin show at partings.
+SCALP_SHADOW = ((0.05, 0.3, 1.0, 6.0), (0.35, 0.7, 0.8, 0.5))
 
 
 def angles(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -98,6 +104,15 @@ class Scalp:
         theta, psi = angles(points)
         inside = (psi - self.hairline(theta)) < np.radians(width_deg)
         return (inside & (np.abs(theta) < 0.85)).astype(float)
+
+
+def scalp_shadow(head: HeadMesh, record: dict) -> np.ndarray:
+    """Per vertex, how far the skin takes the scalp hair's colour (0..1): where the strands grow
+    (their own hairline and pattern loss) times SCALP_SHADOW at the record's length. Without it
+    the light skin between strands too fine for the render sparkles through a dark cap."""
+    density = Scalp(head, record, int(record["seed"])).density(head.vertices)
+    density *= (head.vertex_part == PART_ID["skin"]) * min(1.0, float(record["density"]))
+    return density * float(np.interp(record["length_cm"], *SCALP_SHADOW))
 
 
 def crown_point(radius: float = 0.1) -> np.ndarray:

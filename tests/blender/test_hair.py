@@ -161,3 +161,56 @@ def test_a_fringe_hides_the_brow_landmarks(masks):
     assert brows.count("hair") >= 5, brows  # the bangs reach the brows; the tails at the temples may show
     assert masks["shaved"]["visibility"][17:27].count("hair") == 0
     assert masks["fringe_bob"]["visibility"][27:68].count("visible") >= 38
+
+
+SCALP = """
+import bpy, numpy as np
+from pain3d import addon, camera as cam, scenery
+from pain3d.addon import head as heads, stage
+from pain3d.addon.hair import paint_scalp
+from pain3d.colour import LUMA
+from pain3d.hair import detail_for, draw_hair, grow_groom
+from pain3d.hair.scalp import scalp_shadow
+from pain3d.identity import build_identity
+bpy.ops.wm.read_factory_settings(use_empty=True)
+addon.register()
+ctx = bpy.context
+stage.configure_cycles(ctx.scene, 256, 8, denoise=True)
+core = build_identity(45.0, "male", "East Asian", 8)
+record = draw_hair({"age": 45.0, "sex": "male", "ethnicity": "East Asian"}, {"style": "buzz"}, 8)
+record.update(loss_pattern="none", loss_stage=0, grey=0.0)
+groom = grow_groom(core.head, record, detail=detail_for(256))
+head = heads.head_object(ctx, core, 8, groom=groom)
+stage.apply_lighting(ctx, head, scenery.default_lighting())
+view = [{"yaw": 20.0, "pitch": -20.0}]
+out = {}
+for shadow in (False, True):
+    paint_scalp(head, core.head, groom if shadow else None)
+    result = stage.render_views(ctx, head, view, 256, lambda i, v: sys.argv[1] + f"/{shadow}.png")[0]
+    image = bpy.data.images.load(result["path"])
+    rgba = np.empty(256 * 256 * 4, np.float32); image.pixels.foreach_get(rgba)
+    luma = rgba.reshape(256, 256, 4)[::-1, :, :3] @ LUMA
+    v = core.head.vertices
+    near = cam.depth(result["camera"], v) < cam.depth(result["camera"], np.zeros((1, 3)))[0] - 0.04  # the near side
+    px = cam.project(result["camera"], v).astype(int)
+    scalp = px[(scalp_shadow(core.head, record) > 0.5) & near]
+    forehead = px[(core.head.regions["forehead"] > 0.5) & (scalp_shadow(core.head, record) == 0) & near]
+    on_scalp = luma[scalp[:, 1], scalp[:, 0]]
+    out[str(shadow)] = {"mean": float(on_scalp.mean()),
+                        "glints": float(np.mean(on_scalp > np.median(luma[forehead[:, 1], forehead[:, 0]])))}
+report(out)
+"""
+
+
+@pytest.fixture(scope="module")
+def scalp(tmp_path_factory):
+    home = tmp_path_factory.mktemp("hair-scalp")
+    return run_bpy(SCALP, home, timeout=900, args=(str(home),))
+
+
+def test_a_buzz_cut_is_an_even_dark_cap_without_skin_glinting_through(scalp):
+    """The scalp's hair shadow (built-in skin: darker where the strands grow, and matte) turns the
+    light skin that sparkled between short strands into a dark cap."""
+    bare, shaded = scalp["False"], scalp["True"]
+    assert shaded["mean"] < 0.75 * bare["mean"], scalp
+    assert shaded["glints"] < 0.5 * bare["glints"] and shaded["glints"] < 0.1, scalp
