@@ -143,8 +143,8 @@ def head_object(context, identity, seed: int, skin_tone: float | None = None,
     collection(context).objects.link(obj)
     if groom is not None:
         add_hair(context, obj, groom, collection(context).objects.link, makeup)
-        if not textures:  # a texture set has the scalp's hair shadow painted in
-            paint_scalp(obj, identity.head, groom)
+    if not textures:  # a texture set has the scalp's hair shadow painted in; a missing attribute reads opaque
+        paint_scalp(obj, identity.head, groom)
     if clothing:
         dress(obj, identity.head, clothing, collection(context).objects.link)
     if bed:
