@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .params import HeadParams
-from .surface import ear_frame, face_depth
+from .surface import ear_frame, face_depth, smoothstep
 from .topology import PART_ID, HeadTopology, RingPatch
 
 #: iBUG-68 groups (for documentation and tests)
@@ -149,7 +149,8 @@ def compute_landmark_ids(topo: HeadTopology, V: np.ndarray, p: HeadParams
     brow_r = []
     for x in np.linspace(-0.055, -0.013, 5):
         t = (abs(x) - 0.013) / 0.042
-        z = p.z_brow + 0.0005 + 0.0045 * np.sin(np.pi * min(1.0, t / 0.75) * 0.5) * (1.15 - 0.4 * t)
+        z = p.z_brow + 0.0005 + p.brow_arch * np.sin(np.pi * min(1.0, t / 0.75) * 0.5) * (1.15 - 0.4 * t)
+        z -= p.brow_tail_drop * smoothstep(0.022, 0.050, abs(x))  # the tail falls with age, as the skin does
         brow_r.append(_nearest(V, front, _surface_target(x, z, p)))
     lm += brow_r + [_mirror(V, front, v) for v in brow_r[::-1]]
     zs = np.linspace(p.z_nasion, p.z_tip, 4)

@@ -93,6 +93,7 @@ class HeadParams:
     zygion: float
     # feature amplitudes (metres of forward protrusion)
     brow_amp: float
+    brow_arch: float          # how far the brow's peak (above the lateral limbus) rises over its head
     cheek_amp: float
     chin_amp: float
     nose_tip: float
@@ -189,6 +190,7 @@ def derive_params(controls: HeadControls, age: float = 30.0, sex: str | float = 
         z_me=z_me,
         zygion=_meas("zygion_half", m, c.cheekbone_width),
         brow_amp=max(0.0, 0.0018 + 0.0030 * m + 0.0012 * c.brow_ridge),
+        brow_arch=0.0030 + 0.0025 * (1.0 - m),  # women's brows arched, men's flat along the rim
         cheek_amp=max(0.0, 0.0045 + 0.0015 * c.cheekbone_prominence - 0.001 * a),
         chin_amp=max(-0.002, 0.0035 + 0.001 * m + 0.0022 * c.chin_projection),
         nose_tip=max(0.014, _meas("nose_tip", m, c.nose_projection) * (1.0 + 0.05 * a)),

@@ -162,3 +162,10 @@ def test_women_brows_sit_higher_and_arch_more():
     height = [h.landmarks68[19][2] - h.params.eye_z for h in (woman, man)]
     arch = [h.landmarks68[19][2] - h.landmarks68[21][2] for h in (woman, man)]
     assert height[0] > height[1] and arch[0] > arch[1]
+
+
+def test_the_brow_tail_falls_with_age():
+    """Lateral brow ptosis: the brow's tail (iBUG 26) comes down towards the level of its head (22)."""
+    old, young = _pair(age=(75.0, 25.0))
+    rise = [(h.landmarks68[26][2] - h.landmarks68[22][2]) * 1000 for h in (old, young)]
+    assert rise[0] < rise[1] - 2.0, rise
