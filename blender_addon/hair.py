@@ -215,18 +215,20 @@ def _hair_bsdf(nodes, melanin: float, redness: float, roughness: float, radial: 
 
 
 def regrow(context, head: bpy.types.Object, core_head, record: dict | None, link,
-           detail: float = VIEWPORT_DETAIL, kinds: tuple[str, ...] | None = None) -> None:
+           detail: float = VIEWPORT_DETAIL) -> None:
     """Replace the head's hair with the strands of `record` (None: no hair) and keep the record on
-    the head, where the panel reads it and the job export takes its style and beard. `kinds`: the
-    strand sets to grow (default all; no scalp hair under a headscarf)."""
+    the head, where the panel reads it and the job export takes its style and beard. No scalp hair
+    grows under the headscarf the head wears."""
     from .. import hair as core_hair
+    from ..clothing import hair_kinds
+    from .clothing import clothing_record
 
     remove_hair(head)
     if record is None:
         head.pop(RECORD_PROP, None)
         paint_scalp(head, core_head, None)
         return
-    groom = core_hair.grow_groom(core_head, record, detail=detail, kinds=kinds or core_hair.KINDS)
+    groom = core_hair.grow_groom(core_head, record, detail=detail, kinds=hair_kinds(clothing_record(head)))
     add_hair(context, head, groom, link)
     paint_scalp(head, core_head, groom)
     head[RECORD_PROP] = json.dumps(record)

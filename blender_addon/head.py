@@ -88,7 +88,7 @@ def wear(context, head: bpy.types.Object, record: dict | None) -> None:
         dress(head, core, record, link)
     hair = head_record(head)
     if hair and hair_kinds(before) != hair_kinds(record):
-        regrow(context, head, core, hair, link, kinds=hair_kinds(record))
+        regrow(context, head, core, hair, link)
 
 
 def lay_in_bed(context, head: bpy.types.Object, turn: float, recline: float, draw: int = 0) -> dict:

@@ -10,7 +10,6 @@ import numpy as np
 from bpy.props import EnumProperty, IntProperty
 
 from .. import facs, sampling
-from ..clothing import hair_kinds
 from ..errors import Pain3DError
 from ..jobs import export_expression, job_views
 from ..hair import NO_BEARD, styles
@@ -108,8 +107,7 @@ class PAIN3D_OT_random_hair(_HeadOperator, bpy.types.Operator):
         head, settings = active_head(context), context.scene.pain3d
         who = json.loads(head[IDENTITY_PROP])
         record = prior_hair(who, int(head.pain3d.identity_seed), settings.hair_seed)
-        regrow(context, head, core_head_of(head), record, collection(context).objects.link,
-               kinds=hair_kinds(clothing_record(head)))
+        regrow(context, head, core_head_of(head), record, collection(context).objects.link)
         show_record(settings, record)
         settings.hair_seed += 1  # the next click draws another
         self.report({"INFO"}, f"{record['style']}, {record['shade']}, beard {record['beard']}")
@@ -128,8 +126,7 @@ class PAIN3D_OT_apply_hair(_HeadOperator, bpy.types.Operator):
         who = json.loads(head[IDENTITY_PROP])
         record = head_record(head) or prior_hair(who, int(head.pain3d.identity_seed))
         record = edited_record(record, settings)
-        regrow(context, head, core_head_of(head), record, collection(context).objects.link,
-               kinds=hair_kinds(clothing_record(head)))
+        regrow(context, head, core_head_of(head), record, collection(context).objects.link)
         return {"FINISHED"}
 
 
@@ -145,6 +142,17 @@ class PAIN3D_OT_remove_hair(_HeadOperator, bpy.types.Operator):
         return {"FINISHED"}
 
 
+def dress_from_panel(context, garment: str = "") -> dict:
+    """Dress the active head in `garment` (empty: one drawn from the priors) in colours drawn from
+    the panel's clothing seed, which moves on so the next click draws again."""
+    head, settings = active_head(context), context.scene.pain3d
+    record = prior_clothing(json.loads(head[IDENTITY_PROP]), int(head.pain3d.identity_seed), settings.clothing_seed,
+                            garment=garment)
+    wear(context, head, record)
+    settings.clothing_seed += 1
+    return record
+
+
 class PAIN3D_OT_dress(_HeadOperator, bpy.types.Operator):
     """Dress the active head in the panel's garment; each click draws other colours and a pattern"""
 
@@ -153,11 +161,7 @@ class PAIN3D_OT_dress(_HeadOperator, bpy.types.Operator):
     bl_options = {"REGISTER", "UNDO"}
 
     def execute(self, context):
-        head, settings = active_head(context), context.scene.pain3d
-        record = prior_clothing(json.loads(head[IDENTITY_PROP]), int(head.pain3d.identity_seed),
-                                settings.clothing_seed, garment=settings.garment)
-        wear(context, head, record)
-        settings.clothing_seed += 1
+        record = dress_from_panel(context, context.scene.pain3d.garment)
         self.report({"INFO"}, f"{record['garment']}, {record['pattern']}")
         return {"FINISHED"}
 
@@ -170,12 +174,8 @@ class PAIN3D_OT_random_clothes(_HeadOperator, bpy.types.Operator):
     bl_options = {"REGISTER", "UNDO"}
 
     def execute(self, context):
-        head, settings = active_head(context), context.scene.pain3d
-        record = prior_clothing(json.loads(head[IDENTITY_PROP]), int(head.pain3d.identity_seed),
-                                settings.clothing_seed)
-        wear(context, head, record)
-        settings.garment = record["garment"]
-        settings.clothing_seed += 1
+        record = dress_from_panel(context)
+        context.scene.pain3d.garment = record["garment"]
         self.report({"INFO"}, f"{record['garment']}, {record['pattern']}")
         return {"FINISHED"}
 

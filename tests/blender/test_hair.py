@@ -193,8 +193,9 @@ for shadow in (False, True):
     v = core.head.vertices
     near = cam.depth(result["camera"], v) < cam.depth(result["camera"], np.zeros((1, 3)))[0] - 0.04  # the near side
     px = cam.project(result["camera"], v).astype(int)
-    scalp = px[(scalp_shadow(core.head, record) > 0.5) & near]
-    forehead = px[(core.head.regions["forehead"] > 0.5) & (scalp_shadow(core.head, record) == 0) & near]
+    shadow_share = scalp_shadow(core.head, record)
+    scalp = px[(shadow_share > 0.5) & near]
+    forehead = px[(core.head.regions["forehead"] > 0.5) & (shadow_share == 0) & near]
     on_scalp = luma[scalp[:, 1], scalp[:, 0]]
     out[str(shadow)] = {"mean": float(on_scalp.mean()),
                         "glints": float(np.mean(on_scalp > np.median(luma[forehead[:, 1], forehead[:, 0]])))}
