@@ -6,10 +6,11 @@ For one identity (neutral + 10 pain expressions x 3 views = 33 images) at 256^2 
 sum of Blender's render calls (reported by the shard) with the wall time of the whole
 process: start-up, scene build, label files and manifest writes included. Projects the
 CPU-hours of a 3DPain-size job (2,500 identities x 11 expressions x 3 views at 512^2).
-Each size runs bald and bare (hair and clothes off: the bust's skin only) and with long hair (a
-long_wavy woman) and short hair (a short_side_part man with a full beard), both dressed (a
-crew-neck T-shirt): median render per image, head build (with its groom and garment) and the
-process's peak memory. Every run has the default environment lighting and backgrounds.
+Each size runs bald and bare (hair and clothes off: the bust's skin only, today's head-only render),
+bald and dressed (a crew-neck T-shirt), and dressed with long hair (a long_wavy woman) and short
+hair (a short_side_part man with a full beard): median render per image, head build (with its
+groom and garment) and the process's peak memory. What hair costs is the ratio to the same
+render without hair (bald and dressed). Every run has the default environment lighting and backgrounds.
 """
 
 from __future__ import annotations
@@ -28,9 +29,9 @@ sys.path.insert(0, str(REPO))
 IMAGES_3DPAIN = 2500 * 11 * 3
 
 
-HAIR = {"off": {"enabled": False}, "long": {"style": "long_wavy", "bald_rate": 0.0},
+HAIR = {"off": {"enabled": False}, "bald": {"enabled": False}, "long": {"style": "long_wavy", "bald_rate": 0.0},
         "short+beard": {"style": "short_side_part", "beard": "full", "bald_rate": 0.0}}
-SEXES = {"off": "female", "long": "female", "short+beard": "male"}
+SEXES = {"off": "female", "bald": "female", "long": "female", "short+beard": "male"}
 
 
 def shard_run(resolution: int, hair: str = "off", per_identity: int = 10) -> dict:
@@ -79,8 +80,10 @@ def run() -> dict:
     runs = [shard_run(256), shard_run(512)]
     hair = [shard_run(size, kind, per_identity=2) for size in (256, 512) for kind in HAIR]
     for run_ in hair:
-        bald = next(r for r in hair if r["resolution"] == run_["resolution"] and r["hair"] == "off")
-        run_["render_vs_bald"] = round(run_["median_render_s"] / bald["median_render_s"], 2)
+        same = {kind: next(r for r in hair if r["resolution"] == run_["resolution"] and r["hair"] == kind)
+                for kind in ("off", "bald")}
+        run_["render_vs_bare"] = round(run_["median_render_s"] / same["off"]["median_render_s"], 2)
+        run_["render_vs_bald"] = round(run_["median_render_s"] / same["bald"]["median_render_s"], 2)
     per_image_512 = runs[1]["wall_s"] / runs[1]["images"]
     cores = os.cpu_count() or 1  # a shard process renders on every core
     return {"benchmark": "farm", "runs": runs, "hair": hair,
