@@ -112,8 +112,9 @@ class HeadVolume:
 
     Only near the skin do strands need the exact field, so it is sampled on a coarse grid first,
     interpolated onto the fine one, and evaluated exactly only within BAND of the skin: a tenth of
-    the evaluations of a dense grid. The field changes about as fast as distance, so a point within
-    BAND / 2 of the skin is never interpolated from coarse samples that miss it."""
+    the evaluations of a dense grid. Where the field changes about as fast as distance, a point
+    within BAND / 2 of the skin is never interpolated from coarse samples that miss it; where it
+    steps (the shoulders' top ends at the neck-shoulder point) the band is three times as wide."""
 
     def __init__(self, head: HeadMesh) -> None:
         self.params = head.params
@@ -123,7 +124,9 @@ class HeadVolume:
         coarse_axes = [lo + np.arange(0, n, COARSE) * GRID_STEP for (lo, _), n in zip(GRID_BOX, counts)]
         coarse = np.stack(np.meshgrid(*coarse_axes, indexing="ij"), axis=-1).reshape(-1, 3)
         values = _upsample(figure_field(coarse, self.params).reshape([len(a) for a in coarse_axes]), COARSE)
-        near = np.nonzero(np.abs(values) < BAND)
+        z = self.origin[2] + np.arange(counts[2]) * GRID_STEP
+        seam = np.abs(z - self.params.bust.z_nsp) < COARSE * GRID_STEP
+        near = np.nonzero((np.abs(values) < BAND) | (seam & (np.abs(values) < 3 * BAND)))
         values[near] = figure_field(self.origin + np.stack(near, axis=1) * GRID_STEP, self.params)
         self.values = values
 
