@@ -60,13 +60,8 @@ def test_the_volume_is_exact_near_the_skin(heads):
         roots = surface.sample(np.ones(len(surface.area)), 4000, rng)
         points = roots.position + rng.uniform(-0.004, 0.03, len(roots))[:, None] * roots.normal
         exact, grid = figure_field(points, head.params), volume.distance(points)
-        cell = (points - volume.origin) / GRID_STEP
-        corner, t = np.floor(cell).astype(int), cell - np.floor(cell)
-        dense = np.zeros(len(points))
-        for k in range(8):
-            o = np.array([(k >> axis) & 1 for axis in range(3)])
-            weight = np.prod(np.where(o, t, 1.0 - t), axis=1)
-            dense += weight * figure_field(volume.origin + (corner + o) * GRID_STEP, head.params)
+        dense = sum(weight * figure_field(volume.origin + index * GRID_STEP, head.params)
+                    for index, weight in volume.corners(points))
         near = np.abs(exact) < 0.006
         assert np.abs(grid - dense)[near].max() < 1e-9
         clear = np.abs(exact) > 3e-3
