@@ -85,7 +85,7 @@ def blender_mesh(head: HeadMesh) -> BlenderMesh:
 # of the first line). The renderer's skin shader draws them (docs/rig.md).
 WRINKLE_FAMILIES: tuple[tuple[int, tuple[str, ...], float, float], ...] = (
     (0, ("AU4_L", "AU4_R"), 8.0, 0.5),  # glabellar "11" lines either side of the midline
-    (1, ("AU9",), 3.0, 0.0),  # horizontal lines across the nose bridge
+    (1, ("AU9",), 4.0, 0.0),  # lines across the nose root, bowing down onto its sides
     (2, ("AU6_L", "AU6_R"), 20.0, 0.25))  # crow's feet fanning from the eye corner
 
 
@@ -98,14 +98,24 @@ def color_attributes(head: HeadMesh) -> dict[str, np.ndarray]:
     brows = brow_hair(head)
     cheeks = np.clip(r["cheek_L"] + r["cheek_R"], 0, 1)
     glabella = r["glabella"]
-    below_nasion = head.landmarks68[27, 2] - head.vertices[:, 2]
-    bridge = r["nose_bridge"] * np.clip(1.0 - below_nasion / 0.02, 0.0, 1.0)  # AU9 lines sit high on the nose
     upper = np.clip(r["upper_eyelid_L"] + r["upper_eyelid_R"], 0, 1)
     lower = np.clip(r["lower_eyelid_L"] + r["lower_eyelid_R"], 0, 1)
     return {"regions": np.stack([lips, brows, cheeks], axis=1),
             "lids": np.stack([upper, lower, np.zeros_like(upper)], axis=1),
-            "wrinkles": np.stack([glabella, bridge, crows_feet(head)], axis=1),
+            "wrinkles": np.stack([glabella, nose_root(head, upper + lower), crows_feet(head)], axis=1),
             "wrinkle_phase": wrinkle_phase(head)}
+
+
+def nose_root(head: HeadMesh, lids: np.ndarray) -> np.ndarray:
+    """Where AU9's lines show: across the upper dorsum and onto the nasal sidewalls towards the inner
+    eye corners (the "bunny lines" of a nose wrinkle), from 15 mm below the nasion to just above it:
+    three or four folds."""
+    v = head.vertices
+    height = v[:, 2] - head.landmarks68[27, 2]
+    across = 1.0 - np.clip((np.abs(v[:, 0]) - 0.008) / 0.005, 0.0, 1.0)
+    along = np.clip(1.0 + height / 0.015, 0.0, 1.0) * np.clip(1.0 - height / 0.005, 0.0, 1.0)
+    front = (head.vertex_part == 0) & (v[:, 1] < head.landmarks68[27, 1] + 0.012)
+    return across * along * front * (1.0 - np.clip(2.0 * lids, 0.0, 1.0))  # gone well before the lid margin
 
 
 def brow_hair(head: HeadMesh, half_width: float = 0.0025, feather: float = 0.002) -> np.ndarray:
@@ -147,13 +157,14 @@ def wrinkle_phase(head: HeadMesh) -> np.ndarray:
     """Per vertex, the coordinate across each wrinkle family's lines, in the material's units.
 
     R: lateral distance from the midline in mm (glabellar lines of AU4 run vertically);
-    G: height above the nasion in mm (AU9's nose-bridge lines run across the nose);
+    G: height above the nasion in mm, raised by 0.03 mm per mm squared to the side (AU9's lines run
+       across the nose root and bow down onto its sides);
     B: angle in degrees about the nearer outer eye corner (AU6's crow's feet radiate from it).
     Being vertex data, the phases ride along with the shape keys, so the lines deform with the skin.
     """
     v = head.vertices
     lateral = v[:, 0] * 1000.0
-    height = (v[:, 2] - head.landmarks68[27, 2]) * 1000.0
+    height = (v[:, 2] - head.landmarks68[27, 2]) * 1000.0 + 0.03 * lateral ** 2
     corner = np.where(v[:, :1] >= 0, head.landmarks["exocanthion_L"], head.landmarks["exocanthion_R"])
     d = v - corner
     angle = np.degrees(np.arctan2(d[:, 2], np.abs(d[:, 0])))

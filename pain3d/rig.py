@@ -391,7 +391,8 @@ def cheek_raise(face: Face, side: str) -> np.ndarray:
 
 
 def nose_wrinkle(face: Face) -> np.ndarray:
-    """AU9: nasal wings and infraorbital triangle up, the bridge skin bunched, brows drawn down.
+    """AU9: nasal wings up and flared, the upper nasolabial furrow deepened, infraorbital triangle up,
+    the bridge skin bunched, brows drawn down.
 
     FACS says AU9 may also lift the upper lip; that motion is left to AU10, which owns the lip.
     """
@@ -400,7 +401,10 @@ def nose_wrinkle(face: Face) -> np.ndarray:
     alae = face.region("nose_alae")
     bridge = face.region("nose_bridge") * smoothstep(p.z_tip + 0.005, p.z_nasion, z)
     infra = face.region("infraorbital_L") + face.region("infraorbital_R")
-    out = _vec(alae * face.off_lids, 0.0, -0.015 * s, 0.11 * s)
+    # the upper nasolabial furrow deepens: the cheek beside the ala bulges forward and up
+    furrow = (face.region("nasolabial_L") + face.region("nasolabial_R")) * smoothstep(p.z_sto + 0.004, p.z_sn, z)
+    out = _vec(alae * face.off_lids, 0.012 * s * face.lateral(), -0.015 * s, 0.12 * s)  # up, and flared
+    out += _vec(furrow * face.off_lids, 0.0, -0.03 * s, 0.05 * s)
     out += _vec(bridge * face.off_lids, 0.0, 0.0, -0.025 * s)  # bunching is drawn by the wrinkle map
     out += _vec(infra * face.off_lids, 0.0, -0.015 * s, 0.06 * s)
     out += _vec(face.region("glabella") * face.off_lids, 0.0, 0.0, -0.02 * s)

@@ -104,7 +104,8 @@ REGIONS = {
     "AU45": ("upper_eyelid_L", "upper_eyelid_R"),
     "AU6": ("cheek_L", "cheek_R", "infraorbital_L", "infraorbital_R", "lower_eyelid_L", "lower_eyelid_R"),
     "AU7": ("lower_eyelid_L", "lower_eyelid_R", "upper_eyelid_L", "upper_eyelid_R"),
-    "AU9": ("nose", "nose_bridge", "nose_alae", "infraorbital_L", "infraorbital_R", "glabella"),
+    "AU9": ("nose", "nose_bridge", "nose_alae", "infraorbital_L", "infraorbital_R", "glabella", "nasolabial_L",
+            "nasolabial_R"),
     "AU10": ("upper_lip", "nasolabial_L", "nasolabial_R", "nose_alae"),
     "AU12": ("lip_corner_L", "lip_corner_R", "cheek_L", "cheek_R", "nasolabial_L", "nasolabial_R"),
     "AU15": ("lip_corner_L", "lip_corner_R"), "AU20": ("lip_corner_L", "lip_corner_R"),
@@ -340,3 +341,18 @@ def test_the_cheek_raiser_rounds_the_cheek(person):
         rest, raised = cheek_profile(head, head.vertices, side), cheek_profile(head, posed, side)
         apex = [profile.max() - max(profile[0], profile[-1]) for profile in (rest, raised)]
         assert apex[0] < 1.0 and apex[1] > 1.5, (rest.round(1), raised.round(1))
+
+
+def test_nose_wrinkle_lines_cover_the_nose_root_and_its_sides_not_the_lids(person):
+    """AU9's lines (the `wrinkles` G channel) run across the dorsum and onto the nasal sidewalls
+    between the eyes (FACS: wrinkles along the sides and bridge of the nose), never over the lids."""
+    from pain3d.identity import color_attributes
+
+    head, _deltas = person
+    lines, v, nasion = color_attributes(head)["wrinkles"][:, 1], head.vertices, head.landmarks68[27]
+    lids = sum(head.regions[f"{p}_eyelid_{s}"] for p in ("upper", "lower") for s in ("L", "R")) > 0.5
+    below = nasion[2] - v[:, 2]
+    skin_front = (head.vertex_part == PART_ID["skin"]) & (v[:, 1] < nasion[1] + 0.01)
+    sidewall = skin_front & (np.abs(v[:, 0]) > 0.006) & (np.abs(v[:, 0]) < 0.009) & (below > 0.003) & (below < 0.01)
+    assert sidewall.sum() >= 4 and lines[sidewall].mean() > 0.5
+    assert lines[lids].max() < 0.05 and lines[below > 0.016].max() == 0.0
