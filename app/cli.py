@@ -266,32 +266,53 @@ def job_reference() -> None:
     click.echo(schema_markdown())
 
 
+DATA_HELP = "Dataset folder: Pain3D (manifest.jsonl) or the 3DPain layout; or unbc:PATH, the UNBC-McMaster archive."
+
+
+def _run_options(command):
+    """The options `pain3d train` and `pain3d cv` share: config overrides (training/config.py OVERRIDES)."""
+    options = [
+        click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
+                     help="Training config (TOML; default: the built-in defaults, see pain3d train-reference)."),
+        click.option("--backbone", default=None, help="timm model name (model.backbone)."),
+        click.option("--image-size", type=int, default=None, help="Input side in pixels (model.image_size)."),
+        click.option("--batch-size", type=int, default=None, help="Images per process and batch (optim.batch_size)."),
+        click.option("--epochs", type=int, default=None, help="Passes over the train split (optim.epochs)."),
+        click.option("--max-steps", type=int, default=None,
+                     help="Stop after this many optimiser steps (optim.max_steps)."),
+        click.option("--seed", type=int, default=None, help="Seed (run.seed)."),
+        click.option("--pretrained", type=click.Path(path_type=Path), default=None,
+                     help="Local backbone weights, .safetensors or a timm checkpoint (model.pretrained)."),
+        click.option("--init", type=click.Path(path_type=Path), default=None,
+                     help="Fine-tune: start from this run's best weights or this model file (run.init)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @main.command()
-@click.option("--data", required=True, type=click.Path(path_type=Path),
-              help="Dataset folder: Pain3D (manifest.jsonl) or the 3DPain layout.")
+@click.option("--data", required=True, type=click.Path(path_type=Path), help=DATA_HELP)
 @click.option("--role", required=True, type=click.Choice(["teacher", "student", "baseline"]), help="What to train.")
-@click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
-              help="Training config (TOML; default: the built-in defaults, see pain3d train-reference).")
 @click.option("--out", required=True, type=click.Path(path_type=Path),
               help="Run folder (running again with the same folder resumes).")
-@click.option("--backbone", default=None, help="timm model name (model.backbone).")
-@click.option("--image-size", type=int, default=None, help="Input side in pixels (model.image_size).")
-@click.option("--batch-size", type=int, default=None, help="Images per process and batch (optim.batch_size).")
-@click.option("--epochs", type=int, default=None, help="Passes over the train split (optim.epochs).")
-@click.option("--max-steps", type=int, default=None, help="Stop after this many optimiser steps (optim.max_steps).")
-@click.option("--seed", type=int, default=None, help="Seed (run.seed).")
+@_run_options
 @click.option("--teacher", type=click.Path(path_type=Path), default=None,
               help="Student: the teacher's run folder or model file (run.teacher).")
-@click.option("--pretrained", type=click.Path(path_type=Path), default=None,
-              help="Local backbone weights, .safetensors or a timm checkpoint (model.pretrained).")
+@click.option("--fold", type=int, default=None,
+              help="unbc:PATH only: the fold whose subjects are tested, 0-based (data.fold of data.folds).")
 def train(data: Path, role: str, config_path: Path | None, out: Path, **overrides) -> None:
     """Train a ViTPain teacher, student or baseline on DATA into OUT (torchrun runs it on several GPUs)."""
     import os
 
     from pain3d.training.config import load_config
 
-    config = load_config(config_path, overrides)
     train_run = _needs_extra("pain3d.training.train", "train").train
+    from pain3d.training.loader import UnbcSource, data_source
+
+    if overrides["fold"] is not None and not isinstance(data_source(data), UnbcSource):
+        raise Pain3DError(f"--fold {overrides['fold']}: {data} has fixed splits; allowed only with --data unbc:PATH")
+    config = load_config(config_path, overrides)
 
     progress = train_run(data, role, config, out)
     if os.environ.get("RANK", "0") == "0":
@@ -300,9 +321,34 @@ def train(data: Path, role: str, config_path: Path | None, out: Path, **override
         click.echo(f"trained {role} to step {progress.step} ({best}) in {out}")
 
 
+@main.command()
+@click.option("--data", required=True, type=click.Path(path_type=Path),
+              help="The UNBC-McMaster archive as distributed: unbc:PATH.")
+@click.option("--role", type=click.Choice(["teacher", "student", "baseline"]), default="baseline", show_default=True,
+              help="What to train (baseline: the archive has no pain heatmaps for a teacher).")
+@click.option("--out", required=True, type=click.Path(path_type=Path),
+              help="Folder for the fold runs and the summary (running again with it continues).")
+@click.option("--folds", type=int, default=None, help="Subject-wise folds (data.folds; default 5).")
+@_run_options
+@click.option("--bootstrap", type=click.IntRange(0, 100000), default=1000, show_default=True,
+              help="Subject-bootstrap resamples of each fold report's confidence intervals.")
+def cv(data: Path, role: str, out: Path, config_path: Path | None, bootstrap: int, **overrides) -> None:
+    """Cross-validate on DATA: train and test every subject-wise fold, then OUT/summary.json and summary.md."""
+    from pain3d.training.config import load_config
+
+    cv_module = _needs_extra("pain3d.training.cv", "train")
+    summary = cv_module.cross_validate(data, role, load_config(config_path, overrides), out, bootstrap)
+    click.echo(f"{cv_module.headline(summary)}; wrote {Path(out) / 'summary.md'} and summary.json")
+
+
+ARCHITECTURE_HELP = ("Pain-in-3D checkpoints only: the training config whose [model] table is their architecture "
+                     "(default: assets/train/vitpain_v4.toml).")
+
+
 @main.command("eval")
 @click.option("--run", "run", required=True, type=click.Path(path_type=Path),
-              help="Run folder (from pain3d train) or a model file (checkpoints/step-N.safetensors).")
+              help="Run folder (from pain3d train), a model file (checkpoints/step-N.safetensors) or a checkpoint "
+                   "of the released Pain-in-3D code.")
 @click.option("--data", required=True, type=click.Path(path_type=Path), help="Dataset folder.")
 @click.option("--split", type=click.Choice(["train", "val", "test"]), default="test", show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Report folder (default: RUN/eval-SPLIT).")
@@ -313,26 +359,34 @@ def train(data: Path, role: str, config_path: Path | None, out: Path, **override
 @click.option("--bootstrap", type=click.IntRange(0, 100000), default=1000, show_default=True,
               help="Identity-bootstrap resamples of the confidence intervals.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap.")
+@click.option("--neutral-shots", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Neutral-reference models: average each prediction over K neutral images of the person.")
+@click.option("--config", "architecture", type=click.Path(path_type=Path), default=None, help=ARCHITECTURE_HELP)
 def eval_cmd(run: Path, data: Path, split: str, out: Path | None, checkpoint: str, batch_size: int, workers: int,
-             bootstrap: int, seed: int) -> None:
+             bootstrap: int, seed: int, neutral_shots: int, architecture: Path | None) -> None:
     """Evaluate a run on a split of DATA: report.json, report.md, report.html, predictions.csv and plots."""
     evaluate_run = _needs_extra("pain3d.training.evaluate", "train").evaluate_run
 
-    paths = evaluate_run(run, data, split, out, checkpoint, batch_size, workers, bootstrap, seed)
+    paths = evaluate_run(run, data, split, out, checkpoint, batch_size, workers, bootstrap, seed, neutral_shots,
+                         architecture)
     click.echo(f"wrote {paths['html']} (and report.json, report.md, predictions.csv) in {paths['html'].parent}")
 
 
 @main.command()
-@click.option("--run", "run", required=True, type=click.Path(path_type=Path), help="Run folder or model file.")
+@click.option("--run", "run", required=True, type=click.Path(path_type=Path),
+              help="Run folder, model file or Pain-in-3D checkpoint.")
 @click.option("--checkpoint", type=click.Choice(["best", "last"]), default="best", show_default=True)
-@click.option("--neutral", type=click.Path(path_type=Path), default=None,
-              help="The person's neutral image, for models trained with a neutral reference.")
+@click.option("--neutral", "neutrals", type=click.Path(path_type=Path), multiple=True,
+              help="The person's neutral image, for models trained with a neutral reference; repeat it to "
+                   "average the predictions over several.")
+@click.option("--config", "architecture", type=click.Path(path_type=Path), default=None, help=ARCHITECTURE_HELP)
 @click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
-def predict(run: Path, checkpoint: str, neutral: Path | None, images: tuple[Path, ...]) -> None:
+def predict(run: Path, checkpoint: str, neutrals: tuple[Path, ...], architecture: Path | None,
+            images: tuple[Path, ...]) -> None:
     """Print PSPI, the six AU intensities and pain probabilities of IMAGES (one tab-separated row each)."""
     predict_images = _needs_extra("pain3d.training.evaluate", "train").predict_images
 
-    rows = predict_images(run, list(images), neutral, checkpoint)
+    rows = predict_images(run, list(images), list(neutrals), checkpoint, architecture=architecture)
     click.echo("\t".join(["image", *rows[0]]))
     for image, row in zip(images, rows):
         click.echo("\t".join([str(image), *(f"{v:.3f}" for v in row.values())]))

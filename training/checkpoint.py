@@ -156,6 +156,15 @@ def model_file(source: Path, which: str = "best") -> Path:
     return source / CHECKPOINTS / f"{name}.safetensors"
 
 
+def is_model_file(path: Path) -> bool:
+    """Whether `path` is a model file of pain3d train (safetensors with its `format` metadata)."""
+    try:
+        with safetensors.safe_open(str(path), framework="pt") as f:
+            return (f.metadata() or {}).get("format") == MODEL_FORMAT
+    except Exception:  # missing, truncated or not safetensors at all: not one of ours
+        return False
+
+
 def load_model(source: Path, which: str = "best") -> tuple[PainModel, dict[str, str]]:
     """The model of a run folder or model file (model_file), rebuilt from its build_args; and its metadata."""
     path = model_file(source, which)

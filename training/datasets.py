@@ -1,9 +1,10 @@
-"""What the two dataset readers share: `PainDataset`, which turns their `Item`s into item dicts.
+"""What the dataset readers share: `PainDataset`, which turns their `Item`s into item dicts.
 
 The readers: `Pain3DDataset(root, split)` (training/manifest_reader.py) reads a Pain3D dataset
 folder, `ThreeDPainDataset(root, split)` (training/threedpain_reader.py) a folder in the 3DPain
-release layout; `open_split` (training/loader.py) picks the one a folder needs. Both return the
-same items.
+release layout, `UnbcDataset(root, subject_split, split)` (training/unbc_reader.py) the
+UNBC-McMaster archive; `open_split` (training/loader.py) picks the one a folder needs. All return
+the same items.
 
 `split` is "train", "val", "test" or None (all). Splits are identity-disjoint: an identity whose
 rows (or CSV bases) name two splits is a Pain3DError. Neutral images are items with PSPI 0 unless
@@ -26,7 +27,11 @@ An item is a dict (every item has the same keys, so `collate` = torch's default 
 | `age_band`, `sex`, `ethnicity` | str ("unknown" when unknown) |
 | `neutral_image` | (3, S, S), only with `with_neutral=True`: the same identity and view, neutral |
 
-`cache=True` keeps decoded, resized images in shared memory (training/cache.py).
+`set_neutral_shots(K)` makes `neutral_image` (K, 3, S, S) (multi-shot evaluation): that twin,
+then the identity's other neutral images (`Item.neutral_others`), the nearest view first.
+
+`cache=True` keeps decoded, resized images in shared memory (training/cache.py). `crops` (one box
+per image slot: left, top, right, bottom) crops each image before resizing (the UNBC face crops).
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
+import numpy as np
 import torch
 from torch.utils.data import Dataset
 
@@ -72,6 +78,7 @@ class Item:
     sex: str = UNKNOWN
     ethnicity: str = UNKNOWN
     skin_tone: float = math.nan
+    neutral_others: tuple[int, ...] = ()  # slots of the identity's other neutral images, nearest view first
 
 
 class PainDataset(Dataset):
@@ -83,7 +90,8 @@ class PainDataset(Dataset):
 
     def __init__(self, items: list[Item], image_paths: list[Path], heatmap_paths: list[Path], *,
                  image_size: int, augment: Augment | None, with_neutral: bool, cache: bool,
-                 mean: Sequence[float], std: Sequence[float], heatmap_colors: str, where: str) -> None:
+                 mean: Sequence[float], std: Sequence[float], heatmap_colors: str, where: str,
+                 crops: Sequence[tuple[int, int, int, int]] | None = None) -> None:
         if not items:
             raise Pain3DError(f"{where}: no images in this split")
         if heatmap_colors not in HEATMAP_COLORMAPS:
@@ -93,7 +101,8 @@ class PainDataset(Dataset):
             raise Pain3DError(f"{where}: {missing} has no neutral image of the same identity and view")
         self.items, self.image_paths, self.heatmap_paths = items, image_paths, heatmap_paths
         self.image_size, self.augment, self.with_neutral = image_size, augment, with_neutral
-        self.heatmap_colors = heatmap_colors
+        self.heatmap_colors, self.crops = heatmap_colors, crops
+        self.neutral_shots = 1
         self.mean = torch.tensor(mean, dtype=torch.float32).view(3, 1, 1)
         self.std = torch.tensor(std, dtype=torch.float32).view(3, 1, 1)
         s = image_size
@@ -107,6 +116,23 @@ class PainDataset(Dataset):
     def identities(self) -> set[int]:
         return {item.identity for item in self.items}
 
+    @property
+    def pspi(self) -> np.ndarray:
+        """Every item's PSPI, in item order (what weighted sampling weighs)."""
+        return np.array([item.pspi for item in self.items], dtype=np.float64)
+
+    def set_neutral_shots(self, shots: int) -> None:
+        """Give K neutral references of the person per item (multi-shot evaluation; no augmentation)."""
+        if shots > 1 and (not self.with_neutral or self.augment is not None):
+            raise Pain3DError(f"neutral shots = {shots}: invalid; allowed: 1 (items without neutral references, "
+                              f"or augmented for training)")
+        counts = [1 + len(item.neutral_others) for item in self.items]
+        if not 1 <= shots <= min(counts):
+            lacking = self.items[counts.index(min(counts))].sample_id
+            raise Pain3DError(f"neutral shots = {shots}: invalid; allowed: 1..{min(counts)} ({lacking} has "
+                              f"{min(counts)} neutral image(s) of its identity)")
+        self.neutral_shots = shots
+
     def __getitem__(self, key: int | tuple[int, int]) -> dict:
         index, draw = key if isinstance(key, tuple) else (key, None)
         item = self.items[index]
@@ -117,11 +143,15 @@ class PainDataset(Dataset):
         aus, yaw = item.aus, item.yaw
         if self.augment is not None and draw is not None:
             views, aus, yaw = self.augment(views, aus, yaw, torch.Generator().manual_seed(draw))
-        return self._sample(item, views, aus, yaw)
+        sample = self._sample(item, views, aus, yaw)
+        if self.neutral_shots > 1:
+            others = [(self._rgb(slot) - self.mean) / self.std for slot in item.neutral_others[:self.neutral_shots - 1]]
+            sample["neutral_image"] = torch.stack([sample["neutral_image"], *others])
+        return sample
 
     def _rgb(self, slot: int) -> torch.Tensor:
         def load() -> torch.Tensor:
-            return load_rgb(self.image_paths[slot], self.image_size)
+            return load_rgb(self.image_paths[slot], self.image_size, self.crops[slot] if self.crops else None)
 
         pixels = self._images.get(slot, load) if self._images else load()
         return pixels.float() / 255.0
@@ -178,6 +208,29 @@ class PathSlots:
 def twin_slot(slots: PathSlots, twins: dict, key: tuple, wanted: bool) -> int | None:
     """Slot of the neutral twin's image; registered only when wanted (the cache holds only used images)."""
     return slots(twins[key]) if wanted and key in twins else None
+
+
+class NeutralViews:
+    """The neutral images of each identity by view, for the other neutral references of an image."""
+
+    def __init__(self, twins: Mapping[tuple[object, object], Path]) -> None:
+        self._views: dict[object, list[tuple[object, Path]]] = {}
+        for (identity, view), path in twins.items():
+            self._views.setdefault(identity, []).append((view, path))
+
+    def others(self, slots: PathSlots, identity: object, view: object, wanted: bool) -> tuple[int, ...]:
+        """Slots of the identity's neutral images at other views, nearest view first; () unless wanted."""
+        if not wanted:
+            return ()
+        others = sorted(((_distance(v, view), v, p) for v, p in self._views.get(identity, []) if v != view),
+                        key=lambda entry: entry[:2])
+        return tuple(slots(path) for _, _, path in others)
+
+
+def _distance(a: object, b: object) -> float:
+    """How far apart two views are: a view index, or a (yaw, pitch) pair in degrees."""
+    pairs = zip(a, b) if isinstance(a, tuple) else [(a, b)]
+    return sum(abs(x - y) for x, y in pairs)
 
 
 def check_split(split: str | None) -> None:

@@ -14,7 +14,8 @@ Public API
   "ethnicity": [{group, n_images, n_identities, metrics: {mae, ..., attention_auc}}]});
   ``notes`` (list of strings). Each metric is ``{"value": v, "ci": [lo, hi]}``.
 
-  F1 uses, for each PSPI threshold, the decision threshold that maximises F1 on ``val``; without
+  F1 uses, for each PSPI threshold, the decision threshold that maximises F1 on ``val`` (whose
+  split names ``threshold_source``: "val", or "train folds" in ``pain3d cv``); without
   usable validation predictions it is chosen on the test split and ``threshold_source`` says
   "test" (with a note: that F1 is optimistic).
 - ``write_report(results, predictions, out_dir, overlays=None) -> dict[str, Path]``: writes
@@ -210,7 +211,7 @@ def _decision_thresholds(test: Predictions, val: Predictions | None) -> tuple[di
     for j, t in enumerate(PAIN_THRESHOLDS):
         thr, f1 = (best_f1_threshold(val.pain_prob[:, j], val.pspi_true >= t) if val is not None and len(val)
                    else (math.nan, math.nan))
-        source = "val"
+        source = ",".join(sorted(set(val.split.tolist()))) if val is not None else "val"  # "train folds" in cv
         if not math.isfinite(thr):
             why = "no validation predictions" if val is None or not len(val) else "no positive in the validation split"
             thr, _ = best_f1_threshold(test.pain_prob[:, j], test.pspi_true >= t)
@@ -534,7 +535,7 @@ def _pain_detail(r: dict) -> _Section:
                      _fmt(p["decision_threshold"]), p["threshold_source"], _fmt(p["val_f1"]),
                      _fmt(p["calibration"]["ece"])])
     return _Section("Pain detection", text="F1 uses the decision threshold on P(PSPI ≥ t) that maximises F1 "
-                    "on the validation split. ECE: expected calibration error.",
+                    "on the validation split (in pain3d cv: the training folds). ECE: expected calibration error.",
                     header=("Task", "Pain", "No pain", "AUROC", "F1", "Threshold", "Chosen on", "Val F1", "ECE"),
                     rows=rows)
 

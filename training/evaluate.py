@@ -6,10 +6,15 @@
 - `evaluate_run(run, data, split, out, ...) -> {what: path}`: the report of `pain3d eval`
   (training/eval_report.py): predictions on the split and on val (whose F1-best thresholds are applied
   to the split), bootstrap intervals, overlays of the pain images with the highest PSPI;
-- `predict_images(run, images, neutral) -> rows`: PSPI, AU intensities and pain probabilities of
+- `predict_images(run, images, neutrals) -> rows`: PSPI, AU intensities and pain probabilities of
   image files, for students and baselines (a teacher reads heatmaps, not photographs).
 
-`run` is a run folder (its `best` checkpoint, or `last` with which="last") or a model file.
+`run` is a run folder (its `best` checkpoint, or `last` with which="last"), a model file, or a
+checkpoint of the released Pain-in-3D code, built as the `[model]` table of `architecture` (a
+training config; default: the vitpain_v4 preset; training/pain_in_3d.py). A neutral-reference
+model averages its predictions over K neutral references of the person (multi-shot):
+`neutral_shots` of `evaluate_run` (the identity's neutral images, nearest view first), the
+`neutrals` given to `predict_images`.
 Face masks: a Pain3D manifest row's `mask` file (pain3d.dataset.MASK_CLASSES); every class but
 background, hair, clothing and bedding is face. Without masks the whole image counts.
 """
@@ -29,13 +34,15 @@ from pain3d.dataset import MASK_CLASSES, read_manifest
 from pain3d.errors import Pain3DError
 from pain3d.facs import PAIN_THRESHOLDS
 
-from .checkpoint import load_model
+from .checkpoint import is_model_file, load_model, model_file
 from .datasets import AU_KEYS, PainDataset
 from .eval_report import Overlay, Predictions, evaluate, write_report
 from .images import load_rgb
-from .loader import collate, open_split, to_device
+from .lora import merge_lora
+from .loader import collate, for_run, open_split, to_device
 from .metrics import attention_heatmap_auc, pointing_game
 from .models import PainModel
+from .pain_in_3d import load_pain_in_3d
 
 FACE_CLASSES = [value for name, value in MASK_CLASSES.items()
                 if name not in ("background", "hair", "clothing", "bedding")]
@@ -114,22 +121,43 @@ def overlays(dataset: PainDataset, predictions: Predictions, attention: np.ndarr
     return out
 
 
+def open_model(run: Path, which: str = "best", architecture: Path | None = None) -> PainModel:
+    """The model of a run folder or model file, or of a Pain-in-3D checkpoint built as `architecture` (module docs),
+    its LoRA adapters merged into the backbone (the same predictions, less work)."""
+    path = model_file(Path(run), which)
+    if is_model_file(path) and architecture is not None:
+        raise Pain3DError(f"--config {architecture}: describes Pain-in-3D checkpoints; {run} is a model of "
+                          f"pain3d train, which knows its own architecture")
+    model = load_model(path)[0] if is_model_file(path) else load_pain_in_3d(path, architecture)
+    return merge_lora(model)
+
+
 def evaluate_run(run: Path, data: Path, split: str = "test", out: Path | None = None, which: str = "best",
-                 batch_size: int = 64, workers: int = 0, n_boot: int = 1000, seed: int = 0) -> dict[str, Path]:
+                 batch_size: int = 64, workers: int = 0, n_boot: int = 1000, seed: int = 0, neutral_shots: int = 1,
+                 architecture: Path | None = None) -> dict[str, Path]:
     """Write the evaluation report of a run on DATA's `split` into `out` (default RUN/eval-{split}); its files."""
     run, on = Path(run), device()
-    model, _ = load_model(run, which)
+    model = open_model(run, which, architecture)
     size, neutral = model.build_args["image_size"], model.neutral_reference
+    if neutral_shots != 1 and not neutral:
+        raise Pain3DError(f"--neutral-shots {neutral_shots}: {run} has no neutral reference; allowed: 1")
     masks = face_masks(data)
-    dataset = open_split(data, split, size, with_neutral=neutral)
+    data = for_run(data, run)  # the UNBC archive (unbc:PATH): the run's own fold (RUN/folds.json)
+    dataset = _with_shots(open_split(data, split, size, with_neutral=neutral), neutral_shots)
     test, attention = predict_split(model, dataset, split, on, batch_size, workers, masks)
     val = None
     if split != "val":
         val_set = _optional_split(data, "val", size, neutral)
+        val_set = _with_shots(val_set, neutral_shots) if val_set else None
         val = predict_split(model, val_set, "val", on, batch_size, workers, masks)[0] if val_set else None
     results = evaluate(test, val, n_boot, seed)
     folder = out or (run if run.is_dir() else run.parent) / f"eval-{split}"
     return write_report(results, test, folder, overlays(dataset, test, attention))
+
+
+def _with_shots(dataset: PainDataset, shots: int) -> PainDataset:
+    dataset.set_neutral_shots(shots)
+    return dataset
 
 
 def _optional_split(data: Path, split: str, size: int, neutral: bool) -> PainDataset | None:
@@ -147,22 +175,24 @@ def _normalised(path: Path, size: int) -> torch.Tensor:
 
 
 @torch.no_grad()
-def predict_images(run: Path, images: Sequence[Path], neutral: Path | None = None, which: str = "best",
-                   batch_size: int = 64) -> list[dict[str, float]]:
+def predict_images(run: Path, images: Sequence[Path], neutrals: Sequence[Path] = (), which: str = "best",
+                   batch_size: int = 64, architecture: Path | None = None) -> list[dict[str, float]]:
     """PSPI, the six AU intensities and P(PSPI >= 1, 2, 3) of each image file (module docs)."""
-    model, _ = load_model(Path(run), which)
+    model = open_model(Path(run), which, architecture)
     if model.role == "teacher":
         raise Pain3DError(f"{run}: a teacher reads pain heatmaps, not photographs; predict with a student or baseline")
-    if model.neutral_reference and neutral is None:
-        raise Pain3DError(f"{run}: this model compares with the person's neutral face; give it with --neutral IMAGE")
+    if model.neutral_reference and not neutrals:
+        raise Pain3DError(f"{run}: this model compares with the person's neutral face; give it with --neutral IMAGE "
+                          f"(several --neutral: predictions averaged over them)")
     on, size = device(), model.build_args["image_size"]
     model.eval().to(on)
+    references = torch.stack([_normalised(p, size) for p in neutrals]).to(on) if model.neutral_reference else None
     rows = []
     for start in range(0, len(images), batch_size):
         chunk = [_normalised(p, size) for p in images[start:start + batch_size]]
         batch = {"image": torch.stack(chunk).to(on)}
-        if model.neutral_reference:
-            batch["neutral_image"] = _normalised(neutral, size).expand(len(chunk), -1, -1, -1).to(on)
+        if references is not None:  # (B, K, 3, S, S): the model averages over the K references
+            batch["neutral_image"] = references.expand(len(chunk), -1, -1, -1, -1)
         out = model(batch)
         rows += [_row(out, i) for i in range(len(chunk))]
     return rows

@@ -22,9 +22,10 @@ def _open(path: Path) -> Image.Image:
         raise Pain3DError(f"{path}: cannot read image ({err})") from None
 
 
-def load_rgb(path: Path, size: int) -> torch.Tensor:
-    """(3, size, size) uint8 RGB image."""
-    img = _open(path).convert("RGB").resize((size, size), Image.BILINEAR)
+def load_rgb(path: Path, size: int, box: tuple[int, int, int, int] | None = None) -> torch.Tensor:
+    """(3, size, size) uint8 RGB image, of its crop `box` (left, top, right, bottom; black outside) if given."""
+    img = _open(path).convert("RGB")
+    img = (img.crop(box) if box is not None else img).resize((size, size), Image.BILINEAR)
     return torch.from_numpy(np.asarray(img).copy()).permute(2, 0, 1)
 
 

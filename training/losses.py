@@ -1,9 +1,11 @@
 """ViTPain losses: the task losses and the teacher-to-student distillation terms.
 
-`task_loss(outputs, batch, weights) -> (total, parts)`; weights keys `pspi`, `aus`, `pain`:
+`task_loss(outputs, batch, weights) -> (total, parts)`; weights keys `pspi`, `aus`, `pain` (and
+`regression`, "huber_l1" when absent, or "mse"):
 
-- `pspi`: Huber (smooth L1, beta 1) between predicted and true PSPI, in PSPI points;
-- `aus`: L1 over the six AU intensities (`AU_KEYS` order), in intensity units;
+- `pspi`: Huber (smooth L1, beta 1) between predicted and true PSPI, in PSPI points; with "mse"
+  the squared error of PSPI / 16 (the published recipe's);
+- `aus`: L1 over the six AU intensities (`AU_KEYS` order), in intensity units; "mse": squared error;
 - `pain`: binary cross-entropy of the three logits against PSPI >= 1, 2, 3, averaged.
 
 `distillation_loss(student_out, teacher_out, weights, projector) -> (total, parts)`; weights keys
@@ -31,7 +33,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pain3d.facs import PAIN_THRESHOLDS
+from pain3d.facs import PAIN_THRESHOLDS, PSPI_MAX
+
+from .config import REGRESSIONS
 
 TASK_TERMS = ("pspi", "aus", "pain")
 DISTILL_TERMS = ("distill_output", "distill_feature", "distill_attention")
@@ -49,9 +53,11 @@ def pain_targets(pspi: torch.Tensor) -> torch.Tensor:
 def task_loss(outputs: Outputs, batch: Mapping[str, torch.Tensor],
               weights: Mapping[str, float]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Weighted PSPI, AU and pain-threshold losses (module docs)."""
+    mse = weights.get("regression", REGRESSIONS[0]) == "mse"
     terms: dict[str, Callable[[], torch.Tensor]] = {
-        "pspi": lambda: F.smooth_l1_loss(outputs["pspi"], batch["pspi"].float()),
-        "aus": lambda: F.l1_loss(outputs["aus"], batch["aus"].float()),
+        "pspi": lambda: (F.mse_loss(outputs["pspi"] / PSPI_MAX, batch["pspi"].float() / PSPI_MAX) if mse
+                         else F.smooth_l1_loss(outputs["pspi"], batch["pspi"].float())),
+        "aus": lambda: (F.mse_loss if mse else F.l1_loss)(outputs["aus"], batch["aus"].float()),
         "pain": lambda: F.binary_cross_entropy_with_logits(outputs["pain_logits"], pain_targets(batch["pspi"].float())),
     }
     return _weighted(terms, weights, outputs["pspi"])

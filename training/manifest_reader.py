@@ -1,7 +1,8 @@
 """`Pain3DDataset`: one split of a Pain3D dataset folder (docs/dataset-format.md), read through its manifest.
 
 Rows come from `pain3d.dataset.read_manifest`, labels and demographics (age band included) from
-each row; a pain image's neutral twin is the neutral row of the same identity and view.
+each row; a pain image's neutral twin is the neutral row of the same identity and view, its other
+neutral references (multi-shot) the identity's neutral rows at the other views.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from pain3d.dataset import NEUTRAL, read_manifest, view_of
 from pain3d.errors import Pain3DError
 
-from .datasets import Item, PainDataset, PathSlots, check_split, identity_splits, twin_slot
+from .datasets import Item, NeutralViews, PainDataset, PathSlots, check_split, identity_splits, twin_slot
 from .transforms import Augment
 
 
@@ -31,18 +32,21 @@ class Pain3DDataset(PainDataset):
         identity_splits([(r["identity"], r["split"]) for r in rows], str(root))
         images, heatmaps = PathSlots(), PathSlots()
         twins = {(r["identity"], view_of(r)): _path(root, r["image"]) for r in rows if r["expression"] == NEUTRAL}
+        neutral_views = NeutralViews(twins)
         items = []
         for row in sorted(rows, key=lambda r: r["sample_id"]):
             if (split and row["split"] != split) or (row["expression"] == NEUTRAL and not include_neutral):
                 continue
             twin = twin_slot(images, twins, (row["identity"], view_of(row)), with_neutral)
-            items.append(_manifest_item(root, row, images, heatmaps, twin))
+            others = neutral_views.others(images, row["identity"], view_of(row), with_neutral)
+            items.append(_manifest_item(root, row, images, heatmaps, twin, others))
         super().__init__(items, images.paths, heatmaps.paths, image_size=image_size, augment=augment,
                          with_neutral=with_neutral, cache=cache, mean=mean, std=std, heatmap_colors="jet",
                          where=f"{root} ({split or 'all splits'})")
 
 
-def _manifest_item(root: Path, row: dict, images: PathSlots, heatmaps: PathSlots, twin: int | None) -> Item:
+def _manifest_item(root: Path, row: dict, images: PathSlots, heatmaps: PathSlots, twin: int | None,
+                   others: tuple[int, ...]) -> Item:
     try:
         return Item(
             sample_id=row["sample_id"], identity=row["identity"], expression=row["expression"], split=row["split"],
@@ -51,7 +55,7 @@ def _manifest_item(root: Path, row: dict, images: PathSlots, heatmaps: PathSlots
             neutral=twin, aus=dict(row["aus"]), pspi=float(row["pspi"]), yaw=float(row["view"]["yaw"]),
             view_index=int(row.get("view_index", 0)), age=float(row["age"]),
             age_band=row["age_band"], sex=row["sex"], ethnicity=row["ethnicity"],
-            skin_tone=float(row["skin_tone"]))
+            skin_tone=float(row["skin_tone"]), neutral_others=others)
     except (KeyError, TypeError, ValueError) as err:
         raise Pain3DError(f"{root}: manifest row {row.get('sample_id', '?')} is incomplete ({err!r}); "
                           f"check the dataset with 'pain3d validate'") from None

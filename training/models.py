@@ -1,28 +1,34 @@
 """ViTPain models: a timm ViT encoder with pain heads, for teachers, students and baselines.
 
 `build_model(role, backbone, image_size, teacher_input, neutral_reference, pretrained,
-allow_download, **timm_kwargs) -> PainModel`:
+allow_download, **parts_and_timm_kwargs) -> PainModel`:
 
 - `role`: "teacher" sees the heatmap (`teacher_input` "heatmap": 1 channel, or "heatmap+rgb":
   4 channels); "student" and "baseline" see the RGB image (a student is a baseline trained with
   distillation; the model is the same).
 - `backbone`: any timm ViT name (vit_tiny_patch16_224, vit_small/base, DINOv2 `*_dinov2`, DINOv3
-  `*_dinov3`); `timm_kwargs` go to `timm.create_model` (drop_path_rate, embed_dim, depth, ...).
-- `neutral_reference`: the identity's neutral image (batch["neutral_image"]) is encoded by the same
-  encoder and the pain image's tokens attend to it (one residual cross-attention layer).
+  `*_dinov3`, with a weight tag such as `.sat493m` if wanted); keywords that are not parts go to
+  `timm.create_model` (drop_path_rate, embed_dim, depth, ...).
+- `neutral_reference`: the identity's neutral image (batch["neutral_image"]) is encoded too and the
+  pain image's tokens attend to its tokens (one residual multi-head cross-attention layer).
+- the parts (training/parts.py): the head ("pooled" or "au_query"), the neutral encoder (shared
+  or separate), the cross-attention's heads and norm, the encoder's forward ("timm" or
+  "pain_in_3d"), LoRA adapters (`lora_rank` > 0 freezes the backbone; training/lora.py).
 - `pretrained`: local backbone weights, a .safetensors file or a timm/torch checkpoint read with
-  `torch.load(weights_only=True)`; position embeddings are resampled to `image_size` and the
-  input convolution adapted to 1 or 4 channels. Nothing is fetched unless `allow_download` (and no
-  `pretrained`) asks timm for the name's own weights.
+  `torch.load(weights_only=True)` (timm's converters take original DINOv2/DINOv3 layouts);
+  position embeddings are resampled to `image_size` and the input convolution adapted to 1 or 4
+  channels. Nothing is fetched unless `allow_download` (and no `pretrained`) asks timm for the
+  name's own weights.
 
 `PainModel.forward(batch)` takes a batch of items (training/datasets.py): a teacher reads `heatmap` (and
-`image` with "heatmap+rgb"), the others `image`; with a neutral reference also `neutral_image`.
-It returns:
+`image` with "heatmap+rgb"), the others `image`; with a neutral reference also `neutral_image`,
+(B, 3, S, S), or (B, K, 3, S, S) for K references of each person, whose K predictions are averaged
+(multi-shot). It returns:
 
 | key | shape | meaning |
 | --- | --- | --- |
 | `pspi` | (B,) | PSPI in 0..16 (sigmoid x 16) |
-| `aus` | (B, 6) | AU intensities in `AU_KEYS` order, AU43 in 0..1, the others 0..5 |
+| `aus` | (B, 6) | AU intensities in `AU_KEYS` order: the pooled head's AU43 in 0..1 and the others 0..5; the AU-query head's >= 0 |
 | `pain_logits` | (B, 3) | logits of PSPI >= 1, 2, 3 (`PAIN_THRESHOLDS`) |
 | `tokens` | (B, N, D) | the encoder's patch tokens of the pain image (before any cross-attention) |
 | `attention` | (B, heads, N) | CLS-to-patch softmax attention of the encoder's last block |
@@ -36,8 +42,10 @@ frozen teacher. `model.build_args` rebuilds the architecture (`build_model(**mod
 
 from __future__ import annotations
 
+import copy
 import re
 import sys
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -51,6 +59,8 @@ from pain3d import facs
 from pain3d.errors import Pain3DError
 
 from .datasets import AU_KEYS
+from .lora import add_lora
+from .parts import Parts
 
 ROLES = ("teacher", "student", "baseline")
 TEACHER_INPUTS = ("heatmap", "heatmap+rgb")
@@ -66,21 +76,42 @@ def input_channels(role: str, teacher_input: str) -> int:
 
 def build_model(role: str, backbone: str, image_size: int, teacher_input: str = "heatmap",
                 neutral_reference: bool = False, pretrained: str | Path | None = None,
-                allow_download: bool = False, **timm_kwargs: Any) -> PainModel:
-    """A PainModel (module docs); Pain3DError for bad settings, names or weights."""
+                allow_download: bool = False, **kwargs: Any) -> PainModel:
+    """A PainModel (module docs); `kwargs` are parts (training/parts.py) and timm keywords.
+
+    Pain3DError for bad settings, names or weights."""
     _choice("role", role, ROLES)
     _choice("teacher_input", teacher_input, TEACHER_INPUTS)
     if role == "teacher" and teacher_input == "heatmap" and neutral_reference:
         raise Pain3DError("neutral_reference: a heatmap-only teacher has nothing to compare (neutral faces "
                           "have no heatmap); use teacher_input = \"heatmap+rgb\" or no neutral reference")
-    in_chans = input_channels(role, teacher_input)
-    encoder = create_encoder(backbone, image_size, in_chans, download=allow_download and not pretrained,
-                             **timm_kwargs)
+    chosen = {f.name: kwargs.pop(f.name) for f in fields(Parts) if f.name in kwargs}
+    if "lora_targets" in chosen:
+        chosen["lora_targets"] = tuple(chosen["lora_targets"])  # build args come back from JSON as lists
+    parts = Parts(**chosen)
+    parts.check(neutral_reference)
+    encoder = create_encoder(backbone, image_size, input_channels(role, teacher_input),
+                             download=allow_download and not pretrained, **kwargs)
     if pretrained:
         load_backbone_weights(encoder, pretrained)
+    neutral = copy.deepcopy(encoder) if parts.neutral_encoder == "separate" else None
+    for module in filter(None, (encoder, neutral)):
+        if parts.lora_rank:
+            add_lora(module, parts.lora_rank, parts.lora_alpha, parts.lora_targets, parts.lora_dropout)
+        if parts.encoder_forward == "pain_in_3d" and getattr(module, "reg_token", None) is not None:
+            module.reg_token.requires_grad_(False)  # that forward never reads it: no gradient to wait for
     args = dict(role=role, backbone=backbone, image_size=image_size, teacher_input=teacher_input,
-                neutral_reference=neutral_reference, **timm_kwargs)
-    return PainModel(encoder, role, teacher_input, neutral_reference, args)
+                neutral_reference=neutral_reference, **asdict(parts), **kwargs)
+    return PainModel(encoder, neutral, role, teacher_input, neutral_reference, parts, args)
+
+
+def build_from_config(role: str, model: Mapping[str, Any]) -> PainModel:
+    """The PainModel of a resolved config's [model] table (training/config.py)."""
+    timm_kwargs = {"drop_path_rate": model["drop_path"]} | ({"depth": model["depth"]} if model["depth"] else {})
+    parts = {f.name: model[f.name] for f in fields(Parts)}  # the parts' config keys are their names
+    return build_model(role, model["backbone"], model["image_size"], model["teacher_input"],
+                       model["neutral_reference"], model["pretrained"] or None, model["allow_download"], **parts,
+                       **timm_kwargs)
 
 
 def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
@@ -129,17 +160,34 @@ class AttentionProbe:
 
 
 class NeutralCrossAttention(nn.Module):
-    """The pain image's tokens attend to the neutral image's tokens (residual, pre-norm)."""
+    """The pain image's tokens (queries) attend to the neutral image's tokens (keys and values).
 
-    def __init__(self, dim: int, heads: int) -> None:
+    `norm` "pre": `tokens + attn(norm_query(tokens), norm_neutral(neutral))`; "post" (the released
+    Pain-in-3D layer): `norm(tokens + attn(tokens, neutral))`.
+    """
+
+    def __init__(self, dim: int, heads: int, norm: str = "pre") -> None:
         super().__init__()
-        self.norm_query = nn.LayerNorm(dim)
-        self.norm_neutral = nn.LayerNorm(dim)
+        if dim % heads:
+            raise Pain3DError(f"model.cross_heads = {heads}: invalid; allowed: a divisor of the backbone's width {dim}")
+        self.pre = norm == "pre"
+        if self.pre:
+            self.norm_query = nn.LayerNorm(dim)
+            self.norm_neutral = nn.LayerNorm(dim)
         self.attn = nn.MultiheadAttention(dim, heads, batch_first=True)
+        if not self.pre:
+            self.norm = nn.LayerNorm(dim)
 
     def forward(self, tokens: torch.Tensor, neutral: torch.Tensor) -> torch.Tensor:
+        if not self.pre:
+            return self.norm(tokens + self.attn(tokens, neutral, neutral, need_weights=False)[0])
         kv = self.norm_neutral(neutral)
         return tokens + self.attn(self.norm_query(tokens), kv, kv, need_weights=False)[0]
+
+
+def _au_max() -> torch.Tensor:
+    catalog = facs.catalog()
+    return torch.tensor([float(catalog[k].max_intensity) for k in AU_KEYS])
 
 
 class PainHead(nn.Module):
@@ -151,12 +199,10 @@ class PainHead(nn.Module):
         self.pspi = nn.Linear(2 * dim, 1)
         self.aus = nn.Linear(2 * dim, len(AU_KEYS))
         self.pain = nn.Linear(2 * dim, len(facs.PAIN_THRESHOLDS))
-        catalog = facs.catalog()
-        self.register_buffer("au_max", torch.tensor([float(catalog[k].max_intensity) for k in AU_KEYS]),
-                             persistent=False)
+        self.register_buffer("au_max", _au_max(), persistent=False)
 
-    def forward(self, pooled: torch.Tensor) -> dict[str, torch.Tensor]:
-        x = self.norm(pooled)
+    def forward(self, cls: torch.Tensor, patches: torch.Tensor) -> dict[str, torch.Tensor]:
+        x = self.norm(torch.cat([cls, patches.mean(1)], dim=-1))
         return {
             "pspi": torch.sigmoid(self.pspi(x).squeeze(-1)) * facs.PSPI_MAX,
             "aus": torch.sigmoid(self.aus(x)) * self.au_max,
@@ -164,21 +210,62 @@ class PainHead(nn.Module):
         }
 
 
-class PainModel(nn.Module):
-    """Encoder + optional neutral cross-attention + heads; `forward(batch)` (module docs)."""
+class AUQueryHead(nn.Module):
+    """One learned query per PSPI AU reads the patch tokens; PSPI and pain logits read the CLS token.
 
-    def __init__(self, encoder: nn.Module, role: str, teacher_input: str, neutral_reference: bool,
-                 build_args: dict) -> None:
+    The layout of the released Pain-in-3D head (training/pain_in_3d.py maps its weights here): each
+    query's softmax attention (scaled dot product, no projections) pools the patch tokens into one
+    vector per AU, which a shared LayerNorm-Linear(512)-GELU and a Linear(512, 1) turn into the AU's
+    intensity (ReLU: >= 0). PSPI is an MLP (512, 256, 128) on the CLS token, sigmoid x 16; each
+    threshold of `PAIN_THRESHOLDS` has a LayerNorm-Linear logit. Dropout `dropout` before the PSPI
+    and pain layers, 0.6 x that in the AU path and the PSPI MLP's last two layers.
+    """
+
+    HIDDEN = (512, 256, 128)
+
+    def __init__(self, dim: int, dropout: float) -> None:
+        super().__init__()
+        low = dropout * 0.6
+        self.queries = nn.Parameter(torch.randn(len(AU_KEYS), dim))
+        self.au_features = nn.Sequential(nn.LayerNorm(dim), nn.Dropout(low), nn.Linear(dim, self.HIDDEN[0]), nn.GELU(),
+                                         nn.Dropout(low))
+        self.au_out = nn.Linear(self.HIDDEN[0], 1)
+        layers: list[nn.Module] = [nn.LayerNorm(dim)]
+        for i, (a, b) in enumerate(zip((dim, *self.HIDDEN), self.HIDDEN)):
+            layers += [nn.Dropout(dropout if i < 2 else low), nn.Linear(a, b), nn.GELU()]
+        self.pspi = nn.Sequential(*layers, nn.Dropout(low), nn.Linear(self.HIDDEN[-1], 1))
+        self.pain = nn.ModuleList(nn.Sequential(nn.LayerNorm(dim), nn.Dropout(dropout), nn.Linear(dim, 1))
+                                  for _ in facs.PAIN_THRESHOLDS)
+
+    def forward(self, cls: torch.Tensor, patches: torch.Tensor) -> dict[str, torch.Tensor]:
+        scores = self.queries @ patches.transpose(1, 2) / patches.shape[-1] ** 0.5  # (B, AUs, N)
+        pooled = scores.softmax(-1) @ patches
+        return {
+            "pspi": torch.sigmoid(self.pspi(cls).squeeze(-1)) * facs.PSPI_MAX,
+            "aus": torch.relu(self.au_out(self.au_features(pooled)).squeeze(-1)),
+            "pain_logits": torch.cat([head(cls) for head in self.pain], dim=-1),
+        }
+
+
+class PainModel(nn.Module):
+    """Encoder + optional neutral encoder and cross-attention + a head; `forward(batch)` (module docs)."""
+
+    def __init__(self, encoder: nn.Module, neutral_encoder: nn.Module | None, role: str, teacher_input: str,
+                 neutral_reference: bool, parts: Parts, build_args: dict) -> None:
         super().__init__()
         self.encoder = encoder
-        self.role, self.teacher_input = role, teacher_input
+        self.neutral_encoder = neutral_encoder  # None: the neutral image goes through `encoder`
+        self.role, self.teacher_input, self.parts = role, teacher_input, parts
         self.build_args = build_args  # build_model(**build_args) rebuilds this architecture
         self.embed_dim = int(encoder.embed_dim)
-        self.num_prefix = int(getattr(encoder, "num_prefix_tokens", 0))
         self.has_cls = getattr(encoder, "cls_token", None) is not None
+        timm_prefix = int(getattr(encoder, "num_prefix_tokens", 0))
+        self.num_prefix = timm_prefix if parts.encoder_forward == "timm" else int(self.has_cls)
         last = encoder.blocks[-1].attn
-        self.cross = NeutralCrossAttention(self.embed_dim, last.num_heads) if neutral_reference else None
-        self.head = PainHead(self.embed_dim)
+        heads = parts.cross_heads or last.num_heads
+        self.cross = NeutralCrossAttention(self.embed_dim, heads, parts.cross_norm) if neutral_reference else None
+        au_query = parts.head == "au_query"
+        self.head = AUQueryHead(self.embed_dim, parts.head_dropout) if au_query else PainHead(self.embed_dim)
         self._probe = AttentionProbe(last)
 
     @property
@@ -186,30 +273,65 @@ class PainModel(nn.Module):
         return self.cross is not None
 
     def forward(self, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        seq, attention = self._encode(self._input(batch, "image"))
+        seq, attention = self._encode(self.encoder, self._pain_input(batch))
         tokens = seq[:, self.num_prefix:]
-        if self.cross is not None:
-            neutral, _ = self._encode(self._input(batch, "neutral_image"))
-            seq = self.cross(seq, neutral)
-        patches = seq[:, self.num_prefix:].mean(1)
-        pooled = torch.cat([seq[:, 0] if self.has_cls else patches, patches], dim=-1)
-        return {**self.head(pooled), "tokens": tokens, "attention": attention}
+        if self.cross is None:
+            return {**self._heads(seq), "tokens": tokens, "attention": attention}
+        neutral = batch["neutral_image"]
+        shots = neutral.shape[1] if neutral.dim() == 5 else 1
+        encoder = self.encoder if self.neutral_encoder is None else self.neutral_encoder
+        neutral_seq, _ = self._encode(encoder, self._neutral_input(neutral.flatten(0, -4)))
+        out = self._heads(self.cross(seq.repeat_interleave(shots, 0), neutral_seq))
+        out = {k: v.unflatten(0, (-1, shots)).mean(1) for k, v in out.items()}  # multi-shot: the mean of the shots
+        return {**out, "tokens": tokens, "attention": attention}
 
-    def _input(self, batch: Mapping[str, torch.Tensor], image_key: str) -> torch.Tensor:
-        """What the encoder sees; a neutral image stands with a zero heatmap (neutral faces have none)."""
+    def _heads(self, seq: torch.Tensor) -> dict[str, torch.Tensor]:
+        patches = seq[:, self.num_prefix:]
+        return self.head(seq[:, 0] if self.has_cls else patches.mean(1), patches)
+
+    def _pain_input(self, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """What the encoder sees of the pain image: a teacher's heatmap at the scale of normalised RGB."""
         if self.role != "teacher":
-            return batch[image_key]
-        heat = batch["heatmap"] if image_key == "image" else torch.zeros_like(batch["heatmap"])
-        heat = (heat - 0.5) / 0.5  # the scale of normalised RGB
-        return heat if self.teacher_input == "heatmap" else torch.cat([batch[image_key], heat], dim=1)
+            return batch["image"]
+        heat = (batch["heatmap"] - 0.5) / 0.5
+        return heat if self.teacher_input == "heatmap" else torch.cat([batch["image"], heat], dim=1)
 
-    def _encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _neutral_input(self, images: torch.Tensor) -> torch.Tensor:
+        """A neutral image stands with a zero heatmap (neutral faces have none), normalised as in `_pain_input`."""
+        return images if self.role != "teacher" else torch.cat([images, torch.full_like(images[:, :1], -1.0)], dim=1)
+
+    def _encode(self, encoder: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """All tokens after the encoder's final norm, and the last block's CLS-to-patch attention."""
-        seq = self.encoder.forward_features(x)
-        weights = self._probe.take()  # (B, heads, T, T)
+        seq = encoder.forward_features(x) if self.parts.encoder_forward == "timm" else pain_in_3d_features(encoder, x)
+        weights = self._probe.take()  # (B, heads, T, T); None from a separate neutral encoder
+        if weights is None:
+            return seq, None
         p = self.num_prefix
         attention = weights[:, :, 0, p:] if self.has_cls else weights[:, :, p:, p:].mean(2)
         return seq, attention
+
+
+def pain_in_3d_features(encoder: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The tokens of a timm ViT run as the released Pain-in-3D code runs it.
+
+    Patch embedding, the CLS token, the absolute position embedding if the backbone has one, every
+    block called without its rotary embedding, the final norm: register tokens and the encoder's
+    `forward_features` are skipped, so a DINOv3 (rotary positions only) sees no patch positions.
+    """
+    x = encoder.patch_embed(x)
+    if x.dim() == 4:  # (B, H, W, D) of backbones with dynamic image sizes (DINOv3)
+        x = x.flatten(1, 2)
+    pos = getattr(encoder, "pos_embed", None)
+    if pos is not None and pos.shape[1] == x.shape[1]:  # position embedding of the patches alone
+        x, pos = x + pos, None
+    if getattr(encoder, "cls_token", None) is not None:
+        x = torch.cat([encoder.cls_token.expand(len(x), -1, -1), x], dim=1)
+    if pos is not None:
+        x = x + pos
+    x = encoder.pos_drop(x)
+    for block in encoder.blocks:
+        x = block(x)
+    return encoder.norm(x)
 
 
 def freeze(model: nn.Module) -> nn.Module:

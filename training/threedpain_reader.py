@@ -25,7 +25,7 @@ from pain3d import facs, threedpain
 from pain3d.dataset import NEUTRAL
 from pain3d.errors import Pain3DError
 
-from .datasets import AU_KEYS, Item, PainDataset, PathSlots, check_split, identity_splits, twin_slot
+from .datasets import AU_KEYS, Item, NeutralViews, PainDataset, PathSlots, check_split, identity_splits, twin_slot
 from .transforms import Augment
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -53,6 +53,7 @@ class ThreeDPainDataset(PainDataset):
         image_slots, heat_slots = PathSlots(), PathSlots()
         identity = {subject: i for i, subject in enumerate(sorted({_subject(base, root) for base, _ in images}))}
         twins = {(_subject(b, root), k): p for (b, k), p in images.items() if b.endswith("_" + NEUTRAL)}
+        neutral_views = NeutralViews(twins)
         items, labels = [], {}
         for (base, k), path in sorted(images.items()):
             subject = _subject(base, root)
@@ -71,7 +72,7 @@ class ThreeDPainDataset(PainDataset):
                 heatmap=heat_slots(heat) if heat is not None else None,
                 neutral=twin_slot(image_slots, twins, (subject, k), with_neutral), aus=aus, pspi=pspi,
                 yaw=float(view_yaws[k]) if view_yaws is not None and k < len(view_yaws) else math.nan,
-                view_index=k))
+                view_index=k, neutral_others=neutral_views.others(image_slots, subject, k, with_neutral)))
         super().__init__(items, image_slots.paths, heat_slots.paths, image_size=image_size, augment=augment,
                          with_neutral=with_neutral, cache=cache, mean=mean, std=std,
                          heatmap_colors=heatmap_colors, where=f"{root} ({split or 'all splits'})")

@@ -12,6 +12,10 @@ config (training/config.py) into the run folder OUT, validating on the val split
 - a student loads its teacher (`run.teacher`: a run folder or a model file; its best checkpoint),
   freezes it, and adds the distillation terms (training/losses.py) with a token projector trained
   alongside;
+- `run.init` (`--init RUN`) starts from another run's weights (fine-tuning; the models must match);
+- `data.weighted_sampling` draws the training images in proportion to weights (training/sampler.py);
+- on the UNBC-McMaster archive (`unbc:PATH`) the splits are fold `data.fold`'s subjects
+  (training/folds.py), written to `folds.json`;
 - launched by torchrun (WORLD_SIZE > 1) it runs DistributedDataParallel, nccl on GPUs and gloo on
   CPUs: process `rank` trains on every `world_size`-th batch of each epoch, so an optimiser step
   sees `batch_size x world_size x accumulate` images. Process 0 alone writes files.
@@ -21,6 +25,7 @@ The run folder:
 | file | what |
 | --- | --- |
 | `config.json` | resolved config, role, data, processes, model build args, software versions (at the start) |
+| `folds.json` | UNBC only: the folds and this run's test, validation and training subjects |
 | `metrics.csv` | every `run.log_every` steps: step, epoch, lr, loss, each loss part (unweighted), images/s |
 | `summary.csv` | every epoch (timm's summary.csv): epoch, step, lr, train_loss, val_loss, val_pspi_mae, val_au_mae |
 | `tensorboard/` | the same numbers (`run.tensorboard`) |
@@ -60,10 +65,12 @@ from pain3d import __version__
 from pain3d.errors import Pain3DError
 from pain3d.fileio import atomic_write_text
 
-from .checkpoint import Progress, load_model, record_best, resume, save_checkpoint
-from .loader import collate, make_loader, open_split, to_device
+from .checkpoint import Progress, load_model, model_file, record_best, resume, save_checkpoint
+from .folds import save_split
+from .loader import UnbcSource, collate, data_label, for_training, make_loader, open_split, to_device
 from .losses import DISTILL_TERMS, TASK_TERMS, distillation_loss, make_projector, task_loss
-from .models import PainModel, build_model, freeze
+from .models import PainModel, build_from_config, freeze, load_weights
+from .sampler import sampling_weights
 from .transforms import Augment
 
 RUN_FORMAT = "pain3d-run"
@@ -113,13 +120,6 @@ def step_seed(seed: int, rank: int, step: int) -> int:
 # --- models and the optimiser ---------------------------------------------------------------
 
 
-def build_from_config(role: str, config: dict) -> PainModel:
-    m = config["model"]
-    timm_kwargs: dict[str, Any] = {"drop_path_rate": m["drop_path"]} | ({"depth": m["depth"]} if m["depth"] else {})
-    return build_model(role, m["backbone"], m["image_size"], m["teacher_input"], m["neutral_reference"],
-                       m["pretrained"] or None, m["allow_download"], **timm_kwargs)
-
-
 def load_teacher(config: dict) -> PainModel:
     """The student's frozen teacher (run.teacher), checked to see the student's images."""
     source = config["run"]["teacher"]
@@ -148,9 +148,24 @@ class Trainee(nn.Module):
 
 
 def make_optimizer(trainee: Trainee, optim: dict) -> torch.optim.AdamW:
-    skip = {f"model.encoder.{name}" for name in trainee.model.encoder.no_weight_decay()}
+    """AdamW over the trainable parameters (a LoRA model's frozen backbone is left out); the encoders'
+    groups carry `lr_scale` = optim.backbone_lr_scale when that is not 1."""
+    model = trainee.model
+    skip = {f"model.{part}.{name}" for part in ("encoder", "neutral_encoder") if getattr(model, part) is not None
+            for name in getattr(model, part).no_weight_decay()}
     groups = param_groups_weight_decay(trainee, optim["weight_decay"], no_weight_decay_list=skip)
+    scale = optim["backbone_lr_scale"]
+    if scale != 1:
+        groups = [g for group in groups for g in _split_backbone(group, model, scale) if g["params"]]
     return torch.optim.AdamW(groups, lr=optim["lr"])
+
+
+def _split_backbone(group: dict, model: PainModel, scale: float) -> list[dict]:
+    """A parameter group as [the rest, the encoders' parameters with lr_scale]."""
+    encoders = {id(p) for part in (model.encoder, model.neutral_encoder) if part is not None for p in part.parameters()}
+    rest = [p for p in group["params"] if id(p) not in encoders]
+    backbone = [p for p in group["params"] if id(p) in encoders]
+    return [{**group, "params": rest}, {**group, "params": backbone, "lr_scale": scale}]
 
 
 def lr_at(step: int, total: int, optim: dict) -> float:
@@ -171,9 +186,9 @@ def total_steps(batches_per_epoch: int, optim: dict) -> int:
 # --- the run folder --------------------------------------------------------------------------
 
 
-def run_record(data: Path, role: str, config: dict, world_size: int) -> dict:
+def run_record(data: Path | str | UnbcSource, role: str, config: dict, world_size: int) -> dict:
     """What config.json holds, minus the model's build args and the versions (added when written)."""
-    return {"format": RUN_FORMAT, "role": role, "data": str(Path(data).resolve()), "world_size": world_size,
+    return {"format": RUN_FORMAT, "role": role, "data": data_label(data), "world_size": world_size,
             "config": config}
 
 
@@ -296,7 +311,8 @@ class Trainer:
         self.optim, self.weights = config["optim"], config["loss"]
         record = run_record(data, role, config, procs.world_size)
         resuming = check_same_run(self.out, record)
-        self._build_models()
+        data = for_training(data, role, config)
+        self._build_models(init=not resuming)
         self.loader, self.val_loader = self._loaders(data)
         self.total_steps = total_steps(self.loader.batch_sampler.batches_per_epoch, self.optim)
         self.progress = (resume(self.out, self.model, self.optimizer, self.trainee.projector) if resuming
@@ -307,21 +323,26 @@ class Trainer:
         self._barrier()  # every process has read OUT before process 0 writes to it
         if procs.main and not resuming:
             write_run_record(self.out, record, self.model)
+        if procs.main and isinstance(data, UnbcSource):
+            save_split(self.out, data.fold)
         columns = ["step", "epoch", "lr", "loss", *self.parts, "images_per_s"]
         self.log = RunLog(self.out, columns, self.progress.step, config["run"]["tensorboard"], procs.main)
         self._reset_window()
 
-    def _build_models(self) -> None:
-        """The model, a student's frozen teacher and projector, the optimiser."""
+    def _build_models(self, init: bool) -> None:
+        """The model (`run.init`'s weights when `init`), a student's frozen teacher and projector, the optimiser."""
         device = self.procs.device
         torch.manual_seed(self.config["run"]["seed"])  # the same initial weights on every process
-        self.model = build_from_config(self.role, self.config).to(device)
+        self.model = build_from_config(self.role, self.config["model"]).to(device)
+        if init and self.config["run"]["init"]:  # a resumed run has its own weights
+            load_weights(self.model, model_file(Path(self.config["run"]["init"])),
+                         what=f"the {self.role} model of this config (--init)")
         self.teacher = load_teacher(self.config).to(device) if self.role == "student" else None
         projector = make_projector(self.model.embed_dim, self.teacher.embed_dim) if self.teacher else nn.Identity()
         self.trainee = Trainee(self.model, projector).to(device)
         self.optimizer = make_optimizer(self.trainee, self.optim)
 
-    def _loaders(self, data: Path) -> tuple[DataLoader, DataLoader]:
+    def _loaders(self, data: Path | UnbcSource) -> tuple[DataLoader, DataLoader]:
         cfg, m, p = self.config["data"], self.config["model"], self.procs
         with_neutral = self.model.neutral_reference or bool(self.teacher and self.teacher.neutral_reference)
         augment = Augment(flip=cfg["flip"]) if cfg["augment"] else None
@@ -330,7 +351,8 @@ class Trainer:
         val_set = open_split(data, "val", m["image_size"], with_neutral=with_neutral, cache=cfg["cache"])
         batch = self.optim["batch_size"]
         loader = make_loader(train_set, batch, True, self.config["run"]["seed"], cfg["workers"], cfg["pin_memory"],
-                             rank=p.rank, world_size=p.world_size)
+                             rank=p.rank, world_size=p.world_size,
+                             weights=sampling_weights(train_set.pspi, cfg["weighted_sampling"]))
         if loader.batch_sampler.batches_per_epoch == 0:
             raise Pain3DError(f"{data}: the train split has {len(train_set)} images, fewer than one batch of "
                               f"{batch} for each of {p.world_size} processes; lower --batch-size")
@@ -391,7 +413,7 @@ class Trainer:
         p = self.progress
         lr = lr_at(p.step, self.total_steps, self.optim)
         for group in self.optimizer.param_groups:
-            group["lr"] = lr
+            group["lr"] = lr * group.get("lr_scale", 1.0)
         torch.manual_seed(step_seed(self.config["run"]["seed"], self.procs.rank, p.step))
         step_sums = torch.zeros(len(self.parts) + 1, device=self.procs.device)
         for i in range(count):
