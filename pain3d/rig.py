@@ -403,7 +403,7 @@ def nose_wrinkle(face: Face) -> np.ndarray:
     infra = face.region("infraorbital_L") + face.region("infraorbital_R")
     # the upper nasolabial furrow deepens: the cheek beside the ala bulges forward and up
     furrow = (face.region("nasolabial_L") + face.region("nasolabial_R")) * smoothstep(p.z_sto + 0.004, p.z_sn, z)
-    out = _vec(alae * face.off_lids, 0.012 * s * face.lateral(), -0.015 * s, 0.12 * s)  # up, and flared
+    out = _vec(alae * face.off_lids, 0.012 * s * face.lateral(), -0.015 * s, 0.11 * s)  # up, and flared
     out += _vec(furrow * face.off_lids, 0.0, -0.03 * s, 0.05 * s)
     out += _vec(bridge * face.off_lids, 0.0, 0.0, -0.025 * s)  # bunching is drawn by the wrinkle map
     out += _vec(infra * face.off_lids, 0.0, -0.015 * s, 0.06 * s)

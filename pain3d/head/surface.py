@@ -134,14 +134,17 @@ def _nose(x: np.ndarray, z: np.ndarray, p: HeadParams) -> np.ndarray:
     height = pchip(z, np.array(zs), np.array(hs))
     nw = p.nose_half_width
     zw = [zn + 0.01, zn, zn - 0.02, zt + 0.006, zt, zsn]
-    ws = [0.0060, 0.0072, 0.0080, 0.0092, 0.0105, 0.0115]
+    ws = [0.0060, 0.0072, 0.0078, 0.0086, 0.0096, 0.0092]  # the lower dorsum narrows to the tip lobule
     width = pchip(z, np.array(zw), np.array(ws)) * (nw / 0.0166) ** 0.5
     ridge = height * np.exp(-np.abs(x / width) ** 2.2)
-    ala_x = nw - 0.0052
-    ala_z = zsn + 0.0042
-    alae = 0.0105 * (_blob(x, z, ala_x, ala_z, 0.0058, 0.0056, 3.0)
-                     + _blob(x, z, -ala_x, ala_z, 0.0058, 0.0056, 3.0))
+    ala_x = nw - 0.0048
+    ala_z = zsn + 0.0045
+    alae = 0.0135 * (_blob(x, z, ala_x, ala_z, 0.0062, 0.0060, 5.0)
+                     + _blob(x, z, -ala_x, ala_z, 0.0062, 0.0060, 5.0))
     nose = np.maximum(ridge, alae) + 0.25 * np.minimum(ridge, alae)
+    # the alar-facial groove: the crease where each ala's lobe meets the cheek and lip
+    r = np.sqrt(((np.abs(x) - ala_x) / 0.0062) ** 2 + ((z - ala_z) / 0.0060) ** 2)
+    nose = nose - 0.0024 * np.exp(-((r - 1.1) / 0.15) ** 2) * smoothstep(ala_x - 0.002, ala_x + 0.002, np.abs(x))
     # nostrils: dents in the underside between tip and alae
     nx = 0.0052 * (nw / 0.0166)
     nost = _blob(x, z, nx, zsn + 0.0030, 0.0034, 0.0023, 2.5) + _blob(x, z, -nx, zsn + 0.0030, 0.0034, 0.0023, 2.5)

@@ -91,6 +91,20 @@ def test_anthropometric_ratios():
         assert 1.15 < ch_ch / al_al < 2.0
 
 
+def test_each_ala_is_a_lobe_set_off_from_the_cheek_by_a_crease():
+    """Across the nose at the alar level the face rises from the cheek over the alar-facial groove
+    onto the ala's lobe: the groove is a dip of 0.5 mm or more, the lobe stands 8 mm or more proud
+    of the cheek beyond it (Farkas 1994: alar base to cheek; Oneal et al. 1999 on the alar groove)."""
+    for ctl, age, sex, rs in _random_identities(8, seed=5):
+        p = build_head(ctl, age, sex, level=LEVEL, residual_seed=rs).params
+        x = np.linspace(p.nose_half_width - 0.006, p.nose_half_width + 0.012, 181)
+        depth = face_depth(x, np.full_like(x, p.z_sn + 0.0045), p)
+        groove = int(np.argmin(np.where(x > p.nose_half_width - 0.002, depth, np.inf)))
+        lobe, cheek = depth[:groove].max(), depth[groove:].max()
+        assert cheek - depth[groove] > 0.0005 and 0.0 < groove < len(x) - 1, (age, sex)
+        assert lobe - cheek > 0.008, (age, sex)
+
+
 def _mean_metric(fn, n=6, **kw):
     rng = np.random.default_rng(kw.pop("seed", 11))
     vals = []
