@@ -8,7 +8,7 @@ what the `[model]` table of a training config (training/config.py) sets under th
 | `head` | "pooled", "au_query" | the pooled head (CLS and mean token), or one learned query per PSPI AU over the tokens |
 | `head_dropout` | 0..0.9 | dropout of the AU-query head's layers |
 | `neutral_encoder` | "shared", "separate" | the neutral image's encoder: the pain encoder itself, or a copy of it with its own weights |
-| `cross_heads` | 0..64 | heads of the pain-to-neutral cross-attention (0: as many as the backbone's blocks) |
+| `cross_heads` | 0..64 | heads of the pain-to-neutral cross-attention (0: as many as the backbone's attention heads) |
 | `cross_norm` | "pre", "post" | layer norm before the cross-attention (on both inputs), or after its residual sum |
 | `encoder_forward` | "timm", "pain_in_3d" | the backbone's own forward, or the released Pain-in-3D code's (no rotary embeddings, no register tokens) |
 | `lora_rank` | 0..1024 | 0: every backbone weight is trained; more: the backbone is frozen and LoRA adapters of that rank train |
