@@ -8,7 +8,10 @@ allow_download, **parts_and_timm_kwargs) -> PainModel`:
   distillation; the model is the same).
 - `backbone`: any timm ViT name (vit_tiny_patch16_224, vit_small/base, DINOv2 `*_dinov2`, DINOv3
   `*_dinov3`, with a weight tag such as `.sat493m` if wanted); keywords that are not parts go to
-  `timm.create_model` (drop_path_rate, embed_dim, depth, ...).
+  `timm.create_model` (drop_path_rate, embed_dim, depth, ...). A timm CNN (resnet18, convnext_*,
+  ...) works too (`ConvEncoder`): the positions of its last feature map are its tokens (no CLS
+  token), and its activation map stands in for attention; it has no `depth` to cut, no attention
+  heads for `cross_heads` = 0 to copy, and no "pain_in_3d" forward.
 - `neutral_reference`: the identity's neutral image (batch["neutral_image"]) is encoded too and the
   pain image's tokens attend to its tokens (one residual multi-head cross-attention layer).
 - the parts (training/parts.py): the head ("pooled" or "au_query"), the neutral encoder (shared
@@ -31,7 +34,7 @@ allow_download, **parts_and_timm_kwargs) -> PainModel`:
 | `aus` | (B, 6) | AU intensities in `AU_KEYS` order: the pooled head's AU43 in 0..1 and the others 0..5; the AU-query head's >= 0 |
 | `pain_logits` | (B, 3) | logits of PSPI >= 1, 2, 3 (`PAIN_THRESHOLDS`) |
 | `tokens` | (B, N, D) | the encoder's patch tokens of the pain image (before any cross-attention) |
-| `attention` | (B, heads, N) | CLS-to-patch softmax attention of the encoder's last block |
+| `attention` | (B, heads, N) | CLS-to-patch softmax attention of the encoder's last block; a CNN's (B, 1, N) activation map |
 
 Checkpoints: `read_state_dict(path)` reads tensors only (safetensors or weights_only); a missing,
 truncated or foreign file is a one-line Pain3DError. `load_weights(module, path)` loads a whole
@@ -92,8 +95,10 @@ def build_model(role: str, backbone: str, image_size: int, teacher_input: str = 
     parts.check(neutral_reference)
     encoder = create_encoder(backbone, image_size, input_channels(role, teacher_input),
                              download=allow_download and not pretrained, **kwargs)
+    if isinstance(encoder, ConvEncoder):
+        _check_conv_parts(backbone, parts, neutral_reference, encoder.embed_dim)
     if pretrained:
-        load_backbone_weights(encoder, pretrained)
+        load_backbone_weights(encoder.net if isinstance(encoder, ConvEncoder) else encoder, pretrained)
     neutral = copy.deepcopy(encoder) if parts.neutral_encoder == "separate" else None
     for module in filter(None, (encoder, neutral)):
         if parts.lora_rank:
@@ -121,22 +126,75 @@ def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
 
 def create_encoder(backbone: str, image_size: int, in_chans: int, download: bool = False,
                    **timm_kwargs: Any) -> nn.Module:
-    """A headless timm ViT (num_classes=0) at `image_size`; Pain3DError if it is not one."""
+    """A headless timm ViT (num_classes=0) at `image_size`, or a timm CNN as a `ConvEncoder`; Pain3DError
+    if it is neither."""
+    kwargs = dict(pretrained=download, num_classes=0, in_chans=in_chans, **timm_kwargs)
     try:
-        encoder = timm.create_model(backbone, pretrained=download, num_classes=0, img_size=image_size,
-                                    in_chans=in_chans, **timm_kwargs)
+        encoder = timm.create_model(backbone, img_size=image_size, **kwargs)
+    except TypeError as err:
+        if "'img_size'" not in str(err):
+            raise Pain3DError(f"backbone {backbone!r}: {_first_line(err)}") from None
+        return _conv_encoder(backbone, image_size, kwargs)  # CNNs take any input size: no img_size
     except Exception as err:  # unknown name, bad keyword, failed download: all one line for the user
-        reason = "not a timm vision transformer" if "img_size" in str(err) else _first_line(err)
-        raise Pain3DError(f"backbone {backbone!r}: {reason}") from None
+        raise Pain3DError(f"backbone {backbone!r}: {_first_line(err)}") from None
     blocks = getattr(encoder, "blocks", None)
     attn = getattr(blocks[-1], "attn", None) if blocks else None
     if not hasattr(attn, "attn_drop") or not hasattr(attn, "fused_attn") or not hasattr(encoder, "patch_embed"):
         raise Pain3DError(f"backbone {backbone!r}: not a timm vision transformer (needs patch_embed and "
-                          f"blocks with attention)")
+                          f"blocks with attention) or convolutional network")
     patch = encoder.patch_embed.patch_size[0]
     if image_size % patch:
         raise Pain3DError(f"image_size = {image_size}: must be a multiple of {backbone}'s patch size {patch}")
     return encoder
+
+
+class ConvEncoder(nn.Module):
+    """A timm CNN seen as a token encoder: `forward_features` gives its last feature map's positions as
+    (B, H*W, C) tokens, without a CLS token; `embed_dim` is C. Its weights keep timm's names under `net.`."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+        self.embed_dim = int(net.num_features)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net.forward_features(x).flatten(2).transpose(1, 2)
+
+    def no_weight_decay(self) -> set[str]:
+        return set()  # a CNN has no position embeddings or tokens; norms and biases are exempt anyway
+
+
+def _conv_encoder(backbone: str, image_size: int, kwargs: dict[str, Any]) -> ConvEncoder:
+    """A headless timm CNN (module docs); Pain3DError for a ViT-only setting or a model without a feature map."""
+    if "depth" in kwargs:
+        raise Pain3DError(f"model.depth = {kwargs['depth']}: {backbone} is a convolutional network, whose depth "
+                          f"is its own; allowed: 0")
+    try:
+        net = timm.create_model(backbone, **kwargs)
+    except Exception as err:
+        raise Pain3DError(f"backbone {backbone!r}: {_first_line(err)}") from None
+    with torch.no_grad():  # in eval mode: batch norm keeps its statistics
+        features = net.eval().forward_features(torch.zeros(1, kwargs["in_chans"], image_size, image_size))
+    if features.dim() != 4 or hasattr(net, "patch_embed"):
+        raise Pain3DError(f"backbone {backbone!r}: not a timm vision transformer or convolutional network")
+    return ConvEncoder(net.train())
+
+
+def _check_conv_parts(backbone: str, parts: Parts, neutral_reference: bool, width: int) -> None:
+    """One-line Pain3DError for parts a CNN cannot have."""
+    if parts.encoder_forward != "timm":
+        raise Pain3DError(f'model.encoder_forward = "{parts.encoder_forward}": {backbone} is a convolutional '
+                          f'network; allowed: "timm"')
+    if neutral_reference and not parts.cross_heads:
+        raise Pain3DError(f"model.cross_heads = 0: {backbone} has no attention heads to copy; allowed: a "
+                          f"divisor of its width {width}")
+
+
+def activation_map(tokens: torch.Tensor) -> torch.Tensor:
+    """(B, 1, N) spatial attention of a CNN: each position's mean squared activation, normalised over the
+    positions (Zagoruyko and Komodakis' activation-based attention), what a ViT's CLS attention is for."""
+    energy = tokens.float().pow(2).mean(-1)
+    return (energy / energy.sum(-1, keepdim=True).clamp_min(1e-12))[:, None]
 
 
 class AttentionProbe:
@@ -261,12 +319,12 @@ class PainModel(nn.Module):
         self.has_cls = getattr(encoder, "cls_token", None) is not None
         timm_prefix = int(getattr(encoder, "num_prefix_tokens", 0))
         self.num_prefix = timm_prefix if parts.encoder_forward == "timm" else int(self.has_cls)
-        last = encoder.blocks[-1].attn
-        heads = parts.cross_heads or last.num_heads
+        last = None if isinstance(encoder, ConvEncoder) else encoder.blocks[-1].attn
+        heads = parts.cross_heads or getattr(last, "num_heads", 0)
         self.cross = NeutralCrossAttention(self.embed_dim, heads, parts.cross_norm) if neutral_reference else None
         au_query = parts.head == "au_query"
         self.head = AUQueryHead(self.embed_dim, parts.head_dropout) if au_query else PainHead(self.embed_dim)
-        self._probe = AttentionProbe(last)
+        self._probe = AttentionProbe(last) if last is not None else None  # None: a CNN, read by activation_map
 
     @property
     def neutral_reference(self) -> bool:
@@ -301,7 +359,11 @@ class PainModel(nn.Module):
         return images if self.role != "teacher" else torch.cat([images, torch.full_like(images[:, :1], -1.0)], dim=1)
 
     def _encode(self, encoder: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """All tokens after the encoder's final norm, and the last block's CLS-to-patch attention."""
+        """All tokens after the encoder's final norm, and the last block's CLS-to-patch attention (a CNN: its
+        feature map's positions and their activation map)."""
+        if self._probe is None:
+            seq = encoder.forward_features(x)
+            return seq, activation_map(seq)
         seq = encoder.forward_features(x) if self.parts.encoder_forward == "timm" else pain_in_3d_features(encoder, x)
         weights = self._probe.take()  # (B, heads, T, T); None from a separate neutral encoder
         if weights is None:

@@ -105,7 +105,7 @@ def test_dino_backbones(backbone, size):
 def test_bad_model_settings_are_one_line_errors():
     cases = [(dict(role="critic"), "role"), (dict(teacher_input="rgb"), "teacher_input"),
              (dict(role="teacher", neutral_reference=True), "heatmap-only teacher"),
-             (dict(backbone="no_such_model"), "Unknown model"), (dict(backbone="resnet18"), "not a timm vision"),
+             (dict(backbone="no_such_model"), "Unknown model"), (dict(backbone="mixer_s16_224"), "not a timm vision"),
              (dict(image_size=40), "multiple of"), (dict(bogus=1), "bogus")]
     for change, message in cases:
         kwargs = {"role": "student", "backbone": TINY, "image_size": SIZE, **change}
