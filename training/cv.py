@@ -30,9 +30,8 @@ from pain3d.errors import Pain3DError
 from pain3d.facs import PAIN_THRESHOLDS, PSPI_AUS
 from pain3d.fileio import atomic_write_text, make_folder
 
-from .checkpoint import load_model
 from .eval_report import Predictions, evaluate, write_report
-from .evaluate import device, predict_split
+from .evaluate import device, open_model, predict_split
 from .folds import read_split
 from .loader import UnbcSource, data_label, data_source, for_run, open_split
 from .train import train
@@ -75,7 +74,7 @@ def cross_validate(data: str | Path, role: str, config: dict, out: Path, n_boot:
 
 def evaluate_fold(run: Path, data: str | Path, n_boot: int, seed: int, workers: int) -> None:
     """Write the test fold's report, F1 thresholds chosen on the training folds (module docs)."""
-    model, _ = load_model(run, "best")
+    model = open_model(run, "best")  # as pain3d eval opens it: LoRA merged
     source, on = for_run(data, run), device()
     size, neutral = model.build_args["image_size"], model.neutral_reference
 
