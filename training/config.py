@@ -70,6 +70,9 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "pin_memory": Field("bool", True, "Pin host memory for faster GPU copies (ignored on the CPU)."),
         "cache": Field("bool", False, "Keep decoded images in memory after the first epoch."),
         "augment": Field("bool", True, "Label-preserving augmentation: colour, blur, small crops."),
+        "crop_min": Field("float", 0.85, "Augmentation: the smallest random crop's side as a share of the image "
+                          "(1: no random crops; they slow small ViTs trained from scratch, docs/results.md).",
+                          0.3, 1.0),
         "flip": Field("bool", False, "Horizontal flips, swapping left/right AU labels with the image."),
         "weighted_sampling": Field("choice", "none", "Draw training images with replacement, rare pain more often: "
                                    "\"pain\" weighs PSPI >= 1 twice, \"balanced\" gives PSPI 0, 1, 2 and >= 3 "

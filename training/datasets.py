@@ -31,7 +31,8 @@ An item is a dict (every item has the same keys, so `collate` = torch's default 
 then the identity's other neutral images (`Item.neutral_others`), the nearest view first.
 
 `cache=True` keeps decoded, resized images in shared memory (training/cache.py). `crops` (one box
-per image slot: left, top, right, bottom) crops each image before resizing (the UNBC face crops).
+per image slot: left, top, right, bottom) and `heatmap_crops` (one per heatmap slot) crop each file
+before resizing: the readers' face crops (training/images.py `face_box`).
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ from pain3d.sampling import SPLITS
 
 from .cache import SharedSlots
 from .heat import HEATMAP_COLORMAPS
-from .images import load_heatmap, load_rgb
+from .images import Box, load_heatmap, load_rgb
 from .transforms import Augment
 
 AU_KEYS: tuple[str, ...] = facs.PSPI_AUS
@@ -91,7 +92,7 @@ class PainDataset(Dataset):
     def __init__(self, items: list[Item], image_paths: list[Path], heatmap_paths: list[Path], *,
                  image_size: int, augment: Augment | None, with_neutral: bool, cache: bool,
                  mean: Sequence[float], std: Sequence[float], heatmap_colors: str, where: str,
-                 crops: Sequence[tuple[int, int, int, int]] | None = None) -> None:
+                 crops: Sequence[Box] | None = None, heatmap_crops: Sequence[Box] | None = None) -> None:
         if not items:
             raise Pain3DError(f"{where}: no images in this split")
         if heatmap_colors not in HEATMAP_COLORMAPS:
@@ -101,7 +102,7 @@ class PainDataset(Dataset):
             raise Pain3DError(f"{where}: {missing} has no neutral image of the same identity and view")
         self.items, self.image_paths, self.heatmap_paths = items, image_paths, heatmap_paths
         self.image_size, self.augment, self.with_neutral = image_size, augment, with_neutral
-        self.heatmap_colors, self.crops = heatmap_colors, crops
+        self.heatmap_colors, self.crops, self.heatmap_crops = heatmap_colors, crops, heatmap_crops
         self.neutral_shots = 1
         self.mean = torch.tensor(mean, dtype=torch.float32).view(3, 1, 1)
         self.std = torch.tensor(std, dtype=torch.float32).view(3, 1, 1)
@@ -161,7 +162,8 @@ class PainDataset(Dataset):
             return torch.zeros(1, self.image_size, self.image_size)
 
         def load() -> torch.Tensor:
-            return load_heatmap(self.heatmap_paths[slot], self.image_size, self.heatmap_colors)
+            box = self.heatmap_crops[slot] if self.heatmap_crops else None
+            return load_heatmap(self.heatmap_paths[slot], self.image_size, self.heatmap_colors, box)
 
         return (self._heatmaps.get(slot, load) if self._heatmaps else load()).float()
 

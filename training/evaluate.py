@@ -7,7 +7,9 @@
   (training/eval_report.py): predictions on the split and on val (whose F1-best thresholds are applied
   to the split), bootstrap intervals, overlays of the pain images with the highest PSPI;
 - `predict_images(run, images, neutrals) -> rows`: PSPI, AU intensities and pain probabilities of
-  image files, for students and baselines (a teacher reads heatmaps, not photographs).
+  image files, for students and baselines (a teacher reads heatmaps, not photographs). The files are
+  read whole: give face crops framed as the dataset readers frame them (the square around the face's
+  landmarks, 1.4 x their extent; training/images.py `face_box`).
 
 `run` is a run folder (its `best` checkpoint, or `last` with which="last"), a model file, or a
 checkpoint of the released Pain-in-3D code, built as the `[model]` table of `architecture` (a
@@ -15,8 +17,9 @@ training config; default: the vitpain_v4 preset; training/pain_in_3d.py). A neut
 model averages its predictions over K neutral references of the person (multi-shot):
 `neutral_shots` of `evaluate_run` (the identity's neutral images, nearest view first), the
 `neutrals` given to `predict_images`.
-Face masks: a Pain3D manifest row's `mask` file (pain3d.dataset.MASK_CLASSES); every class but
-background, hair, clothing and bedding is face. Without masks the whole image counts.
+Face masks: a Pain3D manifest row's `mask` file (pain3d.dataset.MASK_CLASSES), cropped as its image
+is (training/manifest_reader.py); every class but background, hair, clothing and bedding is face.
+Without masks the whole image counts.
 """
 
 from __future__ import annotations
@@ -37,9 +40,10 @@ from pain3d.facs import PAIN_THRESHOLDS
 from .checkpoint import is_model_file, load_model, model_file
 from .datasets import AU_KEYS, PainDataset
 from .eval_report import Overlay, Predictions, evaluate, write_report
-from .images import load_rgb
+from .images import Box, load_rgb
 from .lora import merge_lora
 from .loader import collate, for_run, open_split, to_device
+from .manifest_reader import face_boxes
 from .metrics import attention_heatmap_auc, pointing_game
 from .models import PainModel
 from .pain_in_3d import load_pain_in_3d
@@ -53,21 +57,25 @@ def device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def face_masks(data: Path) -> dict[str, Path]:
-    """sample_id -> face-mask file, for the rows of a Pain3D manifest that have one."""
+def face_masks(data: Path) -> dict[str, tuple[Path, Box]]:
+    """sample_id -> (mask file, the face crop its image is read with), for the rows of a Pain3D manifest
+    that have a mask."""
     if not (Path(data) / "manifest.jsonl").is_file():
         return {}
-    return {row["sample_id"]: Path(data) / row["mask"] for row in read_manifest(data) if row.get("mask")}
+    rows = read_manifest(data)
+    boxes = face_boxes(Path(data), rows)
+    return {row["sample_id"]: (Path(data) / row["mask"], boxes[row["sample_id"]]) for row in rows if row.get("mask")}
 
 
-def _face(path: Path, size: int) -> np.ndarray:
-    classes = np.asarray(Image.open(path).convert("L").resize((size, size), Image.NEAREST))
+def _face(mask: tuple[Path, Box], size: int) -> np.ndarray:
+    path, box = mask
+    classes = np.asarray(Image.open(path).convert("L").crop(box).resize((size, size), Image.NEAREST))
     return np.isin(classes, FACE_CLASSES)
 
 
 @torch.no_grad()
 def predict_split(model: PainModel, dataset: PainDataset, split: str, on: torch.device, batch_size: int = 64,
-                  workers: int = 0, masks: dict[str, Path] | None = None) -> tuple[Predictions, np.ndarray]:
+                  workers: int = 0, masks: dict[str, tuple[Path, Box]] | None = None) -> tuple[Predictions, np.ndarray]:
     """Predictions for every image of `dataset` and the (n, grid, grid) head-averaged attention maps."""
     model.eval().to(on)
     rows: dict[str, list] = {k: [] for k in ("sample_id", "identity", "view", "age_band", "sex", "ethnicity",
@@ -100,7 +108,8 @@ def _grid(attention: np.ndarray) -> np.ndarray:
     return attention.reshape(len(attention), side, side)
 
 
-def _explain(attention: np.ndarray, heatmap: np.ndarray, has_heatmap: bool, mask: Path | None) -> tuple[float, float]:
+def _explain(attention: np.ndarray, heatmap: np.ndarray, has_heatmap: bool,
+             mask: tuple[Path, Box] | None) -> tuple[float, float]:
     """Attention AUC and pointing-game hit of one image; nan for images without a heatmap (neutral)."""
     if not has_heatmap:
         return np.nan, np.nan

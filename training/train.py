@@ -345,7 +345,7 @@ class Trainer:
     def _loaders(self, data: Path | UnbcSource) -> tuple[DataLoader, DataLoader]:
         cfg, m, p = self.config["data"], self.config["model"], self.procs
         with_neutral = self.model.neutral_reference or bool(self.teacher and self.teacher.neutral_reference)
-        augment = Augment(flip=cfg["flip"]) if cfg["augment"] else None
+        augment = Augment(crop_min=cfg["crop_min"], flip=cfg["flip"]) if cfg["augment"] else None
         train_set = open_split(data, "train", m["image_size"], augment=augment, with_neutral=with_neutral,
                                cache=cfg["cache"])
         val_set = open_split(data, "val", m["image_size"], with_neutral=with_neutral, cache=cfg["cache"])

@@ -35,6 +35,7 @@ from pain3d import facs
 from pain3d.errors import Pain3DError
 
 from .datasets import AU_KEYS, Item, PainDataset, PathSlots, check_split
+from .images import face_box
 from .transforms import Augment
 
 IMAGES = "Images"
@@ -46,7 +47,6 @@ LABEL_SUFFIX = "_facs.txt"  # the PSPI and the FACS file of a frame share this n
 LANDMARK_SUFFIX = "_aam.txt"
 IMAGE_SUFFIX = ".png"
 N_LANDMARKS = 66
-CROP_MARGIN = 0.2  # crop side = (1 + 2 x margin) x the landmarks' larger extent
 BINARY_AUS = {"AU43"}  # coded as present or absent; the intensity column carries no level
 
 
@@ -166,16 +166,6 @@ def read_landmarks(path: Path) -> np.ndarray:
         raise Pain3DError(f"{path}: {points.shape[0] if points.ndim else 0} rows of "
                           f"{points.shape[1] if points.ndim == 2 else '?'} values; allowed: {N_LANDMARKS} lines 'x y'")
     return points
-
-
-def face_box(points: np.ndarray, margin: float = CROP_MARGIN) -> tuple[int, int, int, int]:
-    """The square around the landmarks' bounding box, its side (1 + 2 margin) x their larger extent."""
-    lo, hi = points.min(0), points.max(0)
-    centre, half = (lo + hi) / 2, (1 + 2 * margin) * float((hi - lo).max()) / 2
-    half = max(half, 1.0)  # a degenerate (single-point) shape still crops one pixel's worth
-    left, top = np.round(centre - half).astype(int)
-    side = int(round(2 * half))
-    return int(left), int(top), int(left) + side, int(top) + side
 
 
 def _text(path: Path, what: str) -> str:

@@ -40,6 +40,13 @@ def picture(identity: int, pspi: float, view: int) -> Image.Image:
     return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
 
 
+def face_outline() -> list[list[float]]:
+    """Landmarks on a circle about the picture's centre (0.3 x its side): the readers' face crop is the
+    square 1.4 x 0.6 = 0.84 of the side about the centre, where the picture's pain square is."""
+    angle = np.linspace(0, 2 * np.pi, dataset.N_LANDMARKS, endpoint=False)
+    return [[SIZE / 2 + 0.3 * SIZE * np.cos(a), SIZE / 2 + 0.3 * SIZE * np.sin(a)] for a in angle]
+
+
 def heat_pattern(pspi: float) -> np.ndarray:
     """(SIZE, SIZE) heat in [0, 1]: pspi / 16 on the left half of a central band, half that on the right."""
     heat = np.zeros((SIZE, SIZE), dtype=np.float32)
@@ -70,7 +77,7 @@ def tiny_pain3d(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 if expr["id"] != dataset.NEUTRAL:
                     heat16 = np.round(heat_pattern(expr["pspi"]) * 65535).astype(np.uint16)
                     heatmap = _save(Image.fromarray(heat16), root, f"heatmaps/{sid}.png")
-                landmarks = [[4.0 + i % 20, 6.0 + i // 20] for i in range(dataset.N_LANDMARKS)]
+                landmarks = face_outline()
                 rows.append(dataset.make_row(ident, expr, v, view, image, heatmap, landmarks))
     dataset.write_header(root, job)
     dataset.write_manifest(root, rows)

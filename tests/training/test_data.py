@@ -19,8 +19,9 @@ from pain3d.app.export import export
 from tests.training.conftest import RELEASE_SPLITS, SIZE, heat_pattern
 from pain3d.training.datasets import AU_KEYS
 from pain3d.training.heat import COLOR_RAMPS, HEATMAP_COLORMAPS, heat_from_rgb
+from pain3d.training.images import face_box, load_heatmap, load_rgb
 from pain3d.training.loader import make_loader
-from pain3d.training.manifest_reader import Pain3DDataset
+from pain3d.training.manifest_reader import Pain3DDataset, face_boxes
 from pain3d.training.threedpain_reader import ThreeDPainDataset
 from pain3d.training.transforms import Augment, flip_aus
 
@@ -158,6 +159,29 @@ def test_missing_neutral_twin_is_refused(tiny_pain3d, tmp_path):
     Pain3DDataset(root, split)  # fine without twins
     with pytest.raises(Pain3DError, match="no neutral image"):
         Pain3DDataset(root, split, with_neutral=True)
+
+
+def test_pain3d_images_and_heatmaps_are_cut_to_the_neutral_face(tiny_pain3d, tmp_path):
+    """Each image and its heatmap are cropped to the face box of its identity's neutral image at the same
+    view: a pain row whose landmarks moved (an open jaw) keeps its neutral twin's frame."""
+    root = tmp_path / "data"
+    shutil.copytree(tiny_pain3d, root)
+    rows = read_manifest(root)
+    for row in rows:
+        if row["expression"] != NEUTRAL:
+            row["landmarks"] = [[x, y + 12.0 if y > SIZE / 2 else y] for x, y in row["landmarks"]]
+    write_manifest(root, rows)
+    boxes = face_boxes(root, rows)
+    neutral_box = face_box(np.array(next(r for r in rows if r["expression"] == NEUTRAL)["landmarks"]))
+    assert set(boxes.values()) == {neutral_box} and neutral_box != (0, 0, SIZE, SIZE)
+    ds = Pain3DDataset(root, "train", image_size=32)
+    index, item = next((i, it) for i, it in enumerate(ds.items) if it.expression != NEUTRAL)
+    row = next(r for r in rows if r["sample_id"] == item.sample_id)
+    sample = ds[index]
+    image = (load_rgb(root / row["image"], 32, neutral_box).float() / 255 - ds.mean) / ds.std
+    assert torch.allclose(sample["image"], image)
+    assert torch.equal(sample["heatmap"], load_heatmap(root / row["heatmap"], 32, "jet", neutral_box))
+    assert not torch.equal(sample["heatmap"], load_heatmap(root / row["heatmap"], 32, "jet"))
 
 
 def test_export_round_trip(tiny_pain3d, tmp_path):

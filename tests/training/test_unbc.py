@@ -30,7 +30,8 @@ from pain3d.training.loader import for_run, for_training, open_split
 from pain3d.training.metrics import best_f1_threshold
 from pain3d.training.sampler import EpochBatchSampler, sampling_weights
 from pain3d.training.train import Trainer, start_processes
-from pain3d.training.unbc_reader import UnbcDataset, face_box, read_landmarks
+from pain3d.training.images import face_box
+from pain3d.training.unbc_reader import UnbcDataset, read_landmarks
 from tests.conftest import REPO
 from tests.docs.test_docs import environment, run_page
 from tests.training.test_train import assert_one_line_error, cli
