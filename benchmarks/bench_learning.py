@@ -97,6 +97,8 @@ VARIANTS = (
     Variant("neutral", "baseline", "neutral reference: the person's neutral face through the shared encoder, "
             "read by cross-attention", {"model": {"neutral_reference": True}}),
     Variant("au_query", "baseline", "the AU-query head instead of the pooled head", {"model": {"head": "au_query"}}),
+    Variant("au_query_mean", "baseline", "the AU-query head with its PSPI and pain heads on the mean patch token, "
+            "not the CLS token", {"model": {"head": "au_query", "summary_token": "mean"}}),
 )
 NAMES = (MEAN, *(v.name for v in VARIANTS))
 

@@ -14,7 +14,7 @@ from typing import Any
 from pain3d.errors import Pain3DError
 from pain3d.jobs import Field, read_toml, resolve_tables
 
-from .parts import CROSS_NORMS, ENCODER_FORWARDS, HEADS, NEUTRAL_ENCODERS, Parts
+from .parts import CROSS_NORMS, ENCODER_FORWARDS, HEADS, NEUTRAL_ENCODERS, SUMMARY_TOKENS, Parts
 
 CONFIG_FORMAT_VERSION = 1
 REGRESSIONS = ("huber_l1", "mse")  # loss.regression (training/losses.py)
@@ -53,6 +53,10 @@ SCHEMA: dict[str, dict[str, Field]] = {
                       "query per PSPI AU attends to the patch tokens (AU intensities), an MLP on the CLS token gives "
                       "PSPI and linear heads the PSPI >= 1, 2, 3 logits.", choices=HEADS),
         "head_dropout": Field("float", Parts.head_dropout, "Dropout in the au_query head (the published 0.5).", 0, 0.9),
+        "summary_token": Field("choice", Parts.summary_token, "The token the heads read as the image's summary (the "
+                               "pooled head: beside the mean token; au_query: its PSPI and pain heads): the CLS token "
+                               "(published), or the mean of the patch tokens, which a backbone trained from scratch "
+                               "fills sooner (docs/results.md).", choices=SUMMARY_TOKENS),
         "encoder_forward": Field("choice", Parts.encoder_forward, "timm: the backbone's own forward; pain_in_3d: as "
                                  "the released Pain-in-3D code runs it (no rotary embeddings or register tokens), to "
                                  "match its checkpoints.", choices=ENCODER_FORWARDS),

@@ -345,7 +345,8 @@ class PainModel(nn.Module):
 
     def _heads(self, seq: torch.Tensor) -> dict[str, torch.Tensor]:
         patches = seq[:, self.num_prefix:]
-        return self.head(seq[:, 0] if self.has_cls else patches.mean(1), patches)
+        cls = self.has_cls and self.parts.summary_token == "cls"
+        return self.head(seq[:, 0] if cls else patches.mean(1), patches)
 
     def _pain_input(self, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """What the encoder sees of the pain image: a teacher's heatmap at the scale of normalised RGB."""

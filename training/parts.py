@@ -7,6 +7,7 @@ what the `[model]` table of a training config (training/config.py) sets under th
 | --- | --- | --- |
 | `head` | "pooled", "au_query" | the pooled head (CLS and mean token), or one learned query per PSPI AU over the tokens |
 | `head_dropout` | 0..0.9 | dropout of the AU-query head's layers |
+| `summary_token` | "cls", "mean" | what the heads read as the image's summary: the CLS token (the published heads), or the mean of the patch tokens |
 | `neutral_encoder` | "shared", "separate" | the neutral image's encoder: the pain encoder itself, or a copy of it with its own weights |
 | `cross_heads` | 0..64 | heads of the pain-to-neutral cross-attention (0: as many as the backbone's attention heads) |
 | `cross_norm` | "pre", "post" | layer norm before the cross-attention (on both inputs), or after its residual sum |
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from pain3d.errors import Pain3DError
 
 HEADS = ("pooled", "au_query")
+SUMMARY_TOKENS = ("cls", "mean")
 NEUTRAL_ENCODERS = ("shared", "separate")
 CROSS_NORMS = ("pre", "post")
 ENCODER_FORWARDS = ("timm", "pain_in_3d")
@@ -35,6 +37,7 @@ class Parts:
 
     head: str = "pooled"
     head_dropout: float = 0.0
+    summary_token: str = "cls"
     neutral_encoder: str = "shared"
     cross_heads: int = 0
     cross_norm: str = "pre"
@@ -46,8 +49,8 @@ class Parts:
 
     def check(self, neutral_reference: bool) -> None:
         """One-line Pain3DError for a value out of its choices or parts that contradict each other."""
-        for name, allowed in (("head", HEADS), ("neutral_encoder", NEUTRAL_ENCODERS), ("cross_norm", CROSS_NORMS),
-                              ("encoder_forward", ENCODER_FORWARDS)):
+        for name, allowed in (("head", HEADS), ("summary_token", SUMMARY_TOKENS), ("neutral_encoder", NEUTRAL_ENCODERS),
+                              ("cross_norm", CROSS_NORMS), ("encoder_forward", ENCODER_FORWARDS)):
             if getattr(self, name) not in allowed:
                 raise Pain3DError(f"model.{name} = {getattr(self, name)!r}: invalid; allowed: {', '.join(allowed)}")
         if self.neutral_encoder == "separate" and not neutral_reference:

@@ -145,6 +145,20 @@ def test_au_query_head_shapes_and_ranges(batch):
     assert changed.tolist() == [k == "AU9" for k in AU_KEYS]
 
 
+@pytest.mark.parametrize("head", ["au_query", "pooled"])
+def test_the_summary_token_is_the_cls_token_or_the_patches_mean(head):
+    """summary_token = "mean": the heads read the patch tokens' mean, and a changed CLS token changes nothing."""
+    seq = torch.randn(3, 1 + 4, TINY["embed_dim"])  # a CLS token and 2 x 2 patch tokens
+    other = seq.clone()
+    other[:, 0] = torch.randn(3, TINY["embed_dim"])
+    for token, cls_counts in (("cls", True), ("mean", False)):
+        model = v4(summary_token=token, head=head, neutral_reference=False, neutral_encoder="shared").eval()
+        with torch.no_grad():
+            a, b = model._heads(seq), model._heads(other)
+        assert (not torch.allclose(a["pspi"], b["pspi"])) == cls_counts
+        assert (not torch.allclose(a["pain_logits"], b["pain_logits"])) == cls_counts
+
+
 @pytest.mark.parametrize("parts", [dict(), dict(neutral_encoder="shared", cross_norm="pre", cross_heads=2,
                                                 encoder_forward="timm", lora_rank=0)])
 def test_cross_attention_reads_the_neutral_image(batch, parts):
