@@ -66,6 +66,7 @@ from pain3d.errors import Pain3DError
 from pain3d.fileio import atomic_write_text
 
 from .checkpoint import Progress, load_model, model_file, record_best, resume, save_checkpoint
+from .config import SCHEMA
 from .folds import save_split
 from .loader import UnbcSource, collate, data_label, for_training, make_loader, open_split, to_device
 from .losses import DISTILL_TERMS, TASK_TERMS, distillation_loss, make_projector, task_loss
@@ -211,9 +212,17 @@ def check_same_run(out: Path, record: dict) -> bool:
 
 
 def _differences(saved: dict, record: dict) -> dict[str, tuple[Any, Any]]:
-    """setting -> (saved value, new value) where they differ; config keys named `section.key`."""
+    """setting -> (saved value, new value) where they differ; config keys named `section.key`. A key the
+    run's Pain3D did not have yet, now at its default, is no difference: the run behaves as it did."""
     was, now = _settings({k: saved.get(k) for k in record}), _settings(record)
-    return {k: (was.get(k), now.get(k)) for k in sorted(was.keys() | now.keys()) if was.get(k) != now.get(k)}
+    return {k: (was.get(k), now.get(k)) for k in sorted(was.keys() | now.keys())
+            if was.get(k) != now.get(k) and not (k not in was and _at_default(k, now.get(k)))}
+
+
+def _at_default(key: str, value: Any) -> bool:
+    section, _, name = key.partition(".")
+    field = SCHEMA.get(section, {}).get(name)
+    return field is not None and not callable(field.default) and json.dumps(value) == json.dumps(field.default)
 
 
 def _settings(record: dict) -> dict[str, Any]:

@@ -261,6 +261,21 @@ def test_changed_config_on_resume_is_refused(tiny_pain3d: Path, config: Path, tm
     assert again.exit_code == 0 and "to step 1" in again.stdout  # finished already: nothing to do
 
 
+def test_a_run_from_before_a_new_config_key_resumes_at_its_default(tiny_pain3d: Path, config: Path, tmp_path: Path):
+    """A config key added by a later Pain3D is no change when the run is resumed with its default."""
+    run = train_run(tiny_pain3d, "baseline", config, tmp_path / "run", "--max-steps", "1")
+    record = json.loads((run / "config.json").read_text())
+    del record["config"]["model"]["summary_token"], record["config"]["data"]["crop_min"]
+    (run / "config.json").write_text(json.dumps(record))
+    again = cli("train", "--data", tiny_pain3d, "--role", "baseline", "--config", config, "--out", run,
+                "--max-steps", "1")
+    assert again.exit_code == 0 and "to step 1" in again.stdout
+    changed = tmp_path / "changed.toml"
+    changed.write_text(config.read_text().replace("[data]", "[data]\ncrop_min = 0.9"))
+    assert_one_line_error(cli("train", "--data", tiny_pain3d, "--role", "baseline", "--config", changed,
+                              "--out", run, "--max-steps", "1"), "data.crop_min = null, now 0.9")
+
+
 def test_lr_schedule_warms_up_then_follows_a_cosine():
     optim = {"lr": 1.0, "min_lr": 0.1, "warmup_steps": 4}
     assert [lr_at(s, 14, optim) for s in range(4)] == [0.25, 0.5, 0.75, 1.0]
