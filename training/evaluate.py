@@ -17,8 +17,8 @@ training config; default: the vitpain_v4 preset; training/pain_in_3d.py). A neut
 model averages its predictions over K neutral references of the person (multi-shot):
 `neutral_shots` of `evaluate_run` (the identity's neutral images, nearest view first), the
 `neutrals` given to `predict_images`.
-Face masks: a Pain3D manifest row's `mask` file (pain3d.dataset.MASK_CLASSES), cropped as its image
-is (training/manifest_reader.py); every class but background, hair, clothing and bedding is face.
+Face masks: a Pain3D manifest row's `mask` file (pain3d.dataset.MASK_CLASSES), cropped as the dataset
+crops its image; every class but background, hair, clothing and bedding is face.
 Without masks the whole image counts.
 """
 
@@ -43,7 +43,6 @@ from .eval_report import Overlay, Predictions, evaluate, write_report
 from .images import Box, load_rgb
 from .lora import merge_lora
 from .loader import collate, for_run, open_split, to_device
-from .manifest_reader import face_boxes
 from .metrics import attention_heatmap_auc, pointing_game
 from .models import PainModel
 from .pain_in_3d import load_pain_in_3d
@@ -57,31 +56,30 @@ def device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def face_masks(data: Path) -> dict[str, tuple[Path, Box]]:
-    """sample_id -> (mask file, the face crop its image is read with), for the rows of a Pain3D manifest
-    that have a mask."""
+def face_masks(data: Path) -> dict[str, Path]:
+    """sample_id -> face-mask file, for the rows of a Pain3D manifest that have one."""
     if not (Path(data) / "manifest.jsonl").is_file():
         return {}
-    rows = read_manifest(data)
-    boxes = face_boxes(Path(data), rows)
-    return {row["sample_id"]: (Path(data) / row["mask"], boxes[row["sample_id"]]) for row in rows if row.get("mask")}
+    return {row["sample_id"]: Path(data) / row["mask"] for row in read_manifest(data) if row.get("mask")}
 
 
-def _face(mask: tuple[Path, Box], size: int) -> np.ndarray:
-    path, box = mask
-    classes = np.asarray(Image.open(path).convert("L").crop(box).resize((size, size), Image.NEAREST))
+def _face(path: Path, box: Box | None, size: int) -> np.ndarray:
+    """The face pixels of a mask file, cropped as its image is."""
+    classes = Image.open(path).convert("L")
+    classes = np.asarray((classes.crop(box) if box is not None else classes).resize((size, size), Image.NEAREST))
     return np.isin(classes, FACE_CLASSES)
 
 
 @torch.no_grad()
 def predict_split(model: PainModel, dataset: PainDataset, split: str, on: torch.device, batch_size: int = 64,
-                  workers: int = 0, masks: dict[str, tuple[Path, Box]] | None = None) -> tuple[Predictions, np.ndarray]:
+                  workers: int = 0, masks: dict[str, Path] | None = None) -> tuple[Predictions, np.ndarray]:
     """Predictions for every image of `dataset` and the (n, grid, grid) head-averaged attention maps."""
     model.eval().to(on)
     rows: dict[str, list] = {k: [] for k in ("sample_id", "identity", "view", "age_band", "sex", "ethnicity",
                                              "pspi_true", "pspi_pred", "aus_true", "aus_pred", "pain_prob",
                                              "attention_auc", "pointing_hit")}
     maps = []
+    crops = {item.sample_id: dataset.crops[item.image] for item in dataset.items} if dataset.crops else {}
     loader = DataLoader(dataset, batch_size=batch_size, num_workers=workers, collate_fn=collate)
     for batch in loader:
         out = model(to_device(batch, on))
@@ -95,7 +93,7 @@ def predict_split(model: PainModel, dataset: PainDataset, split: str, on: torch.
         rows["pain_prob"] += torch.sigmoid(out["pain_logits"].float()).cpu().tolist()
         for i, sample_id in enumerate(batch["sample_id"]):
             scores = _explain(attention[i], batch["heatmap"][i, 0].numpy(), bool(batch["has_heatmap"][i]),
-                              (masks or {}).get(sample_id))
+                              (masks or {}).get(sample_id), crops.get(sample_id))
             rows["attention_auc"].append(scores[0])
             rows["pointing_hit"].append(scores[1])
         maps.append(attention)
@@ -108,12 +106,13 @@ def _grid(attention: np.ndarray) -> np.ndarray:
     return attention.reshape(len(attention), side, side)
 
 
-def _explain(attention: np.ndarray, heatmap: np.ndarray, has_heatmap: bool,
-             mask: tuple[Path, Box] | None) -> tuple[float, float]:
-    """Attention AUC and pointing-game hit of one image; nan for images without a heatmap (neutral)."""
+def _explain(attention: np.ndarray, heatmap: np.ndarray, has_heatmap: bool, mask: Path | None,
+             crop: Box | None) -> tuple[float, float]:
+    """Attention AUC and pointing-game hit of one image (its mask cropped as the image is); nan for images
+    without a heatmap (neutral)."""
     if not has_heatmap:
         return np.nan, np.nan
-    face = _face(mask, heatmap.shape[0]) if mask is not None else None
+    face = _face(mask, crop, heatmap.shape[0]) if mask is not None else None
     return (attention_heatmap_auc(attention, heatmap, mask=face), pointing_game(attention, heatmap, mask=face))
 
 

@@ -61,8 +61,8 @@ class Pain3DDataset(PainDataset):
 def face_boxes(root: Path, rows: Sequence[dict]) -> dict[str, Box]:
     """sample_id -> face crop of each row: `face_box` of the landmarks of the identity's neutral row at
     the same view, or of the row's own when it has no neutral twin (module docs)."""
-    neutral = {(r["identity"], view_of(r)): r for r in rows if r["expression"] == NEUTRAL}
-    return {r["sample_id"]: face_box(_landmarks(root, neutral.get((r["identity"], view_of(r)), r))) for r in rows}
+    neutral = {(r["identity"], view_of(r)): face_box(_landmarks(root, r)) for r in rows if r["expression"] == NEUTRAL}
+    return {r["sample_id"]: neutral.get((r["identity"], view_of(r))) or face_box(_landmarks(root, r)) for r in rows}
 
 
 def _landmarks(root: Path, row: dict) -> np.ndarray:

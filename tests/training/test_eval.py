@@ -72,7 +72,7 @@ def test_face_masks_limit_the_attention_score(run: Path, tiny_pain3d: Path, tmp_
     mask = np.full((64, 64), MASK_CLASSES["background"], np.uint8)
     mask[:, :32] = MASK_CLASSES["skin"]
     Image.fromarray(mask).save(tmp_path / "mask.png")
-    masks = {item.sample_id: (tmp_path / "mask.png", (0, 0, 64, 64)) for item in dataset.items}
+    masks = {item.sample_id: tmp_path / "mask.png" for item in dataset.items}
     plain, _ = predict_split(model, dataset, "test", "cpu")
     masked, attention = predict_split(model, dataset, "test", "cpu", masks=masks)
     pain = plain.pspi_true > 0
