@@ -129,7 +129,8 @@ def head_object(context, identity, seed: int, skin_tone: float | None = None,
     smooth = obj.modifiers.new("Pain3D_Smooth", "SUBSURF")  # renders smooth; the cage keeps the landmarks
     smooth.levels, smooth.render_levels = 0, 1
     assign_materials(obj, identity.mesh, tone, identity.iris_rgb, textures, strands=groom is not None, makeup=makeup,
-                     maleness=identity.head.params.maleness, ageing=identity.head.params.age_factor)
+                     maleness=identity.head.params.maleness, ageing=identity.head.params.age_factor,
+                     ethnicity=identity.ethnicity)
     obj.data.attributes.new(HEAT_ATTRIBUTE, "FLOAT", "POINT")
     add_shape_keys(obj, identity.au_deltas)
     add_au_drivers(obj)

@@ -9,7 +9,7 @@ import numpy as np
 from ..dataset import MASK_CLASSES
 from ..identity import WRINKLE_FAMILIES
 from ..colour import srgb_to_linear
-from ..skin import skin_tone_rgb
+from ..skin import tone_albedo
 from .compat import use_nodes
 from .nodes import attribute, math_node, mix, rgb, separate
 
@@ -23,14 +23,16 @@ NORMAL_AOV = "normal_cam"
 
 def assign_materials(obj: bpy.types.Object, mesh_data, skin_tone: float, iris_rgb,
                      textures: dict[str, str] | None = None, strands: bool = False,
-                     makeup: dict | None = None, maleness: float = 0.5, ageing: float = 0.0) -> None:
+                     makeup: dict | None = None, maleness: float = 0.5, ageing: float = 0.0,
+                     ethnicity: str | None = None) -> None:
     """One material slot per part, in the core's part order (a textured eye covers all three eye parts).
     `strands`: the head grows hair as strands, so the built-in skin paints only the brows' shadow;
     `makeup`: a make-up record (`pain3d.makeup.draw_makeup`) painted over the skin; `maleness` and
-    `ageing` (the head's, 0..1) coarsen the built-in skin's pores and bring age spots."""
+    `ageing` (the head's, 0..1) coarsen the built-in skin's pores and bring age spots; `ethnicity`
+    gives the built-in skin its group's undertone."""
     textures = textures or {}
     eye = {"eye": textured_material("eye", textures["eyes"], 0.25)} if "eyes" in textures else {}
-    shared = {"skin": skin_material(skin_tone, textures, strands, makeup, maleness, ageing),
+    shared = {"skin": skin_material(skin_tone, textures, strands, makeup, maleness, ageing, ethnicity),
               "sclera": flat_material("sclera", (0.80, 0.78, 0.74), 0.25),
               "iris": flat_material("iris", tuple(iris_rgb), 0.3),
               "pupil": flat_material("pupil", (0.01, 0.01, 0.01), 0.2),
@@ -91,7 +93,7 @@ def flat_material(name: str, rgb, roughness: float) -> bpy.types.Material:
 
 def skin_material(skin_tone: float, textures: dict[str, str] | None = None,
                   strands: bool = False, makeup: dict | None = None, maleness: float = 0.5,
-                  ageing: float = 0.0) -> bpy.types.Material:
+                  ageing: float = 0.0, ethnicity: str | None = None) -> bpy.types.Material:
     """Principled skin: a texture set's maps, or the built-in shader (Monk-tone albedo, redder lips,
     darker brows, pores); either way AU-driven wrinkles shade and bump it.
 
@@ -102,7 +104,7 @@ def skin_material(skin_tone: float, textures: dict[str, str] | None = None,
     use_nodes(mat)
     nodes, links = mat.node_tree.nodes, mat.node_tree.links
     bsdf = nodes["Principled BSDF"]
-    base = np.asarray(skin_tone_rgb(skin_tone)) * 0.8  # swatches are lit skin; albedo is darker
+    base = np.asarray(tone_albedo(skin_tone, ethnicity))
     if textures:
         albedo = _image_node(nodes, textures["albedo"], "sRGB").outputs["Color"]
         links.new(_image_node(nodes, textures["roughness"], "Non-Color").outputs["Color"], bsdf.inputs["Roughness"])

@@ -1,4 +1,5 @@
-"""sRGB transfer functions (IEC 61966-2-1) and luminance weights, the one definition every layer uses."""
+"""sRGB transfer functions (IEC 61966-2-1), CIELAB, luminance weights and the renders' view transform:
+the one definition every layer uses."""
 
 from __future__ import annotations
 
@@ -17,6 +18,20 @@ def linear_to_srgb(c) -> np.ndarray:
     """sRGB encoding of linear values, clipped to [0, 1]."""
     c = np.clip(np.asarray(c, dtype=np.float64), 0.0, 1.0)
     return np.where(c <= 0.0031308, c * 12.92, 1.055 * c ** (1 / 2.4) - 0.055)
+
+
+D65_WHITE = np.array([0.95047, 1.0, 1.08883])  # CIE XYZ of the D65 white point
+XYZ_TO_LINEAR = np.array([[3.2406, -1.5372, -0.4986], [-0.9689, 1.8758, 0.0415], [0.0557, -0.2040, 1.0570]])
+
+
+def lab_to_linear(lab) -> np.ndarray:
+    """Linear Rec. 709 RGB of CIELAB (D65) colours, shape (..., 3): what a reflectance measured as
+    L*, a*, b* is as an albedo."""
+    lab = np.asarray(lab, dtype=np.float64)
+    fy = (lab[..., 0] + 16.0) / 116.0
+    f = np.stack([fy + lab[..., 1] / 500.0, fy, fy - lab[..., 2] / 200.0], axis=-1)
+    xyz = np.where(f > 6.0 / 29.0, f ** 3, 3 * (6.0 / 29.0) ** 2 * (f - 4.0 / 29.0)) * D65_WHITE
+    return xyz @ XYZ_TO_LINEAR.T
 
 
 def hex_to_rgb(code: str) -> np.ndarray:

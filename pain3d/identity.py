@@ -46,6 +46,7 @@ class Identity:
     au_deltas: dict[str, np.ndarray]
     skin_tone: float
     iris_rgb: tuple[float, float, float]
+    ethnicity: str | None = None  # the skin's undertone (pain3d.skin)
 
 
 def build_identity(age: float, sex: str, ethnicity: str, seed: int, level: int = 1,
@@ -56,7 +57,7 @@ def build_identity(age: float, sex: str, ethnicity: str, seed: int, level: int =
         mean, sd = skin_tone_prior(ethnicity, {})
         skin_tone = float(np.clip(np.random.default_rng(derive_seed(seed, SUB_SKIN)).normal(mean, sd), 1, 10))
     return Identity(head=head, mesh=blender_mesh(head), au_deltas=build_rig(head), skin_tone=skin_tone,
-                    iris_rgb=iris_colour(ethnicity, derive_seed(seed, SUB_IRIS)))
+                    iris_rgb=iris_colour(ethnicity, derive_seed(seed, SUB_IRIS)), ethnicity=ethnicity)
 
 
 def neutral_head(age: float, sex: str, ethnicity: str, seed: int, level: int = 1) -> HeadMesh:

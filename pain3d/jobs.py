@@ -305,9 +305,9 @@ def _check_kinds(name: str, value: Any) -> dict[str, float]:
 
 def _light_fields() -> dict[str, Field]:
     """key_/fill_/rim_ azimuth, elevation, power and size ranges around the portrait rig."""
-    ranges = {"key": ([-60, -15], [10, 40], [10, 20], [0.3, 0.9]),
-              "fill": ([20, 60], [-10, 20], [3, 8], [0.6, 1.4]),
-              "rim": ([135, 185], [15, 50], [8, 24], [0.3, 0.8])}
+    ranges = {"key": ([-60, -15], [10, 40], [17, 34], [0.3, 0.9]),
+              "fill": ([20, 60], [-10, 20], [5, 14], [0.6, 1.4]),
+              "rim": ([135, 185], [15, 50], [14, 40], [0.3, 0.8])}
     fields = {}
     for light, (azimuth, elevation, power, size) in ranges.items():
         fields[f"{light}_azimuth"] = _range(azimuth, -180, 360, "degrees",
@@ -377,11 +377,11 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "temperature": _range([3200, 6500], 1000, 20000, "K", "Colour temperature of each light."),
         "white_balance": Field("float", 0.8, "Share of the lights' colour cast that the camera's white balance "
                                "corrects (1: all of it, 0: none; warm light then tints the skin).", 0, 1),
-        "ambient": _range([0.15, 0.4], 0, 5, "strength", "Strength of the grey world light when no environment is set."),
+        "ambient": _range([0.25, 0.7], 0, 5, "strength", "Strength of the grey world light when no environment is set."),
         "environment": Field("str", "builtin", "The world light, randomly rotated: \"builtin\" (one of the eight CC0 "
                              "maps inside Blender), a folder of HDR/EXR maps (one drawn), an image file, or \"\" "
                              "(a grey ambient world); paths relative to the job file (docs/scenery.md)."),
-        "environment_strength": _range([0.05, 0.14], 0, 20, "mean luminance", "Exposure of the environment: its "
+        "environment_strength": _range([0.085, 0.24], 0, 20, "mean luminance", "Exposure of the environment: its "
                                        "map is scaled to this mean luminance (so night and noon maps light alike)."),
     },
     "background": {

@@ -34,13 +34,15 @@ BACKGROUND_PIXELS = 512  # generated backgrounds are made at most this size, the
 
 # The portrait rig: azimuth/elevation in degrees around the face (azimuth as a view's yaw:
 # > 0 is the subject's left), distance in metres from the face centre, power in W, size in m.
+# Powers (and the job's light and environment ranges) expose measured skin albedo (pain3d.skin)
+# as a portrait photographer would: a Monk 2 face's median skin luma about 150-180 of 255.
 # The artist's panel uses it as is; jobs draw around it (`[lighting]` defaults in pain3d/jobs.py).
 DEFAULT_RIG = {
-    "key": {"azimuth": -35.0, "elevation": 25.0, "distance": 1.2, "power": 22.0, "size": 0.5},
-    "fill": {"azimuth": 40.0, "elevation": 5.0, "distance": 1.4, "power": 8.0, "size": 0.9},
-    "rim": {"azimuth": 160.0, "elevation": 30.0, "distance": 1.2, "power": 20.0, "size": 0.4},
+    "key": {"azimuth": -35.0, "elevation": 25.0, "distance": 1.2, "power": 37.0, "size": 0.5},
+    "fill": {"azimuth": 40.0, "elevation": 5.0, "distance": 1.4, "power": 14.0, "size": 0.9},
+    "rim": {"azimuth": 160.0, "elevation": 30.0, "distance": 1.2, "power": 34.0, "size": 0.4},
 }
-DEFAULT_AMBIENT = {"color": [0.18, 0.18, 0.2], "strength": 0.35}  # the world when no HDR is given
+DEFAULT_AMBIENT = {"color": [0.18, 0.18, 0.2], "strength": 0.6}  # the world when no HDR is given
 
 
 # --- seeds -----------------------------------------------------------------------------------

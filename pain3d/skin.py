@@ -1,28 +1,32 @@
-"""Skin tone colours on the Monk Skin Tone scale (pure numpy).
+"""Skin colour of a Monk Skin Tone (pure numpy): the albedo the renders paint.
 
-The swatches live in assets/demographics.toml; a continuous tone (1.0-10.0) interpolates
-between neighbouring swatches in linear light, so tones blend as light does.
+The measured colour of each MST level lives in assets/demographics.toml (`skin_lab`, CIELAB),
+with each group's undertone (`skin_undertone`, a shift of a* and b*); a continuous tone (1.0-10.0)
+interpolates between neighbouring levels in linear light, so tones blend as light does.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .colour import srgb_to_linear
+from .colour import lab_to_linear
 from .jobs import demographics
 
 
-def monk_swatches_linear() -> np.ndarray:
-    """(10, 3) linear-light RGB of MST 1..10."""
-    rgb = [[int(h[i:i + 2], 16) / 255.0 for i in (0, 2, 4)] for h in demographics()["monk_swatches"]]
-    return srgb_to_linear(np.array(rgb))
+def tone_albedos(ethnicity: str | None = None) -> np.ndarray:
+    """(10, 3) linear-light albedo of MST 1..10, with `ethnicity`'s undertone (none without one)."""
+    lab = np.array(demographics()["skin_lab"], dtype=np.float64)
+    rows = [r for r in demographics()["ethnicity"] if r["name"] == ethnicity]
+    if rows:
+        lab[:, 1:] += rows[0]["skin_undertone"]
+    return lab_to_linear(lab)
 
 
-def skin_tone_rgb(tone: float) -> np.ndarray:
-    """Linear-light RGB of a continuous Monk tone (clamped to 1..10)."""
-    swatches = monk_swatches_linear()
+def tone_albedo(tone: float, ethnicity: str | None = None) -> np.ndarray:
+    """Linear-light albedo of a continuous Monk tone (clamped to 1..10) in `ethnicity`'s undertone."""
+    albedos = tone_albedos(ethnicity)
     x = float(np.clip(tone, 1.0, 10.0)) - 1.0
     lo = int(np.floor(x))
-    hi = min(lo + 1, len(swatches) - 1)
+    hi = min(lo + 1, len(albedos) - 1)
     t = x - lo
-    return (1 - t) * swatches[lo] + t * swatches[hi]
+    return (1 - t) * albedos[lo] + t * albedos[hi]

@@ -13,10 +13,9 @@ from pain3d.hair import NO_BEARD
 from pain3d.hair.colour import hair_rgb
 from pain3d.identity import SUB_IRIS, iris_colour
 from pain3d.sampling import derive_seed
-from pain3d.skin import skin_tone_rgb
+from pain3d.skin import tone_albedo
 
 SUB_LOOK, SUB_NOISE, SUB_BROWS, SUB_LASHES, SUB_SPOTS, SUB_WRINKLES, SUB_EYES = range(7)
-MONK_ALBEDO = 0.8  # Monk swatches are lit skin; albedo is darker (as the built-in shader has it)
 
 # Hair colours (linear RGB) and how often each occurs: FairFace "White" spans the blond and red
 # shades; the other groups are nearly all black or dark brown.
@@ -41,7 +40,7 @@ def draw_look(identity: dict, seed: int, stubble_rate: float) -> dict:
     hair = hair_names[rng.choice(len(hair_names), p=weights / weights.sum())]
     grey = float(np.clip((age - 38.0 + rng.normal(0, 7)) / 40.0, 0.0, 1.0))  # share of grey hairs
     sallow = np.array([0.0, -0.01, -0.03]) * ageing  # older skin is a little yellower
-    base = MONK_ALBEDO * skin_tone_rgb(tone) * np.exp(rng.normal(0, 0.025, 3) + sallow)
+    base = tone_albedo(tone, identity["ethnicity"]) * np.exp(rng.normal(0, 0.025, 3) + sallow)
     stubble_draw, freckle_draw = rng.random(2)
     strands = identity.get("hair")  # with hair strands, the record says colour, grey and beard
     if strands:

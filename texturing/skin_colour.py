@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from pain3d.skin import skin_tone_rgb
+from pain3d.skin import tone_albedo
 
-from .look import MONK_ALBEDO, SUB_SPOTS, stream
+from .look import SUB_SPOTS, stream
 from .surface import MM, Surface, sample_texels
 
 # Log-space colour shifts (R, G, B): where the blood shows, around the eyes, melanin marks.
@@ -38,7 +38,7 @@ def _lip_log(look: dict) -> np.ndarray:
     """Vermilion colour relative to the skin: blood shows through (less green and blue), and the
     lips carry less melanin than the skin around them, so part of the skin's melanin tint (its
     log-colour below MST 1, bluest first) is taken back; very dark lips keep more of it."""
-    melanin = np.log(MONK_ALBEDO * skin_tone_rgb(1.0)) - np.log(look["base_albedo"])
+    melanin = np.log(tone_albedo(1.0)) - np.log(look["base_albedo"])
     kept = 0.35 * (1.0 - 0.6 * look["melanin"])
     return np.log([0.82, 0.45, 0.48]) + kept * np.maximum(melanin, 0.0) + np.asarray(look["lip_tint"])
 
