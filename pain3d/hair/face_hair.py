@@ -144,6 +144,18 @@ def grow_beard(head: HeadMesh, record: dict, surface: SkinSurface, volume: HeadV
     return _merge("beard", [(roots, pts, grey)], style.width_um * 1e-6, volume)
 
 
+STRAP_WIDTH = 0.016  # m: a chin strap's band, seen from the front
+
+
+def _distance_to_polyline(points: np.ndarray, line: np.ndarray) -> np.ndarray:
+    """Each 2-D point's distance to the nearest segment of a polyline."""
+    a, b = line[:-1], line[1:]
+    ab = b - a
+    t = np.clip(np.einsum("nsk,sk->ns", points[:, None, :] - a[None], ab) / np.einsum("sk,sk->s", ab, ab), 0.0, 1.0)
+    nearest = a[None] + t[..., None] * ab[None]
+    return np.linalg.norm(points[:, None, :] - nearest, axis=2).min(axis=1)
+
+
 def beard_zone(head: HeadMesh, points: np.ndarray, zone: str) -> np.ndarray:
     """Where a zone's facial hair grows (0..1) at skin points: below the cheek line, above the
     neck line, in front of the ears, off the lips; narrower zones cut from it."""
@@ -153,7 +165,7 @@ def beard_zone(head: HeadMesh, points: np.ndarray, zone: str) -> np.ndarray:
     tragus = head.landmarks["tragus_L"] * np.array([np.sign(head.landmarks["tragus_L"][0]), 1.0, 1.0])
     corner = p.mouth_w + 0.012
     cheek = np.interp(ax, [0.0, corner, tragus[0] - 0.006], [p.z_sn - 0.002, p.z_sn - 0.004, tragus[2] + 0.004])
-    neck_drop = {"full": 0.030, "boxed": 0.010, "chin_strap": 0.030}.get(zone, 0.010)  # the strap wraps under the jaw
+    neck_drop = {"full": 0.030, "boxed": 0.010, "chin_strap": 0.012}.get(zone, 0.010)
     neck = np.interp(ax, [0.0, 0.035, tragus[0]], [p.z_me - neck_drop, p.z_me - neck_drop + 0.01, tragus[2] - 0.02])
     front = y < tragus[1] - 0.008
     lips_top = p.z_sto + p.upper_verm + 0.0012
@@ -167,8 +179,10 @@ def beard_zone(head: HeadMesh, points: np.ndarray, zone: str) -> np.ndarray:
     elif zone == "goatee":
         keep = base & (ax < p.mouth_w + 0.006) & (z > p.z_me - 0.012) & (y < -0.045)
     elif zone == "chin_strap":
-        jaw = head.landmarks68[:17]
-        near_jaw = np.min(np.linalg.norm(points[:, None, :] - jaw[None], axis=2), axis=1) < 0.014
+        # a band along the jaw as the face shows it from the front: within STRAP_WIDTH of the jaw
+        # contour in the frontal (x, z) plane, on the face's side of it
+        jaw = head.landmarks68[:17][:, [0, 2]]
+        near_jaw = _distance_to_polyline(points[:, [0, 2]], jaw) < STRAP_WIDTH
         keep = base & near_jaw & ~((ax < p.mouth_w + 0.01) & (z > p.z_sto - 0.012))  # no moustache
     else:
         raise ValueError(zone)
