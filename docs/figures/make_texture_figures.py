@@ -22,7 +22,7 @@ from PIL import Image  # noqa: E402
 
 from pain3d import addon  # noqa: E402
 from pain3d.addon import head as heads, stage  # noqa: E402
-from make_head_figures import FRONT, OUT, SAMPLES, SIZE, sheet  # noqa: E402
+from make_head_figures import FRONT, OUT, SAMPLES, sheet  # noqa: E402
 from pain3d.identity import build_identity  # noqa: E402
 from pain3d.sampling import derive_seed  # noqa: E402
 from pain3d.textureset import texture_files  # noqa: E402
@@ -31,6 +31,7 @@ from pain3d.texturing.textures import procedural_set, write_texture_set  # noqa:
 TONES = [(1.5, "White"), (3.0, "East Asian"), (5.0, "Latino/Hispanic"), (7.0, "Indian"), (9.5, "Black")]
 AGES = (25, 50, 78)
 SETTINGS = {"size": 1024, "stubble": 0.5}
+SIZE = 224  # pixels per tile
 
 
 def record(index: int, age: float, tone: float, ethnicity: str) -> dict:
@@ -42,7 +43,7 @@ def record(index: int, age: float, tone: float, ethnicity: str) -> dict:
 def main() -> None:
     bpy.ops.wm.read_factory_settings(use_empty=True)
     addon.register()
-    stage.configure_cycles(bpy.context.scene, SIZE, SAMPLES, denoise=True)
+    stage.configure_cycles(bpy.context.scene, SIZE, SAMPLES[0], denoise=True)
     tiles, labels = [], []
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
