@@ -69,6 +69,11 @@ def ethnicity_names() -> tuple[str, ...]:
     return tuple(row["name"] for row in demographics()["ethnicity"])
 
 
+def ethnicity_row(name: str | None) -> dict | None:
+    """A group's priors in assets/demographics.toml (None for a name that is not a group)."""
+    return next((row for row in demographics()["ethnicity"] if row["name"] == name), None)
+
+
 def _check_age_bands(name: str, value: Any) -> list[list[int]]:
     allowed = "a list of [low, high] integer ages, 0 <= low < high <= 120, not overlapping"
     if not isinstance(value, list) or not value:

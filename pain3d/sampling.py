@@ -28,7 +28,7 @@ from .bed import draw_bed
 from .makeup import draw_makeup
 from .hair import draw_hair
 from .seeds import derive_seed, rng_for
-from .jobs import demographics
+from .jobs import ethnicity_row
 
 STREAM_CELLS = 1
 STREAM_IDENTITY = 2
@@ -114,7 +114,7 @@ def skin_tone_prior(ethnicity: str, overrides: dict) -> tuple[float, float]:
     if ethnicity in overrides:
         mean, sd = overrides[ethnicity]
         return float(mean), float(sd)
-    row = next(r for r in demographics()["ethnicity"] if r["name"] == ethnicity)
+    row = ethnicity_row(ethnicity)
     return float(row["skin_tone_mean"]), float(row["skin_tone_sd"])
 
 

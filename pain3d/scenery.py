@@ -35,7 +35,7 @@ BACKGROUND_PIXELS = 512  # generated backgrounds are made at most this size, the
 # The portrait rig: azimuth/elevation in degrees around the face (azimuth as a view's yaw:
 # > 0 is the subject's left), distance in metres from the face centre, power in W, size in m.
 # Powers (and the job's light and environment ranges) expose measured skin albedo (pain3d.skin)
-# as a portrait photographer would: a Monk 2 face's median skin luma about 150-180 of 255.
+# as a portrait photographer would: a Monk 2 face's median skin luma about 130-165 of 255.
 # The artist's panel uses it as is; jobs draw around it (`[lighting]` defaults in pain3d/jobs.py).
 DEFAULT_RIG = {
     "key": {"azimuth": -35.0, "elevation": 25.0, "distance": 1.2, "power": 37.0, "size": 0.5},

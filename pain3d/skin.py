@@ -10,15 +10,15 @@ from __future__ import annotations
 import numpy as np
 
 from .colour import lab_to_linear
-from .jobs import demographics
+from .jobs import demographics, ethnicity_row
 
 
 def tone_albedos(ethnicity: str | None = None) -> np.ndarray:
     """(10, 3) linear-light albedo of MST 1..10, with `ethnicity`'s undertone (none without one)."""
     lab = np.array(demographics()["skin_lab"], dtype=np.float64)
-    rows = [r for r in demographics()["ethnicity"] if r["name"] == ethnicity]
-    if rows:
-        lab[:, 1:] += rows[0]["skin_undertone"]
+    group = ethnicity_row(ethnicity)
+    if group:
+        lab[:, 1:] += group["skin_undertone"]
     return lab_to_linear(lab)
 
 
