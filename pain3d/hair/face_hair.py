@@ -23,7 +23,7 @@ def grow_brows(head: HeadMesh, record: dict, surface: SkinSurface, volume: HeadV
     out along the body and down at the tail; a few long, often grey, hairs with age."""
     lib = styles().brows
     male = head.params.maleness > 0.5
-    sets = []
+    parts = []
     for brow in (head.landmarks68[21:16:-1], head.landmarks68[22:27]):  # medial end first
         weight, along = _brow_band(surface.centroid, brow, record["brow_height_mm"] / 1000.0,
                                    between(lib["tail_height_mm"][int(male)], 0.5) / 1000.0)
@@ -37,10 +37,11 @@ def grow_brows(head: HeadMesh, record: dict, surface: SkinSurface, volume: HeadV
         long = rng.random(len(roots)) < record["brow_long_share"]
         length[long] = rng.uniform(*lib["long_hair_mm"], int(long.sum())) / 1000.0
         lift = np.where(long, 0.3, 0.12)
-        pts = grow(volume, roots, flow, lift, length, BROW_POINTS, 0.0, np.full(len(roots), 0.0002))
         grey = rng.random(len(roots)) < np.where(long, 0.5 + 0.5 * record["grey"], 0.6 * record["grey"])
-        sets.append((roots, pts, grey))
-    return _merge("brows", sets, lib["width_um"] * 1e-6, volume)
+        parts.append((roots, flow, lift, length, grey))
+    roots, flow, lift, length, grey = _joined(parts)  # both brows in one growth: each step asks the field once
+    pts = grow(volume, roots, flow, lift, length, BROW_POINTS, 0.0, np.full(len(roots), 0.0002))
+    return _merge("brows", [(roots, pts, grey)], lib["width_um"] * 1e-6, volume)
 
 
 def _brow_band(points: np.ndarray, brow: np.ndarray, head_h: float, tail_h: float):
@@ -66,13 +67,19 @@ def _brow_band(points: np.ndarray, brow: np.ndarray, head_h: float, tail_h: floa
             start += ln
         return t_best, gap, best
 
+    reach = 0.5 * max(head_h, tail_h) + 0.004
+    lo, hi = brow.min(0) - reach, brow.max(0) + reach
+
     def weight(p):
-        t, gap, dist = along_and_gap(p)
+        out = np.zeros(len(p))
+        close = np.flatnonzero(np.all((p > lo) & (p < hi), axis=1))  # the band lies within reach
+        t, gap, dist = along_and_gap(p[close])
         h = head_h + (tail_h - head_h) * t
         centre = -0.25 * h  # the landmarks run along the brow's upper half
         inside = np.clip(1.0 - (np.abs(gap - centre) - 0.5 * h) / 0.0012, 0.0, 1.0)
         near = dist < 0.5 * h + 0.004
-        return inside * near * (1.0 - 0.7 * np.clip((t - 0.85) / 0.15, 0.0, 1.0))
+        out[close] = inside * near * (1.0 - 0.7 * np.clip((t - 0.85) / 0.15, 0.0, 1.0))
+        return out
 
     return weight(points), lambda p: along_and_gap(p)[0]
 
@@ -82,7 +89,7 @@ def grow_lashes(head: HeadMesh, record: dict, surface: SkinSurface, volume: Head
     """Upper and lower lashes along each lid margin: the upper longer and denser, curving up and
     out; the lower shorter, sparser, curving down."""
     lib = styles().lashes
-    sets = []
+    parts = []
     for side, patch in head.topology.eye_patches.items():
         ring = patch.rings[LASH_RING]
         loop = head.vertices[ring]
@@ -98,14 +105,12 @@ def grow_lashes(head: HeadMesh, record: dict, surface: SkinSurface, volume: Head
             length = length / 1000.0 * (0.55 + 0.45 * middle) * rng.uniform(0.85, 1.1, count)
             vertical = Z if upper else -Z
             out = _unit(np.cos(psi)[:, None] * X * 0.35 + np.tile(-Y + (0.8 if upper else 0.25) * vertical, (count, 1)))
-            curl = 0.55 if upper else 0.1
-
-            def steer(k, p, d, vertical=vertical, curl=curl):
-                return _unit(d + curl * vertical / LASH_POINTS)
-            pts = grow(volume, roots, out, np.full(count, 0.1), length, LASH_POINTS, 0.0,
-                       np.zeros(count), steer)
-            sets.append((roots, pts, rng.random(count) < 0.2 * record["grey"]))
-    return _merge("lashes", sets, lib["width_um"] * 1e-6, volume, margin=0.0002)
+            curl = np.tile((0.55 if upper else 0.1) * vertical, (count, 1))
+            parts.append((roots, out, length, curl, rng.random(count) < 0.2 * record["grey"]))
+    roots, out, length, curl, grey = _joined(parts)  # all four lids in one growth
+    pts = grow(volume, roots, out, np.full(len(roots), 0.1), length, LASH_POINTS, 0.0, np.zeros(len(roots)),
+               lambda k, p, d: _unit(d + curl / LASH_POINTS))
+    return _merge("lashes", [(roots, pts, grey)], lib["width_um"] * 1e-6, volume, margin=0.0002)
 
 
 def _along_loop(loop: np.ndarray, loop_psi: np.ndarray, psi: np.ndarray) -> np.ndarray:
@@ -189,13 +194,16 @@ def beard_zone(head: HeadMesh, points: np.ndarray, zone: str) -> np.ndarray:
     return keep.astype(float)
 
 
+def _joined(parts: list[tuple]) -> tuple:
+    """Per-set tuples (roots and per-strand arrays) joined field by field."""
+    return tuple(Roots.join(col) if isinstance(col[0], Roots) else np.concatenate(col) for col in zip(*parts))
+
+
 def _merge(kind: str, sets: list, width: float, volume: HeadVolume, margin: float = SKIN_MARGIN) -> StrandSet:
-    roots = [r for r, _, _ in sets]
     pts = np.concatenate([p for _, p, _ in sets]) if sets else np.zeros((0, 2, 3))
     if len(pts) == 0:
         return StrandSet.empty(kind)
     pts = finish(volume, pts, margin)
-    merged = Roots(*(np.concatenate([getattr(r, f) for r in roots]) for f in ("triangle", "bary", "position",
-                                                                               "normal", "uv")))
+    merged = Roots.join([r for r, _, _ in sets])
     grey = np.concatenate([g for _, _, g in sets]).astype(np.float32)
     return StrandSet(kind, pts.astype(np.float32), taper(len(pts), pts.shape[1], width), merged, grey)

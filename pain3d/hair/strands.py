@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .surface import HeadVolume, Roots
+from .surface import HeadVolume, Roots, _unit
 
 DOWN = np.array([0.0, 0.0, -1.0])
 SKIN_MARGIN = 0.0005  # every point but the root stays this far outside the skin
@@ -63,7 +63,7 @@ def grow(volume: HeadVolume, roots: Roots, flow: np.ndarray, lift: np.ndarray, l
         p = out[:, k - 1] + d * seg
         walked += seg[:, 0]
         margin = SKIN_MARGIN + layer * np.clip(walked / 0.015, 0.0, 1.0)
-        p = volume.push_out(p, margin)
+        p = volume.push_out(p, margin, exact=False)  # the step length is kept next: `finish` is exact
         if keep_out is not None:
             p = keep_out(p)
         d = _unit(p - out[:, k - 1])
@@ -94,11 +94,12 @@ def cut_below(strands: np.ndarray, z_cut: float | np.ndarray) -> np.ndarray:
 def resample(strands: np.ndarray, s: np.ndarray, length: np.ndarray, k: int) -> np.ndarray:
     """Each strand's first `length` metres as k evenly spaced points."""
     targets = np.linspace(0.0, 1.0, k)[None, :] * length[:, None]
-    out = np.empty((len(strands), k, 3))
-    for axis in range(3):
-        for i in range(len(strands)):
-            out[i, :, axis] = np.interp(targets[i], s[i], strands[i, :, axis])
-    return out
+    # the segment each target falls on: the last point at or before it (s rises along a strand)
+    seg = np.clip((s[:, None, :] <= targets[:, :, None]).sum(2) - 1, 0, s.shape[1] - 2)  # (N, k)
+    s0, s1 = np.take_along_axis(s, seg, 1), np.take_along_axis(s, seg + 1, 1)
+    t = np.clip((targets - s0) / np.maximum(s1 - s0, 1e-12), 0.0, 1.0)[..., None]
+    a, b = np.take_along_axis(strands, seg[..., None], 1), np.take_along_axis(strands, seg[..., None] + 1, 1)
+    return a + t * (b - a)
 
 
 def arc_length(strands: np.ndarray) -> np.ndarray:
@@ -179,12 +180,10 @@ def taper(n: int, k: int, root_width: float, tip_share: float = 0.3) -> np.ndarr
 
 
 def _nearest(points: np.ndarray, centres: np.ndarray, chunk: int = 4096) -> np.ndarray:
+    """Index of each point's nearest centre: |p - c|^2 less |p|^2 (the same for every centre), as a
+    matrix product."""
     out = np.empty(len(points), int)
+    c2 = (centres ** 2).sum(1)
     for i in range(0, len(points), chunk):
-        d = ((points[i:i + chunk, None, :] - centres[None]) ** 2).sum(-1)
-        out[i:i + chunk] = np.argmin(d, axis=1)
+        out[i:i + chunk] = np.argmin(c2 - 2.0 * points[i:i + chunk] @ centres.T, axis=1)
     return out
-
-
-def _unit(v: np.ndarray) -> np.ndarray:
-    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)

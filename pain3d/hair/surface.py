@@ -8,20 +8,20 @@ UV map (where Blender's Deform Curves on Surface finds it again under any expres
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 
 from ..head.mesh import HeadMesh
+from ..head.params import HeadParams
 from ..head.surface import figure_field
 from ..head.topology import PART_ID
 
 EDGE_MARGIN = 0.02  # least barycentric weight of a root (keeps it inside its triangle)
 GRID_STEP = 0.003  # metres between the samples of the distance field
 GRID_BOX = ((-0.30, 0.30), (-0.18, 0.20), (-0.46, 0.19))  # where strands can be: the head and bust
-COARSE = 3  # the field is first sampled every third grid point, ...
-BAND = 0.018  # ... then exactly at every grid point this close to the skin (two coarse steps)
 
 
 @dataclass
@@ -39,6 +39,11 @@ class Roots:
 
     def take(self, keep: np.ndarray) -> "Roots":
         return Roots(self.triangle[keep], self.bary[keep], self.position[keep], self.normal[keep], self.uv[keep])
+
+    @staticmethod
+    def join(parts: list["Roots"]) -> "Roots":
+        return Roots(*(np.concatenate([getattr(r, f) for r in parts]) for f in ("triangle", "bary", "position",
+                                                                                "normal", "uv")))
 
 
 class SkinSurface:
@@ -110,88 +115,101 @@ def _barycentric(p: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> 
 class HeadVolume:
     """The head's and bust's signed distance (negative inside) on a grid, for pushing strands out.
 
-    Only near the skin do strands need the exact field, so it is sampled on a coarse grid first,
-    interpolated onto the fine one, and evaluated exactly only within BAND of the skin: an eighth of
-    the evaluations of a dense grid. Where the field changes about as fast as distance, a point
-    within BAND / 2 of the skin is never interpolated from coarse samples that miss it; where it
-    steps (the shoulders' top ends at the neck-shoulder point) the band is three times as wide."""
+    The grid holds the exact field (`figure_field`), each sample computed the first time a strand
+    comes near it: long hair visits a few percent of the box, a bald head only the brows and lashes.
+    Between samples the field is trilinear, its gradient that of the same 8 samples."""
 
     def __init__(self, head: HeadMesh) -> None:
         self.params = head.params
-        counts = [COARSE * int(np.ceil((hi - lo) / (GRID_STEP * COARSE))) + 1 for lo, hi in GRID_BOX]
         self.origin = np.array([lo for lo, _ in GRID_BOX])
-        self.shape = tuple(counts)
-        coarse_axes = [lo + np.arange(0, n, COARSE) * GRID_STEP for (lo, _), n in zip(GRID_BOX, counts)]
-        coarse = np.stack(np.meshgrid(*coarse_axes, indexing="ij"), axis=-1).reshape(-1, 3)
-        values = _upsample(figure_field(coarse, self.params).reshape([len(a) for a in coarse_axes]), COARSE)
-        z = self.origin[2] + np.arange(counts[2]) * GRID_STEP
-        seam = np.abs(z - self.params.bust.z_nsp) < COARSE * GRID_STEP
-        near = np.nonzero((np.abs(values) < BAND) | (seam & (np.abs(values) < 3 * BAND)))
-        values[near] = figure_field(self.origin + np.stack(near, axis=1) * GRID_STEP, self.params)
-        self.values = values
-
-    def corners(self, points: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-        """The 8 grid samples around each point (inside the box): (grid index (N, 3), trilinear weight)."""
-        f = (points - self.origin) / GRID_STEP
-        i = np.clip(np.floor(f).astype(int), 0, np.array(self.shape) - 2)
-        t = np.clip(f - i, 0.0, 1.0)
-        out = []
-        for corner in range(8):
-            o = np.array([(corner >> k) & 1 for k in range(3)])
-            out.append((i + o, np.prod(np.where(o, t, 1.0 - t), axis=1)))
-        return out
+        self.shape = tuple(int(np.ceil((hi - lo) / GRID_STEP)) + 1 for lo, hi in GRID_BOX)
+        self._strides = np.array([self.shape[1] * self.shape[2], self.shape[2], 1])
+        self._values = np.full(np.prod(self.shape), np.nan, np.float32)  # flat; NaN: not computed yet (23 MB)
 
     def distance(self, points: np.ndarray) -> np.ndarray:
-        """Trilinear distance inside the box, the exact field outside it."""
-        out = np.zeros(len(points))
-        for index, weight in self.corners(points):
-            out += weight * self.values[index[:, 0], index[:, 1], index[:, 2]]
+        return self.field(points)[0]
+
+    def gradient(self, points: np.ndarray) -> np.ndarray:
+        """Unit gradient (the skin's outward normal near it)."""
+        return self.field(points)[1]
+
+    def field(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Distance and unit gradient: trilinear inside the box, the exact field outside it."""
         f = (points - self.origin) / GRID_STEP
+        i = np.clip(np.floor(f).astype(np.intp), 0, np.array(self.shape) - 2)
+        tx, ty, tz = np.clip(f - i, 0.0, 1.0).T
+        v = self._sample((i @ self._strides)[:, None] + _CORNERS @ self._strides).T  # (8, N): x, y, z offsets
+        along_x = v[4:] - v[:4]  # (4, N): over y, z
+        vx = v[:4] + tx * along_x
+        along_y = vx[2:] - vx[:2]  # (2, N): over z
+        vy = vx[:2] + ty * along_y
+        along_z = vy[1] - vy[0]
+        d = vy[0] + tz * along_z
+        gx = along_x[:2] + ty * (along_x[2:] - along_x[:2])
+        g = np.stack([gx[0] + tz * (gx[1] - gx[0]), along_y[0] + tz * (along_y[1] - along_y[0]), along_z], axis=1)
         outside = np.any((f < 0) | (f > np.array(self.shape) - 1), axis=1)
-        if outside.any():  # strands that fall past the box, onto the shoulders: the exact field
-            out[outside] = figure_field(points[outside], self.params)
-        return out
+        if outside.any():  # strands that fall past the box, onto the shoulders
+            d[outside], g[outside] = _exact(points[outside], self.params, GRID_STEP / 2)
+        return d, _unit(g)
 
-    def gradient(self, points: np.ndarray, h: float = 0.0015) -> np.ndarray:
-        g = np.stack([self.distance(points + e) - self.distance(points - e) for e in np.eye(3) * h], axis=1)
-        return g / np.maximum(np.linalg.norm(g, axis=1, keepdims=True), 1e-12)
-
-    def push_out(self, points: np.ndarray, margin: float | np.ndarray) -> np.ndarray:
+    def push_out(self, points: np.ndarray, margin: float | np.ndarray, exact: bool = True) -> np.ndarray:
         """Points moved out along the field's gradient until `margin` outside the skin; the grid
-        gets them close, the exact field finishes the few still near the surface."""
+        gets them close, the exact field (unless not `exact`) finishes those still near the surface."""
         out = points.copy()
         margin = np.broadcast_to(np.asarray(margin, float), (len(points),))
+        d = np.empty(len(out))
+        moved = np.arange(len(out))  # what the last step moved: the others stay where they are
         for _ in range(8):
-            d = self.distance(out)
-            deep = d < margin
-            if not deep.any():
+            d[moved], g = self.field(out[moved])
+            deep = d[moved] < margin[moved]
+            moved, g = moved[deep], g[deep]
+            if not len(moved):
                 break
-            out[deep] += self.gradient(out[deep]) * (margin[deep] - d[deep])[:, None]
-        near = self.distance(out) < margin + GRID_STEP
-        if near.any():
-            out[near] = self._exact_push(out[near], margin[near])
+            out[moved] += g * (margin[moved] - d[moved])[:, None]
+        if exact:
+            if len(moved):
+                d[moved] = self.distance(out[moved])
+            near = d < margin + GRID_STEP
+            if near.any():
+                out[near] = self._exact_push(out[near], margin[near])
         return out
 
     def _exact_push(self, points: np.ndarray, margin: np.ndarray) -> np.ndarray:
-        """Newton steps on the exact field (thin parts, the ears, are finer than the grid)."""
+        """Newton steps on the exact field (thin parts, the ears, are finer than the grid); each
+        step asks the field for the points the last step moved."""
+        moved = np.arange(len(points))
         for _ in range(10):
-            d = figure_field(points, self.params)
-            deep = d < margin
+            d = figure_field(points[moved], self.params)
+            deep = d < margin[moved]
             if not deep.any():
                 break
-            q = points[deep]
-            h = 2e-4
-            g = np.stack([figure_field(q + e, self.params) - figure_field(q - e, self.params) for e in np.eye(3) * h], 1)
-            g /= np.maximum(np.linalg.norm(g, axis=1, keepdims=True), 1e-12)
-            points[deep] = q + g * (margin[deep] - d[deep] + 2e-5)[:, None]
+            moved, d = moved[deep], d[deep]
+            q = points[moved]
+            points[moved] = q + _exact(q, self.params, 2e-4)[1] * (margin[moved] - d + 2e-5)[:, None]
         return points
 
+    def _sample(self, flat: np.ndarray) -> np.ndarray:
+        """Grid samples at flat indices, computing those not computed yet (in one call of the field:
+        each call costs about a millisecond however few the points)."""
+        values = self._values[flat]
+        missing = np.isnan(values)
+        if missing.any():
+            new = np.unique(flat[missing])
+            at = self.origin + np.stack(np.unravel_index(new, self.shape), axis=1) * GRID_STEP
+            self._values[new] = figure_field(at, self.params)
+            values[missing] = self._values[flat[missing]]
+        return values
 
-def _upsample(values: np.ndarray, factor: int) -> np.ndarray:
-    """A grid linearly interpolated onto one `factor` times finer along each axis (ends kept)."""
-    for axis in range(values.ndim):
-        v = np.moveaxis(values, axis, 0)
-        steps = [v[:-1] + (v[1:] - v[:-1]) * (r / factor) for r in range(factor)]
-        fine = np.stack(steps, axis=1).reshape(-1, *v.shape[1:])
-        values = np.moveaxis(np.concatenate([fine, v[-1:]]), 0, axis)
-    return np.ascontiguousarray(values)
+
+_CORNERS = np.array(list(itertools.product((0, 1), repeat=3)))  # a cell's corners: x, y, z offsets (z fastest)
+
+
+def _exact(points: np.ndarray, params: HeadParams, h: float) -> tuple[np.ndarray, np.ndarray]:
+    """The exact field and its unit gradient (central differences over h), in one call of the field."""
+    steps = np.concatenate([np.zeros((1, 3)), np.eye(3), -np.eye(3)]) * h
+    f = figure_field((points[None] + steps[:, None]).reshape(-1, 3), params).reshape(7, -1)
+    return f[0], _unit((f[1:4] - f[4:]).T)
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
