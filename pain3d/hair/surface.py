@@ -1,9 +1,9 @@
 """The head as hair sees it (pure numpy): skin triangles to root strands on, and a distance
 field to keep strands out of the head.
 
-Roots lie on the skin mesh's own triangles (each quad split along its first diagonal), so a
-root is a triangle and barycentric weights: its position, its normal and its point in the skin
-UV map (where Blender's Deform Curves on Surface finds it again under any expression).
+Roots lie on the skin mesh's own triangles (each quad split as Blender splits it), so a root is
+a triangle and barycentric weights: its position, its normal and its point in the skin UV map
+(where Blender's Deform Curves on Surface finds it again under any expression).
 """
 
 from __future__ import annotations
@@ -56,11 +56,14 @@ class SkinSurface:
         first = starts[skin]
         sizes = starts[skin + 1] - first
         quads = skin[sizes == 4]
-        q0 = starts[quads]
-        # two triangles per quad: corners (0, 1, 2) and (0, 2, 3); corners index corner_uv too
-        corners = np.concatenate([np.stack([q0, q0 + 1, q0 + 2], 1), np.stack([q0, q0 + 2, q0 + 3], 1)])
-        self.corners = corners
-        self.vertex_ids = verts[corners]
+        quad = starts[quads][:, None] + np.arange(4)  # (Q, 4) corners; they index corner_uv too
+        # two triangles per quad, as Blender's loop triangles (which Deform Curves on Surface finds
+        # a root's UV on): corners (0, 1, 2) and (0, 2, 3), or (0, 1, 3) and (1, 2, 3) where the
+        # quad folds over its 0-2 diagonal; otherwise a root would lie off Blender's surface
+        flip = quad_flips_first_diagonal(head.vertices[verts[quad]])[:, None]
+        self.corners = np.concatenate([np.where(flip, quad[:, [0, 1, 3]], quad[:, [0, 1, 2]]),
+                                       np.where(flip, quad[:, [1, 2, 3]], quad[:, [0, 2, 3]])])
+        self.vertex_ids = verts[self.corners]
         self.faces = np.concatenate([quads, quads])
         a, b, c = (head.vertices[self.vertex_ids[:, i]] for i in range(3))
         cross = np.cross(b - a, c - a)
@@ -98,6 +101,16 @@ class SkinSurface:
         triangle = tris[near]
         bary = _barycentric(points, *(self.head.vertices[self.vertex_ids[triangle][:, i]] for i in range(3)))
         return self.roots(triangle, bary)
+
+
+def quad_flips_first_diagonal(quads: np.ndarray) -> np.ndarray:
+    """Whether Blender splits each quad (Q, 4, 3) along its 1-3 diagonal, not 0-2: where the two
+    0-2 triangles face away from each other (`is_quad_flip_v3_first_third_fast`, called by the
+    mesh tessellation in blenkernel's mesh_tessellate.cc). In float32, as Blender stores the
+    positions and tests them."""
+    p = np.asarray(quads, np.float32)
+    d2 = p[:, 2] - p[:, 0]
+    return np.einsum("qd,qd->q", np.cross(p[:, 1] - p[:, 0], d2), np.cross(p[:, 3] - p[:, 0], d2)) > 0
 
 
 def _barycentric(p: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
