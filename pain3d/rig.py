@@ -213,7 +213,7 @@ def _lid_turns(face: Face, side: str) -> dict[str, np.ndarray]:
     return face.cache[key]
 
 
-LID_SHARES = {"AU5": (-0.10, 0.0), "AU7": (0.08, -0.40), "AU6_lid": (0.0, -0.45)}  # (upper, lower) aperture shares
+LID_SHARES = {"AU5": (-0.10, 0.0), "AU7": (0.08, -0.32), "AU6_lid": (0.0, -0.55)}  # (upper, lower) aperture shares
 
 
 def _triangles(head: HeadMesh) -> np.ndarray:
@@ -339,8 +339,8 @@ def lid_close(face: Face, side: str) -> np.ndarray:
 
 
 def lid_action(face: Face, side: str, action: str) -> np.ndarray:
-    """AU5 (the upper lid lifts), AU7 (the lower lid rises by 40% of the aperture, the upper lid
-    coming down a little) and AU6's push on the lower lid (45% of the aperture)."""
+    """AU5 (the upper lid lifts), AU7 (the lower lid rises by 32% of the aperture, the upper lid
+    coming down a little) and AU6's push on the lower lid (55% of the aperture)."""
     turns = _lid_turns(face, side)
     up, low = LID_SHARES[action]
     return _turn_down(face.v, eye_centre(face.head.params, side), up * turns["upper"] + low * turns["lower"])

@@ -167,6 +167,7 @@ def derive_params(controls: HeadControls, age: float = 30.0, sex: str | float = 
     head_h = _meas("head_height", m, c.head_height)
     cr_cz = 0.022
     eye_scale = float(np.exp(0.06 * c.eye_size))
+    jaw_half = _meas("jaw_half_width", m, c.jaw_width) + 0.006  # the jaw mass, which the neck must stay inside
     return HeadParams(
         cr_cy=0.004,
         cr_cz=cr_cz,
@@ -177,7 +178,7 @@ def derive_params(controls: HeadControls, age: float = 30.0, sex: str | float = 
         cr_az_bot=0.095,
         jw_cy=-0.022,
         jw_cz=z_sto + 0.004,
-        jw_ax=_meas("jaw_half_width", m, c.jaw_width) + 0.006,
+        jw_ax=jaw_half,
         jw_ay_front=0.066,
         jw_az_top=0.055,
         jw_az_bot=(z_sto + 0.004) - (z_me - 0.004),
@@ -216,7 +217,7 @@ def derive_params(controls: HeadControls, age: float = 30.0, sex: str | float = 
         glabella=max(0.0, 0.0045 * m + 0.0006 * c.brow_ridge),
         jaw_power=2.4 + 0.6 * m,
         chin_width=0.0135 + 0.0050 * m,
-        cheek_fat=0.0035 + 0.0008 * (1.0 - m) - 0.0012 * a,
+        cheek_fat=0.0034 + 0.0011 * (1.0 - m) - 0.0012 * a,
         temple_hollow=0.0025 + 0.0030 * a,
         tear_trough=0.0005 + 0.0022 * a,
         lid_hood=0.0020 * a,
@@ -224,5 +225,5 @@ def derive_params(controls: HeadControls, age: float = 30.0, sex: str | float = 
         marionette=0.0028 * a,
         iris_cover=0.0015 + 0.0008 * a,
         age_factor=a,
-        bust=derive_bust(z_me, _meas("jaw_half_width", m, c.jaw_width) + 0.006, m, a, c.neck_width, c.shoulder_width),
+        bust=derive_bust(z_me, jaw_half, m, a, c.neck_width, c.shoulder_width),
     )

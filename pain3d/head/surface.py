@@ -103,24 +103,43 @@ def _midline_profile(z: np.ndarray, p: HeadParams) -> np.ndarray:
     return pchip(z, np.array(zs), np.array(ds)) - recline
 
 
+def _above_the_nose_base(z: np.ndarray, p: HeadParams) -> np.ndarray:
+    """1 above the nose's base, 0 from 12 mm below it: the lower face's outline is shaped apart from
+    the eyes' and cheeks' (whose shape the expressions' calibration rests on)."""
+    return smoothstep(p.z_sn - 0.012, p.z_sn + 0.004, z)
+
+
+def _bound_margin(z: np.ndarray, p: HeadParams) -> np.ndarray:
+    """How far the face slab's lateral bound lies beyond the face outline: 16 mm down to the nose's
+    base, 10 mm below it and 4 mm at the mouth's level, where the jaw mass, not the face slab, must
+    make the face's width (else the lower face is a box as wide as the cheekbones)."""
+    return 0.010 + 0.006 * _above_the_nose_base(z, p) - 0.006 * np.exp(-((z - p.z_sto) / 0.012) ** 2)
+
+
 def face_half_width(z: np.ndarray, p: HeadParams) -> np.ndarray:
     """Half width of the face outline (where the face starts to turn back)."""
     zw = [0.115, 0.085, 0.05, 0.02, 0.0, -0.02, p.z_sn, p.z_sto - 0.006, p.z_pog, p.z_me]
-    jw = p.jw_ax - 0.008
-    # (the slab's silhouette ends ~8 mm beyond these values, blends add a few mm)
+    jw = p.jw_ax - 0.005
+    # (the slab's lateral bound lies `_bound_margin` beyond these values, blends add a few mm); a
+    # woman's chin is the narrower
     ww = [0.030, 0.050, 0.056, 0.056, 0.057, p.zygion - 0.008, p.zygion - 0.011,
-          jw - 0.001, 0.030, 0.018]
+          jw - 0.001, 0.027 + 0.003 * p.maleness, 0.018]
     return pchip(z, np.array(zw), np.array(ww))
 
 
 def _lateral(x: np.ndarray, z: np.ndarray, p: HeadParams) -> np.ndarray:
-    """How much the face recedes sideways (horizontal curvature + face outline)."""
+    """How much the face recedes sideways (horizontal curvature + face outline).
+
+    Below the nose's base the face wraps round like a head, not a mask: no flat front plate with a
+    corner at its edge, and it tapers to the chin (more in women) rather than ending in a box.
+    """
     zr = [0.10, 0.05, 0.02, 0.0, p.z_sn, p.z_sto, p.z_pog, p.z_me]
-    rr = [0.070, 0.092, 0.100, 0.108, 0.078, 0.056, 0.044, 0.036]
+    taper = 0.88 + 0.12 * p.maleness
+    rr = [0.070, 0.092, 0.100, 0.108, 0.078, 0.054, 0.034 * taper, 0.027 * taper]
     radius = pchip(z, np.array(zr), np.array(rr))
     half_w = face_half_width(z, p)
     out = _srelu(np.abs(x) - half_w)
-    return x * x / (2.0 * radius) + 90.0 * out * out
+    return x * x / (2.0 * radius) + (40.0 + 50.0 * _above_the_nose_base(z, p)) * out * out
 
 
 def _nose(x: np.ndarray, z: np.ndarray, p: HeadParams) -> np.ndarray:
@@ -332,7 +351,7 @@ def head_field(pts: np.ndarray, p: HeadParams) -> np.ndarray:
         yf = -face_depth(xn, zn, p)
         # lateral bound (vertical elliptic cylinder, narrower toward the back)
         # keeps the slab's back plane inside the cranium/jaw: no exposed edge
-        wb = face_half_width(zn, p) + 0.016
+        wb = face_half_width(zn, p) + _bound_margin(zn, p)
         bound = (np.sqrt((xn / wb) ** 2 + ((yn + 0.06) / 0.075) ** 2) - 1.0) * 0.06
         slab[near] = smax(np.maximum(yf - yn, slab[near]), bound, 0.012)
     f = smin(f, slab, _SLAB_BLEND)

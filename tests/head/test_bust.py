@@ -9,6 +9,7 @@ import pytest
 from pain3d.head import HeadControls, build_head, head_from_spec, sample_spec
 from pain3d.head.bust import NECK_AXIS_Y, bust_radius, neck_radius
 from pain3d.head.priors import ETHNICITIES
+from pain3d.head.surface import head_field
 
 LEVEL = 0
 AGES = (25.0, 50.0, 75.0)
@@ -56,9 +57,32 @@ def test_head_and_bust_proportions_match_published_anthropometry(cells):
             assert lo < m[name] < hi, f"{name} {m[name]:.3f} m outside [{lo}, {hi}]"
         assert neck[sex][0] < m["neck_circumference"] < neck[sex][1], m["neck_circumference"]
         assert 0.46 < m["n-gn"] / m["v-gn"] < 0.58          # face height / head height: about 0.52
-        assert 0.70 < m["eu-eu"] / m["g-op"] < 0.93         # cephalic index, dolicho- to brachycephalic
+        assert 0.66 < m["eu-eu"] / m["g-op"] < 0.93         # cephalic index, hyperdolicho- to brachycephalic (Martin)
         assert 2.2 < m["biacromial"] / m["eu-eu"] < 3.1     # shoulders about 2.5-2.7 head breadths
         assert 0.42 < (head.vertices[:, 2].max() - head.landmarks["pupil_R"][2]) / m["v-gn"] < 0.56  # crown height
+
+
+def _silhouette_width(p, z: float) -> float:
+    """Width of the face's frontal silhouette at height z: the implicit skin in front of the ears
+    (y < -20 mm), sampled every 0.5 mm."""
+    xs, ys = np.arange(0.0, 0.09, 0.0005), np.arange(-0.12, -0.02, 0.001)
+    X, Y = np.meshgrid(xs, ys)
+    inside = head_field(np.stack([X, Y, np.full_like(X, z)], -1).reshape(-1, 3), p).reshape(X.shape) < 0
+    return 2.0 * xs[inside.any(0)].max()
+
+
+def test_the_face_narrows_from_the_cheekbones_to_the_jaw(cells):
+    # Farkas 1994: go-go / zy-zy is 0.72 in women and 0.75 in men; the silhouette at the mouth's
+    # level (where the gonial angles sit) adds the masseters' soft tissue. The face was once a box
+    # whose jaw was 0.85 of its cheekbones.
+    ratio = {"female": [], "male": []}
+    for sex, head in cells:
+        p = head.params
+        ratio[sex].append(_silhouette_width(p, p.z_sto) / _silhouette_width(p, -0.02))
+    every = ratio["female"] + ratio["male"]
+    assert 0.65 < min(every) and max(every) < 0.88, (min(every), max(every))
+    assert 0.72 < np.mean(every) < 0.81, np.mean(every)
+    assert np.mean(ratio["female"]) < np.mean(ratio["male"])
 
 
 def test_jaw_stands_out_from_the_neck(cells):
