@@ -105,7 +105,7 @@ class Face:
         iod = iod_eye_centres(head)
         soft = np.isin(head.vertex_part, [PART_ID["skin"], PART_ID["mouth_cavity"]]).astype(float)
         outer = (head.vertex_part == PART_ID["skin"]).astype(float)
-        return cls(head, v, iod, soft, outer, _edges(head), _triangles(head))
+        return cls(head, v, iod, soft, outer, head.topology.edges, _triangles(head))
 
     def region(self, name: str) -> np.ndarray:
         """A region's weights on the outer skin; the lip regions extend into the lining.
@@ -121,12 +121,14 @@ class Face:
 
     def smooth(self, values: np.ndarray, iterations: int = 8) -> np.ndarray:
         """Surface-neighbour averaging of a per-vertex field (removes kinks that fold faces)."""
-        i, j = self.edges[:, 0], self.edges[:, 1]
-        degree = np.bincount(i, minlength=len(values)) + np.bincount(j, minlength=len(values))
-        degree = np.maximum(degree, 1)
+        if "neighbours" not in self.cache:  # each edge seen from both ends: one sum per vertex
+            owner = np.concatenate([self.edges[:, 0], self.edges[:, 1]])
+            other = np.concatenate([self.edges[:, 1], self.edges[:, 0]])
+            degree = np.maximum(np.bincount(owner, minlength=len(self.v)), 1)
+            self.cache["neighbours"] = (owner, other, degree)
+        owner, other, degree = self.cache["neighbours"]
         for _ in range(iterations):
-            total = np.bincount(i, values[j], len(values)) + np.bincount(j, values[i], len(values))
-            values = 0.5 * values + 0.5 * total / degree
+            values = 0.5 * values + 0.5 * np.bincount(owner, values[other], len(values)) / degree
         return values
 
     def sided(self, base: str, side: str) -> np.ndarray:
@@ -155,15 +157,6 @@ class Face:
     def lateral(self) -> np.ndarray:
         """+1 on the subject's left, -1 on the right (for medial/lateral motions)."""
         return np.tanh(self.v[:, 0] / 0.004)
-
-
-def _edges(head: HeadMesh) -> np.ndarray:
-    """Unique undirected edges of all polygons."""
-    starts, verts = head.poly_starts, head.poly_verts
-    nxt = np.arange(1, len(verts) + 1)
-    nxt[starts[1:] - 1] = starts[:-1]  # each polygon's last corner links back to its first
-    pairs = np.sort(np.stack([verts, verts[nxt]], axis=1), axis=1)
-    return np.unique(pairs, axis=0)
 
 
 def _vec(w: np.ndarray, dx: np.ndarray | float, dy: np.ndarray | float, dz: np.ndarray | float) -> np.ndarray:

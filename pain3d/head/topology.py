@@ -23,6 +23,7 @@ and upper/lower tooth arches.  Vertex *positions* are produced per identity by
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -171,6 +172,15 @@ class HeadTopology:
     @property
     def n_faces(self) -> int:
         return int(self.poly_starts.size - 1)
+
+    @cached_property
+    def edges(self) -> np.ndarray:
+        """(E, 2) unique undirected edges of all polygons, lower vertex id first (every identity
+        shares the topology, so they are found once)."""
+        starts, verts = self.poly_starts, self.poly_verts
+        nxt = np.arange(1, len(verts) + 1)
+        nxt[starts[1:] - 1] = starts[:-1]  # each polygon's last corner links back to its first
+        return np.unique(np.sort(np.stack([verts, verts[nxt]], axis=1), axis=1), axis=0)
 
     def polygons(self) -> list[np.ndarray]:
         """Polygons as a list of vertex-id arrays."""
