@@ -97,7 +97,7 @@ class Face:
     outer: np.ndarray  # 1 on the outer skin only
     edges: np.ndarray  # (E, 2) vertex pairs, for smoothing fields over the surface
     triangles: np.ndarray  # (T, 3) fan triangulation, for fold checks
-    cache: dict = field(default_factory=dict)  # fields shared by several targets
+    cache: dict = field(default_factory=dict)  # fields (and smoothing's neighbour lists) shared by several targets
 
     @classmethod
     def of(cls, head: HeadMesh) -> "Face":

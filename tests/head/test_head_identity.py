@@ -105,7 +105,7 @@ def test_each_ala_is_a_lobe_set_off_from_the_cheek_by_a_crease():
         assert lobe - cheek > 0.008, (age, sex)
 
 
-def _midline_profile(p, z: np.ndarray) -> np.ndarray:
+def _midline_skin_depth(p, z: np.ndarray) -> np.ndarray:
     """Forward depth (-y, metres) of the skin on the midline at heights z, every 0.2 mm."""
     ys = np.arange(-0.14, -0.04, 0.0002)
     pts = np.stack(np.broadcast_arrays(0.0, ys[None, :], z[:, None]), -1).reshape(-1, 3)
@@ -119,11 +119,13 @@ def test_the_soft_tissue_nasion_sits_between_the_eyes_in_front_of_the_corneas():
     Mowlavi et al. 2004 drew the nasion 7, 10 and 13 mm in front of the corneal plane at levels from
     the supratarsal fold to the lower limbus (10 mm preferred, 7 disliked as too deep)."""
     for ctl, age, sex, rs in _random_identities(8, seed=7):
-        p = build_head(ctl, age, sex, level=LEVEL, residual_seed=rs).params
+        head = build_head(ctl, age, sex, level=LEVEL, residual_seed=rs)
+        p = head.params
         z = np.arange(p.eye_z, p.z_brow + 0.015, 0.0005)
-        depth = _midline_profile(p, z)
+        depth = _midline_skin_depth(p, z)
         nasion = int(np.argmin(np.where(z < p.z_brow, depth, np.inf)))
-        cornea = -(p.eye_y - 1.06 * p.eye_r)  # the apex of the corneal bulge (geometry.eyeball_positions)
+        eyeballs = np.concatenate(list(head.topology.eyeball_ids.values()))
+        cornea = -head.vertices[eyeballs, 1].min()  # the corneas' apex: the corneal plane
         assert p.eye_z + 0.004 < z[nasion] < p.z_brow, (age, sex, z[nasion])
         assert 0.0065 < depth[nasion] - cornea < 0.014, (age, sex, depth[nasion] - cornea)
         assert depth[nasion:].max() - depth[nasion] > 0.002, (age, sex)
