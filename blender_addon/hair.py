@@ -60,17 +60,22 @@ def add_hair(context, head: bpy.types.Object, groom, link, makeup: dict | None =
     return objects
 
 
-def paint_scalp(head: bpy.types.Object, core_head, groom) -> None:
-    """The scalp hair's shadow on the head's skin (`pain3d.hair.scalp.scalp_shadow`, in its colour),
-    which the built-in skin shader lays under the strands; none without scalp strands."""
+def paint_hair_shadow(head: bpy.types.Object, core_head, groom) -> None:
+    """The hair's shadow on the head's skin, in the scalp hair's colour: under the scalp's strands
+    (`pain3d.hair.scalp.scalp_shadow`) and along the lash line (`pain3d.hair.face_hair.lash_line`),
+    which the built-in skin shader lays under the strands; none without a groom."""
     from ..hair.colour import scalp_rgb
+    from ..hair.face_hair import lash_line
     from ..hair.scalp import scalp_shadow
 
     mesh = head.data
     values = np.zeros((len(mesh.vertices), 4), np.float32)
-    if groom is not None and "scalp" in groom.sets:
+    if groom is not None:
         values[:, :3] = scalp_rgb(groom.record)
-        values[:, 3] = scalp_shadow(core_head, groom.record)
+        if "scalp" in groom.sets:
+            values[:, 3] = scalp_shadow(core_head, groom.record)
+        if "lashes" in groom.sets:
+            values[:, 3] = np.maximum(values[:, 3], lash_line(core_head, groom.record))
     layer = mesh.color_attributes.get(SCALP_ATTRIBUTE) or mesh.color_attributes.new(SCALP_ATTRIBUTE, "FLOAT_COLOR",
                                                                                      "POINT")
     layer.data.foreach_set("color", values.ravel())
@@ -226,11 +231,11 @@ def regrow(context, head: bpy.types.Object, core_head, record: dict | None, link
     remove_hair(head)
     if record is None:
         head.pop(RECORD_PROP, None)
-        paint_scalp(head, core_head, None)
+        paint_hair_shadow(head, core_head, None)
         return
     groom = core_hair.grow_groom(core_head, record, detail=detail, kinds=hair_kinds(clothing_record(head)))
     add_hair(context, head, groom, link)
-    paint_scalp(head, core_head, groom)
+    paint_hair_shadow(head, core_head, groom)
     head[RECORD_PROP] = json.dumps(record)
 
 

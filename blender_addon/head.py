@@ -13,7 +13,7 @@ from .. import facs, rig
 from .bed import add_bed, remove_bed
 from .compat import add_driver
 from .clothing import add_clothing, clothing_record, remove_clothing
-from .hair import RECORD_PROP, VIEWPORT_DETAIL, add_hair, head_record, paint_scalp, regrow, remove_hair
+from .hair import RECORD_PROP, VIEWPORT_DETAIL, add_hair, head_record, paint_hair_shadow, regrow, remove_hair
 from .shading import HEAT_ATTRIBUTE, assign_materials
 
 HEAD_COLLECTION = "Pain3D"
@@ -145,7 +145,7 @@ def head_object(context, identity, seed: int, skin_tone: float | None = None,
     if groom is not None:
         add_hair(context, obj, groom, collection(context).objects.link, makeup)
     if not textures:  # a texture set has the scalp's hair shadow painted in; a missing attribute reads opaque
-        paint_scalp(obj, identity.head, groom)
+        paint_hair_shadow(obj, identity.head, groom)
     if clothing:
         dress(obj, identity.head, clothing, collection(context).objects.link)
     if bed:

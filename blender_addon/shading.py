@@ -7,6 +7,7 @@ import bpy
 import numpy as np
 
 from ..dataset import MASK_CLASSES
+from ..head.topology import IRIS_ANGLE, PUPIL_ANGLE
 from ..identity import WRINKLE_FAMILIES
 from ..colour import srgb_to_linear
 from ..skin import tone_albedo
@@ -33,8 +34,8 @@ def assign_materials(obj: bpy.types.Object, mesh_data, skin_tone: float, iris_rg
     textures = textures or {}
     eye = {"eye": textured_material("eye", textures["eyes"], 0.25)} if "eyes" in textures else {}
     shared = {"skin": skin_material(skin_tone, textures, strands, makeup, maleness, ageing, ethnicity),
-              "sclera": flat_material("sclera", (0.80, 0.78, 0.74), 0.25),
-              "iris": flat_material("iris", tuple(iris_rgb), 0.3),
+              "sclera": sclera_material(),
+              "iris": iris_material(tuple(iris_rgb)),
               "pupil": flat_material("pupil", (0.01, 0.01, 0.01), 0.2),
               "teeth": flat_material("teeth", (0.78, 0.74, 0.64), 0.35),
               "mouth_cavity": flat_material("mouth_cavity", (0.20, 0.04, 0.04), 0.6)}
@@ -80,6 +81,76 @@ def _image_node(nodes, path: str, colorspace: str) -> bpy.types.ShaderNode:
     node.image = bpy.data.images.load(path, check_existing=True)
     node.image.colorspace_settings.name = colorspace
     return node
+
+
+SCLERA_RGB = (0.62, 0.56, 0.52)  # linear; a white card's 0.8 glared beside skin
+SCLERA_CORNER_RGB = (0.50, 0.36, 0.33)  # toward the canthi the sclera is pinker and in shade
+IRIS_FIBRES = 14.0  # radial streaks round the iris (noise cells along its circumference)
+
+
+def iris_material(iris_rgb) -> bpy.types.Material:
+    """The iris in its colour with radial fibres and a dark limbal ring at its rim: a flat disc of
+    one colour is what makes a doll's eye."""
+    mat = flat_material("iris", iris_rgb, 0.3)
+    nodes, links = mat.node_tree.nodes, mat.node_tree.links
+    radius, direction = _eye_polar(nodes, links)
+    t = _ramp(nodes, links, radius, PUPIL_ANGLE, IRIS_ANGLE, 0.0, 1.0, "LINEAR")  # pupil edge .. limbus
+    streak_at = nodes.new("ShaderNodeCombineXYZ")  # slow along the radius, fast round the rim
+    links.new(math_node(mat.node_tree, "MULTIPLY", t, 1.5), streak_at.inputs["Z"])
+    at = nodes.new("ShaderNodeVectorMath")
+    at.operation = "MULTIPLY_ADD"
+    links.new(direction, at.inputs[0])
+    at.inputs[1].default_value = (IRIS_FIBRES, IRIS_FIBRES, 0.0)
+    links.new(streak_at.outputs[0], at.inputs[2])
+    fibres = nodes.new("ShaderNodeTexNoise")
+    fibres.inputs["Scale"].default_value = 1.0
+    fibres.inputs["Detail"].default_value = 4.0
+    links.new(at.outputs[0], fibres.inputs["Vector"])
+    limbus = _ramp(nodes, links, t, 0.75, 1.0, 1.0, 0.3, "SMOOTHSTEP")
+    tree = mat.node_tree
+    streaks = math_node(tree, "ADD", math_node(tree, "MULTIPLY", fibres.outputs["Fac"], 1.2), 0.4)
+    light = math_node(tree, "MULTIPLY", limbus, streaks)
+    shade = mix(nodes, links, rgb(nodes, iris_rgb).outputs[0], light, 1.0)
+    shade.blend_type = "MULTIPLY"
+    links.new(shade.outputs["Result"], nodes["Principled BSDF"].inputs["Base Color"])
+    return mat
+
+
+def sclera_material() -> bpy.types.Material:
+    """The sclera: white by the iris, pinker and darker toward the corners of the eye."""
+    mat = flat_material("sclera", SCLERA_RGB, 0.25)
+    nodes, links = mat.node_tree.nodes, mat.node_tree.links
+    radius, _ = _eye_polar(nodes, links)
+    corner = _ramp(nodes, links, radius, IRIS_ANGLE + 0.1, 1.05, 0.0, 0.8, "SMOOTHSTEP")
+    tint = mix(nodes, links, rgb(nodes, SCLERA_RGB).outputs[0], rgb(nodes, SCLERA_CORNER_RGB).outputs[0], corner)
+    links.new(tint.outputs["Result"], nodes["Principled BSDF"].inputs["Base Color"])
+    return mat
+
+
+def _eye_polar(nodes, links) -> tuple[bpy.types.NodeSocket, bpy.types.NodeSocket]:
+    """The eyeball's polar UVs (`pain3d.head.topology`): angle from the eye's axis (radians) and
+    the unit direction round it."""
+    uv = nodes.new("ShaderNodeTexCoord").outputs["UV"]
+    centred = nodes.new("ShaderNodeVectorMath")
+    centred.operation = "SUBTRACT"
+    links.new(uv, centred.inputs[0])
+    centred.inputs[1].default_value = (0.5, 0.5, 0.0)
+    length = nodes.new("ShaderNodeVectorMath")
+    length.operation = "LENGTH"
+    links.new(centred.outputs[0], length.inputs[0])
+    unit = nodes.new("ShaderNodeVectorMath")
+    unit.operation = "NORMALIZE"
+    links.new(centred.outputs[0], unit.inputs[0])
+    return math_node(nodes.id_data, "MULTIPLY", length.outputs["Value"], 2.0 * np.pi), unit.outputs[0]
+
+
+def _ramp(nodes, links, value, lo: float, hi: float, to_lo: float, to_hi: float, kind: str):
+    node = nodes.new("ShaderNodeMapRange")
+    node.interpolation_type = kind
+    for name, v in (("From Min", lo), ("From Max", hi), ("To Min", to_lo), ("To Max", to_hi)):
+        node.inputs[name].default_value = v
+    links.new(value, node.inputs["Value"])
+    return node.outputs["Result"]
 
 
 def flat_material(name: str, rgb, roughness: float) -> bpy.types.Material:

@@ -9,11 +9,12 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+from pain3d.head.topology import IRIS_ANGLE, PUPIL_ANGLE
+
 from .look import SUB_EYES, stream
 from .noise import Noise
 
 EYE_SIZE = 512
-PUPIL_ANGLE, IRIS_ANGLE = 0.165, 0.53  # polar angles (radians from the front pole) of the eyeball groups
 
 
 def eye_texture(look: dict, seed: int, size: int = EYE_SIZE) -> np.ndarray:

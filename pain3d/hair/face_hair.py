@@ -14,6 +14,10 @@ from .surface import HeadVolume, Roots, SkinSurface
 X, Y, Z = np.eye(3)
 BROW_POINTS = 5
 LASH_POINTS = 5
+LASH_CLUMP = 4  # neighbouring upper or lower lashes that meet at their tips
+LASH_CLUMP_PULL = 0.45  # how far a lash's tip moves toward its clump's mean tip
+LASH_LINE_RINGS = {2: 0.8, 3: 0.7, 4: 0.25}  # the lid margin's front edge, the lash roots' loop, beyond
+LASH_LINE_LOWER = 0.35  # the lower lid's line is fainter: fewer, finer lashes
 LASH_RING = 3  # the eye patch loop just outside the front edge of the lid margin (docs/head-model.md)
 
 
@@ -89,7 +93,7 @@ def grow_lashes(head: HeadMesh, record: dict, surface: SkinSurface, volume: Head
     """Upper and lower lashes along each lid margin: the upper longer and denser, curving up and
     out; the lower shorter, sparser, curving down."""
     lib = styles().lashes
-    parts = []
+    parts, clumps = [], []
     for side, patch in head.topology.eye_patches.items():
         ring = patch.rings[LASH_RING]
         loop = head.vertices[ring]
@@ -104,13 +108,41 @@ def grow_lashes(head: HeadMesh, record: dict, surface: SkinSurface, volume: Head
             length = (record["lash_length_mm"] if upper else between(lib["lower_length_mm"], rng.random()))
             length = length / 1000.0 * (0.55 + 0.45 * middle) * rng.uniform(0.85, 1.1, count)
             vertical = Z if upper else -Z
-            out = _unit(np.cos(psi)[:, None] * X * 0.35 + np.tile(-Y + (0.8 if upper else 0.25) * vertical, (count, 1)))
-            curl = np.tile((0.55 if upper else 0.1) * vertical, (count, 1))
+            out = _unit(np.cos(psi)[:, None] * X * 0.3 + np.tile(-Y + (0.15 if upper else 0.25) * vertical, (count, 1)))
+            curl = np.tile((0.6 if upper else 0.1) * vertical, (count, 1))
+            clump = np.arange(count) // LASH_CLUMP + (max(c.max() for c in clumps) + 1 if clumps else 0)
+            clumps.append(clump)
             parts.append((roots, out, length, curl, rng.random(count) < 0.2 * record["grey"]))
     roots, out, length, curl, grey = _joined(parts)  # all four lids in one growth
     pts = grow(volume, roots, out, np.full(len(roots), 0.1), length, LASH_POINTS, 0.0, np.zeros(len(roots)),
-               lambda k, p, d: _unit(d + curl / LASH_POINTS))
+               lambda k, p, d: _unit(d + curl * (2.0 * k / LASH_POINTS ** 2)))  # straight base, curled tip
+    pts = _clumped(pts, np.concatenate(clumps), LASH_CLUMP_PULL)
     return _merge("lashes", [(roots, pts, grey)], lib["width_um"] * 1e-6, volume, margin=0.0002)
+
+
+def _clumped(pts: np.ndarray, clump: np.ndarray, pull: float) -> np.ndarray:
+    """Strands drawn toward their clump's mean shape, more toward the tip (lashes meet in small
+    spikes rather than standing apart like a comb's teeth); the roots stay where they grew."""
+    mean = np.zeros((clump.max() + 1,) + pts.shape[1:])
+    np.add.at(mean, clump, pts - pts[:, :1])
+    mean /= np.bincount(clump)[:, None, None]
+    along = (np.linspace(0.0, 1.0, pts.shape[1]) ** 1.5)[None, :, None]
+    return pts + pull * along * (mean[clump] - (pts - pts[:, :1]))
+
+
+def lash_line(head: HeadMesh, record: dict) -> np.ndarray:
+    """Per vertex, how far the skin takes the hair's colour along each lid margin (0..1). The roots
+    of two or three rows of lashes and the shade they cast darken a band about a millimetre wide,
+    the line that frames an eye in a photograph; strands a tenth of a millimetre thick are too
+    fine for a 256-512 px render to show it on their own."""
+    out = np.zeros(len(head.vertices))
+    density = min(1.0, float(record["lash_density"]))
+    for patch in head.topology.eye_patches.values():
+        up = np.sin(patch.psi)
+        lid = np.clip(up / 0.35, 0.0, 1.0) ** 0.5 + LASH_LINE_LOWER * np.clip(-up / 0.35, 0.0, 1.0) ** 0.5
+        for k, share in LASH_LINE_RINGS.items():
+            out[patch.rings[k]] = np.maximum(out[patch.rings[k]], share * density * lid)
+    return out
 
 
 def _along_loop(loop: np.ndarray, loop_psi: np.ndarray, psi: np.ndarray) -> np.ndarray:

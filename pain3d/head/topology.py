@@ -33,6 +33,8 @@ from .surface import RAY_CENTRE
 LEVEL_FACTOR = {0: 1, 1: 2, 2: 4}
 #: angle from the gaze axis of the iris's rim on the eyeball (radius 12 mm x sin = 6.1 mm)
 IRIS_ANGLE = 0.53
+#: angle from the gaze axis of the pupil's rim (the iris lies between the two)
+PUPIL_ANGLE = 0.165
 
 #: part names (index = part id stored per face)
 PART_NAMES: tuple[str, ...] = (
@@ -415,7 +417,7 @@ def build_topology(level: int = 1) -> HeadTopology:
 
     # --- eyeballs
     n_lon = 16 * f
-    lat = np.concatenate([[0.085, 0.165], np.linspace(0.165, IRIS_ANGLE, 2 + f)[1:],
+    lat = np.concatenate([[0.085, PUPIL_ANGLE], np.linspace(PUPIL_ANGLE, IRIS_ANGLE, 2 + f)[1:],
                           np.linspace(IRIS_ANGLE, np.pi - 0.2, 6 * f + 2)[1:]])
     ring_dirs = []
     for a in lat:
@@ -521,7 +523,7 @@ def _eyeball_faces(b: _Builder, ids: np.ndarray, n_lon: int, lat: np.ndarray, si
     prefix = f"eye_{side}_"
 
     def part_of(a: float) -> str:
-        return prefix + ("pupil" if a <= 0.166 else "iris" if a <= IRIS_ANGLE + 1e-3 else "sclera")
+        return prefix + ("pupil" if a <= PUPIL_ANGLE + 1e-3 else "iris" if a <= IRIS_ANGLE + 1e-3 else "sclera")
 
     uv_of = lambda a, lon: 0.5 + 0.5 * (a / np.pi) * np.stack([np.cos(lon), np.sin(lon)], -1)  # noqa: E731
     lon = np.linspace(0, 2 * np.pi, n_lon, endpoint=False)

@@ -167,7 +167,7 @@ SCALP = """
 import bpy, numpy as np
 from pain3d import addon, camera as cam, scenery
 from pain3d.addon import head as heads, stage
-from pain3d.addon.hair import paint_scalp
+from pain3d.addon.hair import paint_hair_shadow
 from pain3d.colour import LUMA
 from pain3d.hair import detail_for, draw_hair, grow_groom
 from pain3d.hair.scalp import scalp_shadow
@@ -185,7 +185,7 @@ stage.apply_lighting(ctx, head, scenery.default_lighting())
 view = [{"yaw": 20.0, "pitch": -20.0}]
 out = {}
 for shadow in (False, True):
-    paint_scalp(head, core.head, groom if shadow else None)
+    paint_hair_shadow(head, core.head, groom if shadow else None)
     result = stage.render_views(ctx, head, view, 256, lambda i, v: sys.argv[1] + f"/{shadow}.png")[0]
     image = bpy.data.images.load(result["path"])
     rgba = np.empty(256 * 256 * 4, np.float32); image.pixels.foreach_get(rgba)

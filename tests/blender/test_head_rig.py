@@ -260,3 +260,73 @@ def test_wrinkles_show_in_a_render(tmp_path):
         visible = int((diff > 0.03).sum())  # pixels changed by more than 3% grey
         assert visible >= 30, f"{au} wrinkles barely show: {visible} pixels of the zone change"
 
+
+
+EYE_LOOK = SETUP + """
+from pain3d import camera as cam
+from pain3d.colour import LUMA
+# The default lights on a head whose every part but the eyeballs is black; rendered with the eye
+# materials and again with flat ones of their base colours, which the lighting alone shades.
+black = shading.flat_material("black", (0.0, 0.0, 0.0), 0.5)
+head = heads.new_head(ctx, age=30.0, sex="female", ethnicity="White", seed=5, hair=False, clothes=False)
+mesh = head.data
+names = [m.name.split(".")[0].removeprefix("Pain3D_") for m in mesh.materials]
+iris_rgb = next(m for m in mesh.materials if "iris" in m.name).node_tree.nodes["Principled BSDF"].inputs[
+    "Base Color"].default_value[:3]
+flat = {"iris": shading.flat_material("flat_iris", iris_rgb, 0.3), "sclera": shading.flat_material(
+    "flat_sclera", shading.SCLERA_RGB, 0.25)}
+shaded = {name: mesh.materials[i] for i, name in enumerate(names)}
+for i, name in enumerate(names):
+    if name not in ("iris", "sclera", "pupil"):
+        mesh.materials[i] = black
+stage.add_default_lights(ctx, head)
+size = 2048  # the limbus is a few pixels wide only this close; the border renders just the eyes
+stage.configure_cycles(ctx.scene, size, 16, denoise=True)
+render = ctx.scene.render
+render.use_border, render.use_crop_to_border = True, False
+render.border_min_x, render.border_max_x, render.border_min_y, render.border_max_y = 0.28, 0.72, 0.5, 0.68
+uv = np.empty(len(mesh.uv_layers["UVMap"].data) * 2); mesh.uv_layers["UVMap"].data.foreach_get("uv", uv)
+uv = uv.reshape(-1, 2)
+out = {}
+for look in ("shaded", "flat"):
+    for i, name in enumerate(names):
+        if name in flat:
+            mesh.materials[i] = shaded[name] if look == "shaded" else flat[name]
+    r = stage.render_views(ctx, head, [{"yaw": 0.0, "pitch": 0.0}], size, lambda i, v: f"{sys.argv[1]}/{look}.png")[0]
+    img = bpy.data.images.load(r["path"])
+    luma = np.array(img.pixels[:]).reshape(size, size, 4)[::-1, :, :3] @ LUMA
+    for poly in mesh.polygons:
+        part = names[poly.material_index]
+        if part not in flat:
+            continue
+        loops = list(poly.loop_indices)
+        corners = np.array([head.matrix_world @ mesh.vertices[mesh.loops[i].vertex_index].co for i in loops])
+        for share in np.eye(len(loops)) * 0.8 + 0.2 / len(loops):  # toward each corner: the bands' rims
+            at = share @ uv[loops] - 0.5
+            x, y = cam.project(r["camera"], (share @ corners)[None])[0].astype(int)
+            out.setdefault(f"{look}_{part}", []).append([float(np.linalg.norm(at) * 2 * np.pi),
+                                                         float(np.arctan2(at[1], at[0])), float(luma[y, x])])
+report(out)
+"""
+
+
+def test_the_iris_has_a_limbal_ring_and_the_sclera_darkens_to_the_corners(tmp_path):
+    """A flat disc of one colour in a white ball is a doll's eye: against flat materials of the same
+    base colours under the same lights, the iris darkens at its rim and the sclera toward the
+    corners. Measured round the horizontal, where the lids leave the eyeball bare. (The iris's
+    radial fibres are too fine beside the lights' own shading for this measure.)"""
+    from pain3d.head.topology import IRIS_ANGLE, PUPIL_ANGLE
+
+    out = run_bpy(EYE_LOOK, tmp_path, args=(str(tmp_path),))
+    facts = {}
+    for look in ("shaded", "flat"):
+        iris, sclera = np.array(out[f"{look}_iris"]), np.array(out[f"{look}_sclera"])
+        iris, sclera = iris[np.abs(np.sin(iris[:, 1])) < 0.5], sclera[np.abs(np.sin(sclera[:, 1])) < 0.5]
+        t = (iris[:, 0] - PUPIL_ANGLE) / (IRIS_ANGLE - PUPIL_ANGLE)
+        middle, rim = iris[(t > 0.5) & (t < 0.75), 2], iris[t > 0.85, 2]
+        near, far = sclera[sclera[:, 0] < IRIS_ANGLE + 0.25, 2], sclera[(sclera[:, 0] > 0.85) & (sclera[:, 0] < 1.0), 2]
+        assert min(len(middle), len(rim), len(near), len(far)) > 10, look
+        facts[look] = {"ring": rim.mean() / middle.mean(), "corners": far.mean() / near.mean()}
+    shaded, flat = facts["shaded"], facts["flat"]
+    assert shaded["ring"] < 0.7 * flat["ring"], facts
+    assert shaded["corners"] < 0.95 * flat["corners"], facts

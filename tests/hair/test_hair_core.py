@@ -10,7 +10,7 @@ import pytest
 
 from pain3d.errors import Pain3DError
 from pain3d.hair import NO_BEARD, beard_names, draw_hair, grow_groom, load_priors, style_names, styles
-from pain3d.hair.face_hair import LASH_RING, beard_zone, grow_beard, grow_brows, grow_lashes
+from pain3d.hair.face_hair import LASH_RING, beard_zone, grow_beard, grow_brows, grow_lashes, lash_line
 from pain3d.hair.priors import colour_weights, style_weights
 from pain3d.hair.scalp import Scalp
 from pain3d.hair.scalp_groom import grow_scalp
@@ -121,6 +121,27 @@ def test_brows_grow_along_the_brows_and_lashes_on_the_lid_margins(heads):
         ahead = lashes.points[:, 0, 1] - lashes.points[:, -1, 1]
         assert np.mean(rise[upper] > 0) > 0.9  # upper lashes curve up, away from the eye
         assert np.mean(ahead[~upper] > 0.001) > 0.9  # lower ones stand forward off the lid
+        base, tip = np.diff(lashes.points[upper][:, [0, 1, -2, -1]], axis=1)[:, [0, 2]].transpose(1, 0, 2)
+        take_off = np.degrees(np.arctan2(base[:, 2], -base[:, 1]))
+        tip_angle = np.degrees(np.arctan2(tip[:, 2], -tip[:, 1]))
+        assert np.median(take_off) < 30, "upper lashes leave the lid forward, toward the camera"
+        assert np.median(tip_angle - take_off) > 20, "and curl up toward the tip"
+
+
+def test_the_lash_line_darkens_the_lid_margins_the_upper_more(heads):
+    """The lash line (`lash_line`): the lid margins' loops take the hair's colour, the upper lid
+    about three times the lower one, nothing away from the eyes; sparser lashes a fainter line."""
+    for head, _, _, who in heads:
+        record = record_for(who, 3)
+        line = lash_line(head, record)
+        margins = np.concatenate([p.rings[2:5].ravel() for p in head.topology.eye_patches.values()])
+        assert np.all(line[np.setdiff1d(np.arange(len(line)), margins)] == 0)
+        upper_lid = margins[head.vertices[margins, 2] > head.landmarks["eye_centre_L"][2] + 0.002]
+        lower_lid = margins[head.vertices[margins, 2] < head.landmarks["eye_centre_L"][2] - 0.002]
+        assert line[upper_lid].max() > 0.5
+        assert 2.0 < line[upper_lid].mean() / line[lower_lid].mean() < 4.5
+        sparse = lash_line(head, {**record, "lash_density": 0.5 * record["lash_density"]})
+        assert sparse.max() < 0.75 * line.max()
 
 
 def test_the_same_record_grows_the_same_strands_and_another_seed_others(heads):
