@@ -73,6 +73,10 @@ def _nearest(V: np.ndarray, cand: np.ndarray, target: np.ndarray) -> int:
     return int(cand[np.argmin(np.linalg.norm(V[cand] - target, axis=1))])
 
 
+def _nearest_in_front_view(V: np.ndarray, cand: np.ndarray, x: float, z: float) -> int:
+    return int(cand[np.argmin(np.hypot(V[cand, 0] - x, V[cand, 2] - z))])
+
+
 def _surface_target(x: float, z: float, p: HeadParams) -> np.ndarray:
     d = float(face_depth(np.array([x]), np.array([z]), p)[0])
     return np.array([x, -d, z])
@@ -137,6 +141,20 @@ def _mirror(V: np.ndarray, cand: np.ndarray, v: int) -> int:
     return _nearest(V, cand, target)
 
 
+BROW_PEAK = 0.6  # where along the brow (0 head .. 1 tail) the arch peaks: above the lateral limbus
+BROW_TAIL = 0.35  # the tail's height over the head, as a share of the peak's
+
+
+def brow_arch_profile(t: float, tail: float = BROW_TAIL) -> float:
+    """Height of the brow's upper edge over its head, as a share of its arch (0 head .. 1 tail):
+    it rises to the peak above the lateral limbus and falls to a tail `tail` of the peak's height
+    above the head (Westmore 1974, Ellenbogen 1983: a woman's head and tail near one level). A
+    tail left at the peak's height reads as a straight, rising line."""
+    if t <= BROW_PEAK:
+        return float(np.sin(0.5 * np.pi * t / BROW_PEAK))
+    return float(1.0 - (1.0 - tail) * ((t - BROW_PEAK) / (1.0 - BROW_PEAK)) ** 2)
+
+
 def compute_landmark_ids(topo: HeadTopology, V: np.ndarray, p: HeadParams
                          ) -> tuple[np.ndarray, dict[str, int], list[np.ndarray]]:
     """(68,) iBUG vertex ids, a dict of named extra landmark ids, and the jaw contour's slices
@@ -149,9 +167,9 @@ def compute_landmark_ids(topo: HeadTopology, V: np.ndarray, p: HeadParams
     brow_r = []
     for x in np.linspace(-0.055, -0.013, 5):
         t = (abs(x) - 0.013) / 0.042
-        z = p.z_brow + 0.0005 + p.brow_arch * np.sin(np.pi * min(1.0, t / 0.75) * 0.5) * (1.15 - 0.4 * t)
+        z = p.z_brow + 0.0005 + p.brow_arch * brow_arch_profile(t)
         z -= p.brow_tail_drop * smoothstep(0.022, 0.050, abs(x))  # the tail falls with age, as the skin does
-        brow_r.append(_nearest(V, front, _surface_target(x, z, p)))
+        brow_r.append(_nearest_in_front_view(V, front, x, z))  # in 3-D the brow ridge's crest is nearest
     lm += brow_r + [_mirror(V, front, v) for v in brow_r[::-1]]
     zs = np.linspace(p.z_nasion, p.z_tip, 4)
     mid = front[np.abs(V[front, 0]) < 0.0025]

@@ -128,6 +128,20 @@ def test_brows_grow_along_the_brows_and_lashes_on_the_lid_margins(heads):
         assert np.median(tip_angle - take_off) > 20, "and curl up toward the tip"
 
 
+def test_a_womans_brow_hair_arches_higher_over_its_landmarks_than_a_mans(heads):
+    """The brow landmarks are fixed vertices placed on the template's arch; the hair follows the
+    identity's own (`HeadParams.brow_arch`): over the peak (iBUG 19, 24) a woman's brow hair
+    rises above where a man's lies, against their own landmarks."""
+    rise = {}
+    for k, (head, surface, volume, who) in enumerate(heads[:2]):
+        brows = grow_brows(head, record_for(who, 40 + k), surface, volume, np.random.default_rng(k))
+        roots = brows.roots.position
+        for peak in (19, 24):
+            near = np.abs(roots[:, 0] - head.landmarks68[peak][0]) < 0.004
+            rise.setdefault(who["sex"], []).append(np.percentile(roots[near, 2], 90) - head.landmarks68[peak][2])
+    assert np.mean(rise["female"]) > np.mean(rise["male"]) + 0.001, rise
+
+
 def test_the_lash_line_darkens_the_lid_margins_the_upper_more(heads):
     """The lash line (`lash_line`): the lid margins' loops take the hair's colour, the upper lid
     about three times the lower one, nothing away from the eyes; sparser lashes a fainter line."""

@@ -153,15 +153,22 @@ def test_at_rest_the_brows_are_relaxed_and_the_lips_meet(cells):
     for age, sex, eth, h in cells:
         L, p = h.landmarks68, h.params
         above = (L[17:27, 2] - p.eye_z) * 1000  # each brow landmark over the pupils, mm
-        assert 14.0 <= above.min() and above.max() <= 30.0, (age, sex, eth, above.round(1))
+        # the lowest is an old man's tail: near his brow's head's level, and 4 mm lower at 80
+        assert 13.5 <= above.min() and above.max() <= 30.0, (age, sex, eth, above.round(1))
         assert 0.0 <= (L[62, 2] - L[66, 2]) * 1000 <= 0.6, (age, sex, eth)  # lips closed, no strain
 
 
 def test_women_brows_sit_higher_and_arch_more():
+    """Women's brows sit higher and arch more; both sexes' brows rise from the head (iBUG 21) to a
+    peak over the lateral limbus (19) and fall again to a tail (17) near the head's level
+    (Westmore 1974), rather than running on level with the peak to the temple."""
     woman, man = _pair(sex=("female", "male"))
     height = [h.landmarks68[19][2] - h.params.eye_z for h in (woman, man)]
     arch = [h.landmarks68[19][2] - h.landmarks68[21][2] for h in (woman, man)]
+    fall = [h.landmarks68[19][2] - h.landmarks68[17][2] for h in (woman, man)]
     assert height[0] > height[1] and arch[0] > arch[1]
+    for h, a, f in zip((woman, man), arch, fall):
+        assert f > 0.5 * a and f > 0.0015, ("the tail falls below the peak", h.params.maleness, a, f)
 
 
 def test_the_brow_tail_falls_with_age():
