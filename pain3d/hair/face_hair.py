@@ -149,8 +149,8 @@ def lash_line(head: HeadMesh, record: dict) -> np.ndarray:
     out = np.zeros(len(head.vertices))
     density = min(1.0, float(record["lash_density"]))
     for patch in head.topology.eye_patches.values():
-        up = np.sin(patch.psi)
-        lid = np.clip(up / 0.35, 0.0, 1.0) ** 0.5 + LASH_LINE_LOWER * np.clip(-up / 0.35, 0.0, 1.0) ** 0.5
+        up = np.sin(patch.psi)  # lashes stop short of the corners; so does their line
+        lid = np.clip((up - 0.2) / 0.3, 0.0, 1.0) ** 0.5 + LASH_LINE_LOWER * np.clip((-up - 0.2) / 0.3, 0.0, 1.0) ** 0.5
         for k, share in LASH_LINE_RINGS.items():
             out[patch.rings[k]] = np.maximum(out[patch.rings[k]], share * density * lid)
     return out
