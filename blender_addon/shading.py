@@ -92,11 +92,12 @@ def iris_material(iris_rgb) -> bpy.types.Material:
     """The iris in its colour with radial fibres and a dark limbal ring at its rim: a flat disc of
     one colour is what makes a doll's eye."""
     mat = flat_material("iris", iris_rgb, 0.3)
-    nodes, links = mat.node_tree.nodes, mat.node_tree.links
+    tree = mat.node_tree
+    nodes, links = tree.nodes, tree.links
     radius, direction = _eye_polar(nodes, links)
     t = _ramp(nodes, links, radius, PUPIL_ANGLE, IRIS_ANGLE, 0.0, 1.0, "LINEAR")  # pupil edge .. limbus
     streak_at = nodes.new("ShaderNodeCombineXYZ")  # slow along the radius, fast round the rim
-    links.new(math_node(mat.node_tree, "MULTIPLY", t, 1.5), streak_at.inputs["Z"])
+    links.new(math_node(tree, "MULTIPLY", t, 1.5), streak_at.inputs["Z"])
     at = nodes.new("ShaderNodeVectorMath")
     at.operation = "MULTIPLY_ADD"
     links.new(direction, at.inputs[0])
@@ -107,7 +108,6 @@ def iris_material(iris_rgb) -> bpy.types.Material:
     fibres.inputs["Detail"].default_value = 4.0
     links.new(at.outputs[0], fibres.inputs["Vector"])
     limbus = _ramp(nodes, links, t, 0.75, 1.0, 1.0, 0.3, "SMOOTHSTEP")
-    tree = mat.node_tree
     streaks = math_node(tree, "ADD", math_node(tree, "MULTIPLY", fibres.outputs["Fac"], 1.2), 0.4)
     light = math_node(tree, "MULTIPLY", limbus, streaks)
     shade = mix(nodes, links, rgb(nodes, iris_rgb).outputs[0], light, 1.0)
