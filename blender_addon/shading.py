@@ -145,6 +145,7 @@ def _eye_polar(nodes, links) -> tuple[bpy.types.NodeSocket, bpy.types.NodeSocket
 
 
 def _ramp(nodes, links, value, lo: float, hi: float, to_lo: float, to_hi: float, kind: str):
+    """A clamped Map Range node from [lo, hi] to [to_lo, to_hi] (`kind`: LINEAR or SMOOTHSTEP)."""
     node = nodes.new("ShaderNodeMapRange")
     node.interpolation_type = kind
     for name, v in (("From Min", lo), ("From Max", hi), ("To Min", to_lo), ("To Max", to_hi)):
@@ -256,12 +257,9 @@ def _age_spots(nodes, links, albedo: bpy.types.NodeSocket, ageing: float) -> bpy
     noise = nodes.new("ShaderNodeTexNoise")
     noise.inputs["Scale"].default_value = 45.0
     noise.inputs["Detail"].default_value = 0.0
-    ramp = nodes.new("ShaderNodeMapRange")  # only the noise's highest peaks become spots
-    ramp.inputs["From Min"].default_value = 0.74 - 0.03 * min(ageing, 1.0)
-    ramp.inputs["From Max"].default_value = 0.80
-    links.new(noise.outputs["Fac"], ramp.inputs["Value"])
-    spots = mix(nodes, links, albedo, rgb(nodes, AGE_SPOT_TINT).outputs[0], ramp.outputs["Result"],
-                factor_scale=0.7 * min(ageing, 1.0))
+    peaks = _ramp(nodes, links, noise.outputs["Fac"], 0.74 - 0.03 * min(ageing, 1.0), 0.80, 0.0, 1.0,
+                  "LINEAR")  # only the noise's highest peaks become spots
+    spots = mix(nodes, links, albedo, rgb(nodes, AGE_SPOT_TINT).outputs[0], peaks, factor_scale=0.7 * min(ageing, 1.0))
     spots.blend_type = "MULTIPLY"
     return spots.outputs["Result"]
 

@@ -30,8 +30,9 @@ def grow_brows(head: HeadMesh, record: dict, surface: SkinSurface, volume: HeadV
     lib = styles().brows
     male = head.params.maleness > 0.5
     parts = []
+    arch_lift = _own_arch_lift(head.params)
     for brow in (head.landmarks68[21:16:-1], head.landmarks68[22:27]):  # medial end first
-        brow = _own_arch(brow, head.params)
+        brow = brow + arch_lift[:, None] * Z
         weight, along = _brow_band(surface.centroid, brow, record["brow_height_mm"] / 1000.0,
                                    between(lib["tail_height_mm"][int(male)], 0.5) / 1000.0)
         count = int(lib["strands"][int(male)] * record["brow_density"])
@@ -51,12 +52,12 @@ def grow_brows(head: HeadMesh, record: dict, surface: SkinSurface, volume: HeadV
     return _merge("brows", [(roots, pts, grey)], lib["width_um"] * 1e-6, volume)
 
 
-def _own_arch(brow: np.ndarray, p) -> np.ndarray:
-    """The brow landmarks (fixed vertices, placed on the template's arch) raised or lowered to the
-    identity's own arch: a woman's peak about a millimetre higher, a man's lower and flatter."""
-    t = np.linspace(0.0, 1.0, len(brow))
-    lift = (p.brow_arch - template_params().brow_arch) * np.array([brow_arch_profile(u) for u in t])
-    return brow + lift[:, None] * Z
+def _own_arch_lift(p) -> np.ndarray:
+    """How far (metres, up) each of a brow's five landmarks, medial end first, lies below the
+    identity's own arch: the landmarks are fixed vertices placed on the template's arch, so a
+    woman's peak rises about a millimetre above them and a man's lies lower and flatter."""
+    t = np.linspace(0.0, 1.0, 5)
+    return (p.brow_arch - template_params().brow_arch) * np.array([brow_arch_profile(u) for u in t])
 
 
 def _brow_band(points: np.ndarray, brow: np.ndarray, head_h: float, tail_h: float):
@@ -104,7 +105,7 @@ def grow_lashes(head: HeadMesh, record: dict, surface: SkinSurface, volume: Head
     """Upper and lower lashes along each lid margin: the upper longer and denser, curving up and
     out; the lower shorter, sparser, curving down."""
     lib = styles().lashes
-    parts, clumps = [], []
+    parts, clumps, next_clump = [], [], 0
     for side, patch in head.topology.eye_patches.items():
         ring = patch.rings[LASH_RING]
         loop = head.vertices[ring]
@@ -121,8 +122,8 @@ def grow_lashes(head: HeadMesh, record: dict, surface: SkinSurface, volume: Head
             vertical = Z if upper else -Z
             out = _unit(np.cos(psi)[:, None] * X * 0.3 + np.tile(-Y + (0.15 if upper else 0.25) * vertical, (count, 1)))
             curl = np.tile((0.6 if upper else 0.1) * vertical, (count, 1))
-            clump = np.arange(count) // LASH_CLUMP + (max(c.max() for c in clumps) + 1 if clumps else 0)
-            clumps.append(clump)
+            clumps.append(next_clump + np.arange(count) // LASH_CLUMP)
+            next_clump += -(-count // LASH_CLUMP)
             parts.append((roots, out, length, curl, rng.random(count) < 0.2 * record["grey"]))
     roots, out, length, curl, grey = _joined(parts)  # all four lids in one growth
     pts = grow(volume, roots, out, np.full(len(roots), 0.1), length, LASH_POINTS, 0.0, np.zeros(len(roots)),
@@ -150,10 +151,15 @@ def lash_line(head: HeadMesh, record: dict) -> np.ndarray:
     density = min(1.0, float(record["lash_density"]))
     for patch in head.topology.eye_patches.values():
         up = np.sin(patch.psi)  # lashes stop short of the corners; so does their line
-        lid = np.clip((up - 0.2) / 0.3, 0.0, 1.0) ** 0.5 + LASH_LINE_LOWER * np.clip((-up - 0.2) / 0.3, 0.0, 1.0) ** 0.5
+        lid = _away_from_corners(up) + LASH_LINE_LOWER * _away_from_corners(-up)
         for k, share in LASH_LINE_RINGS.items():
             out[patch.rings[k]] = np.maximum(out[patch.rings[k]], share * density * lid)
     return out
+
+
+def _away_from_corners(up: np.ndarray) -> np.ndarray:
+    """0 at and near the eye's corners, rising to 1 over the lid (`up`: sine of the loop angle)."""
+    return np.clip((up - 0.2) / 0.3, 0.0, 1.0) ** 0.5
 
 
 def _along_loop(loop: np.ndarray, loop_psi: np.ndarray, psi: np.ndarray) -> np.ndarray:

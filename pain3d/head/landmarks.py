@@ -145,14 +145,14 @@ BROW_PEAK = 0.6  # where along the brow (0 head .. 1 tail) the arch peaks: above
 BROW_TAIL = 0.35  # the tail's height over the head, as a share of the peak's
 
 
-def brow_arch_profile(t: float, tail: float = BROW_TAIL) -> float:
+def brow_arch_profile(t: float) -> float:
     """Height of the brow's upper edge over its head, as a share of its arch (0 head .. 1 tail):
-    it rises to the peak above the lateral limbus and falls to a tail `tail` of the peak's height
-    above the head (Westmore 1974, Ellenbogen 1983: a woman's head and tail near one level). A
-    tail left at the peak's height reads as a straight, rising line."""
+    it rises to the peak above the lateral limbus and falls to a tail BROW_TAIL of the peak's
+    height above the head (Westmore 1974, Ellenbogen 1983: a woman's head and tail near one
+    level). A tail left at the peak's height reads as a straight, rising line."""
     if t <= BROW_PEAK:
         return float(np.sin(0.5 * np.pi * t / BROW_PEAK))
-    return float(1.0 - (1.0 - tail) * ((t - BROW_PEAK) / (1.0 - BROW_PEAK)) ** 2)
+    return float(1.0 - (1.0 - BROW_TAIL) * ((t - BROW_PEAK) / (1.0 - BROW_PEAK)) ** 2)
 
 
 def compute_landmark_ids(topo: HeadTopology, V: np.ndarray, p: HeadParams
