@@ -387,21 +387,26 @@ def figure_field(pts: np.ndarray, p: HeadParams, room: float = GARMENT_ROOM) -> 
 
 def cast_rays(dirs: np.ndarray, p: HeadParams, r_lo: float | np.ndarray = 0.02,
               r_hi: float | np.ndarray = 0.42,
-              iters: int = 21, origins: np.ndarray | None = None) -> np.ndarray:
+              iters: int = 12, origins: np.ndarray | None = None) -> np.ndarray:
     """Distance along each unit direction from its origin to the skin.
 
-    Origins default to :data:`RAY_CENTRE`.  Plain vectorised bisection on
-    ``head_field``; the field is negative at ``r_lo`` and positive at ``r_hi``
-    for every ray the topology uses.
+    Origins default to :data:`RAY_CENTRE`.  Vectorised bisection on ``head_field`` (the field is
+    negative at ``r_lo`` and positive at ``r_hi`` for every ray the topology uses) down to a
+    bracket 4096 times narrower (0.1 mm for the default range), then the straight line between
+    the field's values at the bracket's ends: the field is smooth on that scale, so the root is
+    as exact as nine more halvings would make it, at 12 field calls instead of 21.
     """
     org = RAY_CENTRE if origins is None else origins
     n = dirs.shape[0]
     lo = np.broadcast_to(np.asarray(r_lo, dtype=np.float64), (n,)).copy()
     hi = np.broadcast_to(np.asarray(r_hi, dtype=np.float64), (n,)).copy()
+    f_lo, f_hi = np.full(n, np.nan), np.full(n, np.nan)  # unknown until a halving lands on that end
     for _ in range(iters):
         mid = 0.5 * (lo + hi)
         f = head_field(org + dirs * mid[:, None], p)
         inside = f < 0
-        lo = np.where(inside, mid, lo)
-        hi = np.where(inside, hi, mid)
-    return 0.5 * (lo + hi)
+        lo, f_lo = np.where(inside, mid, lo), np.where(inside, f, f_lo)
+        hi, f_hi = np.where(inside, hi, mid), np.where(inside, f_hi, f)
+    with np.errstate(invalid="ignore"):
+        share = f_lo / (f_lo - f_hi)
+    return np.where(np.isfinite(share), lo + share * (hi - lo), 0.5 * (lo + hi))
