@@ -540,12 +540,21 @@ def soft_tissue(face: Face, delta: np.ndarray) -> np.ndarray:
     but the mouth's far lining is not part of it).
     """
     delta = np.stack([face.smooth(delta[:, k], 4) for k in range(3)], axis=1)
-    mouth = face.head.topology.mouth_patch
-    for corner in mouth.rings[0, [np.argmax(np.cos(mouth.psi)), np.argmin(np.cos(mouth.psi))]]:
-        offset = face.v - face.v[corner]
-        pin = 1.0 - smoothstep(*MOUTH_CORNER_CORE, np.linalg.norm(offset * [1.0, 0.3, 1.0], axis=1))
+    for corner, pin in _mouth_corner_pins(face):
         delta += pin[:, None] * (delta[corner] - delta)
     return delta * face.skin[:, None]
+
+
+def _mouth_corner_pins(face: Face) -> list[tuple[int, np.ndarray]]:
+    """Each mouth corner's vertex and how far each vertex takes that corner's value (soft_tissue)."""
+    if "corner_pins" not in face.cache:
+        mouth = face.head.topology.mouth_patch
+        pins = []
+        for corner in mouth.rings[0, [np.argmax(np.cos(mouth.psi)), np.argmin(np.cos(mouth.psi))]]:
+            offset = face.v - face.v[corner]
+            pins.append((corner, 1.0 - smoothstep(*MOUTH_CORNER_CORE, np.linalg.norm(offset * [1.0, 0.3, 1.0], axis=1))))
+        face.cache["corner_pins"] = pins
+    return face.cache["corner_pins"]
 
 
 def _field(face: Face, target: RigTarget) -> np.ndarray:

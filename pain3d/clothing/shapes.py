@@ -18,7 +18,7 @@ import numpy as np
 
 from ..head.bust import BustParams, NECK_AXIS_Y, bust_point, place_columns, polar
 from ..head.mesh import HeadMesh
-from ..head.surface import GARMENT_ROOM, figure_field
+from ..head.surface import GARMENT_ROOM, figure_field, ray_roots
 from .library import Garment
 
 COLUMNS = 128        # around the body
@@ -314,16 +314,11 @@ def _figure_radius(theta: np.ndarray, zs: np.ndarray, p) -> np.ndarray:
 
 
 def _radius_at(theta: np.ndarray, z: np.ndarray, p, room: float = 0.0) -> np.ndarray:
-    """Outermost crossing of the head or bust along horizontal rays from the neck axis (bisection
-    from 30 cm in: each slice of the figure is star-shaped around the axis but for the ears)."""
+    """Crossing of the head or bust along horizontal rays from the neck axis, out to 30 cm: each
+    slice of the figure is star-shaped around the axis but for the ears."""
     dirs = np.stack([np.sin(theta), -np.cos(theta), np.zeros_like(theta)], -1)
     origins = np.stack([np.zeros_like(theta), np.full_like(theta, NECK_AXIS_Y), z], -1)
-    lo, hi = np.zeros_like(theta), np.full_like(theta, 0.30)
-    for _ in range(24):
-        mid = 0.5 * (lo + hi)
-        inside = figure_field(origins + dirs * mid[:, None], p, room) < 0
-        lo, hi = np.where(inside, mid, lo), np.where(inside, hi, mid)
-    return 0.5 * (lo + hi)
+    return ray_roots(lambda pts: figure_field(pts, p, room), origins, dirs, 0.0, 0.30)
 
 
 def _face_oval(head: HeadMesh) -> tuple[float, float, float, float]:

@@ -386,24 +386,30 @@ def figure_field(pts: np.ndarray, p: HeadParams, room: float = GARMENT_ROOM) -> 
 
 
 def cast_rays(dirs: np.ndarray, p: HeadParams, r_lo: float | np.ndarray = 0.02,
-              r_hi: float | np.ndarray = 0.42,
-              iters: int = 12, origins: np.ndarray | None = None) -> np.ndarray:
-    """Distance along each unit direction from its origin to the skin.
-
-    Origins default to :data:`RAY_CENTRE`.  Vectorised bisection on ``head_field`` (the field is
-    negative at ``r_lo`` and positive at ``r_hi`` for every ray the topology uses) down to a
-    bracket 4096 times narrower (0.1 mm for the default range), then the straight line between
-    the field's values at the bracket's ends: the field is smooth on that scale, so the root is
-    as exact as nine more halvings would make it, at 12 field calls instead of 21.
-    """
+              r_hi: float | np.ndarray = 0.42, origins: np.ndarray | None = None) -> np.ndarray:
+    """Distance along each unit direction from its origin (default :data:`RAY_CENTRE`) to the
+    skin; ``head_field`` is negative at ``r_lo`` and positive at ``r_hi`` for every ray the
+    topology uses."""
     org = RAY_CENTRE if origins is None else origins
+    return ray_roots(lambda pts: head_field(pts, p), org, dirs, r_lo, r_hi)
+
+
+def ray_roots(field, origins: np.ndarray, dirs: np.ndarray, r_lo: float | np.ndarray,
+              r_hi: float | np.ndarray, halvings: int = 12) -> np.ndarray:
+    """Where each ray crosses the field's zero between ``r_lo`` (inside) and ``r_hi`` (outside).
+
+    Vectorised bisection down to a bracket 4096 times narrower (0.1 mm for a 40 cm range), then
+    the straight line between the field's values at the bracket's ends: the fields are smooth on
+    that scale, so the root is as exact as nine more halvings would make it, at 12 field calls
+    instead of 21.
+    """
     n = dirs.shape[0]
     lo = np.broadcast_to(np.asarray(r_lo, dtype=np.float64), (n,)).copy()
     hi = np.broadcast_to(np.asarray(r_hi, dtype=np.float64), (n,)).copy()
     f_lo, f_hi = np.full(n, np.nan), np.full(n, np.nan)  # unknown until a halving lands on that end
-    for _ in range(iters):
+    for _ in range(halvings):
         mid = 0.5 * (lo + hi)
-        f = head_field(org + dirs * mid[:, None], p)
+        f = field(origins + dirs * mid[:, None])
         inside = f < 0
         lo, f_lo = np.where(inside, mid, lo), np.where(inside, f, f_lo)
         hi, f_hi = np.where(inside, hi, mid), np.where(inside, f_hi, f)
