@@ -192,17 +192,24 @@ def _lid_turns(face: Face, side: str) -> dict[str, np.ndarray]:
 
     "close": the upper lid's turn onto the lower margin (AU43, AU45; they switch the rest off).
     "upper", "lower": each lid's turn by the whole aperture; AU5, AU7 and AU6's lid push turn
-    the lids by shares of them (LID_SHARES) and are relaxed together, as they blend.
+    the lids by shares of them (LID_SHARES) and are relaxed together, as they blend. Both eyes
+    are relaxed in one pass: their fields share no face, so each eye's result is its own.
     """
     key = ("lid_turns", side)
     if key not in face.cache:
-        gap = _lid_gap(face, side)
-        upper, lower = face.sided("upper_eyelid", side), face.sided("lower_eyelid", side)
-        overlap = LID_OVERLAP * smoothstep(0.0, 0.25, gap)  # none at the canthi, where the margins already meet
-        (close,) = _unfold(face, side, [_lid_turn(face, side, upper, gap + overlap)], [(1.0,)])
-        up, low = _unfold(face, side, [_lid_turn(face, side, upper, gap), _lid_turn(face, side, lower, gap)],
-                          list(LID_SHARES.values()))
-        face.cache[key] = {"close": close, "upper": up, "lower": low}
+        close, upper, lower = [], [], []
+        for s in ("L", "R"):
+            gap = _lid_gap(face, s)
+            up, low = face.sided("upper_eyelid", s), face.sided("lower_eyelid", s)
+            overlap = LID_OVERLAP * smoothstep(0.0, 0.25, gap)  # none at the canthi, where the margins already meet
+            close.append(_lid_turn(face, s, up, gap + overlap))
+            upper.append(_lid_turn(face, s, up, gap))
+            lower.append(_lid_turn(face, s, low, gap))
+        (close,) = _unfold(face, [sum(close)], [(1.0,)])
+        upper, lower = _unfold(face, [sum(upper), sum(lower)], list(LID_SHARES.values()))
+        for s in ("L", "R"):
+            own = (face.v[:, 0] > 0.0) == (s == "L")
+            face.cache[("lid_turns", s)] = {"close": close * own, "upper": upper * own, "lower": lower * own}
     return face.cache[key]
 
 
@@ -218,7 +225,7 @@ def _triangles(head: HeadMesh) -> np.ndarray:
     return np.stack([verts[first], verts[first + offset + 1], verts[first + offset + 2]], axis=1)
 
 
-def _unfold(face: Face, side: str, fields: list[np.ndarray], actions: list[tuple[float, ...]],
+def _unfold(face: Face, fields: list[np.ndarray], actions: list[tuple[float, ...]],
             iterations: int = 400) -> list[np.ndarray]:
     """Relax lid-turn fields where an action, or a blend of actions, would turn faces over or crush them.
 
@@ -228,9 +235,9 @@ def _unfold(face: Face, side: str, fields: list[np.ndarray], actions: list[tuple
     past flat: wherever a face that the turns reach would flip or lose most of its area, its
     corners move toward the face's mean turn (a face turned as one piece keeps its shape; the
     margin loops give way least, so the lids still close), until none does. Only faces whose
-    corners changed are checked again.
+    corners changed are checked again. Each side of the face turns about its own eye's centre.
     """
-    rings = face.head.topology.eye_patches[side].rings
+    rings = np.concatenate([face.head.topology.eye_patches[s].rings for s in ("L", "R")], axis=1)
     moving = np.zeros(len(face.v), bool)
     moving[rings.ravel()] = True
     for f in fields:
@@ -240,8 +247,8 @@ def _unfold(face: Face, side: str, fields: list[np.ndarray], actions: list[tuple
     index = np.full(len(face.v), -1)
     index[local] = np.arange(len(local))
     tris = index[tris]
-    c = eye_centre(face.head.params, side)
     v, local_fields = face.v[local], np.stack([f[local] for f in fields])
+    c = np.where(v[:, :1] > 0.0, eye_centre(face.head.params, "L"), eye_centre(face.head.params, "R"))
     n0 = _normals(v, tris)
     a0 = np.linalg.norm(n0, axis=1)
     tris, n0, a0 = tris[a0 > 1e-12], n0[a0 > 1e-12], a0[a0 > 1e-12]
@@ -255,7 +262,7 @@ def _unfold(face: Face, side: str, fields: list[np.ndarray], actions: list[tuple
     for _ in range(iterations):
         check = tris[active]
         at = v[check]
-        turns = np.stack([_turn_down(at, c, (m @ local_fields)[check]) for m in mixes])  # (A, F, 3, 3)
+        turns = np.stack([_turn_down(at, c[check], (m @ local_fields)[check]) for m in mixes])  # (A, F, 3, 3)
         moved = at + np.tensordot(blends, turns, axes=1)  # (B, F, 3, 3)
         n1 = _normals_of(moved)
         a1 = np.linalg.norm(n1, axis=-1)
