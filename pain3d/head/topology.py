@@ -35,6 +35,7 @@ LEVEL_FACTOR = {0: 1, 1: 2, 2: 4}
 IRIS_ANGLE = 0.53
 #: angle from the gaze axis of the pupil's rim (the iris lies between the two)
 PUPIL_ANGLE = 0.165
+LIP_LOOP_CROWDING = 1.6  # the lip loops lie at (k / n) ** this of the way from the contact line to the vermilion border
 
 #: part names (index = part id stored per face)
 PART_NAMES: tuple[str, ...] = (
@@ -403,7 +404,9 @@ def build_topology(level: int = 1) -> HeadTopology:
     n_lip = 2 * f + 1
     n_out = 4 * f
     mpt = _make_patch(b, blk_m, gid, theta, phi, n_lip + n_out)
-    lerp = {r: r / n_lip for r in range(1, n_lip + 1)}            # contact -> vermilion
+    # contact -> vermilion, crowded toward the contact: the closed lips' edges meet there, and a
+    # loop far above it would pull the subdivided contact line open into a dark slit
+    lerp = {r: (r / n_lip) ** LIP_LOOP_CROWDING for r in range(1, n_lip + 1)}
     lerp.update({n_lip + r: 1.0 + (r / n_out) ** 1.05 for r in range(1, n_out)})  # -> border
     mpt.lerp_t = lerp
     m_mouth = mpt.rings.shape[1]
