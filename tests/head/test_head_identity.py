@@ -14,7 +14,7 @@ from helpers_head import polygon_areas, polys_of  # noqa: E402
 from pain3d.head import (CONTROL_DOCS, ETHNICITIES, GROUP_SHIFTS, HeadControls, build_head,  # noqa: E402
                          head_from_spec, sample_controls, sample_spec)
 from pain3d.head.geometry import mouth_cavity_loops  # noqa: E402
-from pain3d.head.surface import face_depth, head_field  # noqa: E402
+from pain3d.head.surface import RAY_CENTRE, face_depth, head_field, ray_roots  # noqa: E402
 
 LEVEL = 0  # validity checks run on the coarse level to stay fast
 
@@ -268,3 +268,23 @@ def test_random_identities_stay_valid():
 
 def test_default_level_valid():
     _check_valid(build_head(level=1, residual_seed=1))
+
+
+def test_ray_roots_agree_with_a_fine_bisection():
+    """`ray_roots` stops halving at 1/4096 of the bracket and interpolates: on the head's own rays
+    its roots agree with 40 halvings to under a micrometre nearly everywhere (the field is smooth on
+    that scale) and to a tenth of a millimetre at its few kinks."""
+    head = build_head(HeadControls(), 40.0, "female", level=0)
+    dirs = head.topology.ray_fixed_dirs
+
+    def field(pts):
+        return head_field(pts, head.params)
+
+    fast = ray_roots(field, RAY_CENTRE, dirs, 0.02, 0.42)
+    lo, hi = np.full(len(dirs), 0.02), np.full(len(dirs), 0.42)
+    for _ in range(40):
+        mid = 0.5 * (lo + hi)
+        inside = field(RAY_CENTRE + dirs * mid[:, None]) < 0
+        lo, hi = np.where(inside, mid, lo), np.where(inside, hi, mid)
+    error = np.abs(fast - 0.5 * (lo + hi))
+    assert np.percentile(error, 99) < 1e-6 and error.max() < 1e-4, (np.percentile(error, 99), error.max())
