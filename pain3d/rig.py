@@ -559,7 +559,8 @@ def _mouth_corner_pins(face: Face) -> list[tuple[int, np.ndarray]]:
         pins = []
         for corner in mouth.rings[0, [np.argmax(np.cos(mouth.psi)), np.argmin(np.cos(mouth.psi))]]:
             offset = face.v - face.v[corner]
-            pins.append((corner, 1.0 - smoothstep(*MOUTH_CORNER_CORE, np.linalg.norm(offset * [1.0, 0.3, 1.0], axis=1))))
+            distance = np.linalg.norm(offset * [1.0, 0.3, 1.0], axis=1)
+            pins.append((corner, 1.0 - smoothstep(*MOUTH_CORNER_CORE, distance)))
         face.cache["corner_pins"] = pins
     return face.cache["corner_pins"]
 

@@ -400,8 +400,8 @@ def ray_roots(field, origins: np.ndarray, dirs: np.ndarray, r_lo: float | np.nda
 
     Vectorised bisection down to a bracket 4096 times narrower (0.1 mm for a 40 cm range), then
     the straight line between the field's values at the bracket's ends: the fields are smooth on
-    that scale, so the root is as exact as nine more halvings would make it, at 12 field calls
-    instead of 21.
+    that scale, so the root is as exact as nine more halvings would make it (12 field calls,
+    where halving alone needs 21).
     """
     n = dirs.shape[0]
     lo = np.broadcast_to(np.asarray(r_lo, dtype=np.float64), (n,)).copy()

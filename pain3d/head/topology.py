@@ -35,7 +35,8 @@ LEVEL_FACTOR = {0: 1, 1: 2, 2: 4}
 IRIS_ANGLE = 0.53
 #: angle from the gaze axis of the pupil's rim (the iris lies between the two)
 PUPIL_ANGLE = 0.165
-LIP_LOOP_CROWDING = 1.6  # the lip loops lie at (k / n) ** this of the way from the contact line to the vermilion border
+#: the lip loops lie (k / n) ** this of the way from the contact line to the vermilion border
+LIP_LOOP_CROWDING = 1.6
 
 #: part names (index = part id stored per face)
 PART_NAMES: tuple[str, ...] = (
