@@ -11,6 +11,8 @@ from typing import Callable
 
 import numpy as np
 
+from pain3d.head.surface import smoothstep
+
 from .look import SUB_WRINKLES, stream
 from .surface import MM, Surface, support
 
@@ -20,7 +22,7 @@ Box = tuple[slice, slice]  # rows and columns of a region field's bounding box
 def height(s: Surface, look: dict, noise: dict, seed: int) -> np.ndarray:
     """(S, S) skin relief in metres (negative = into the skin): pores, mottling, age lines."""
     h = -0.03 * MM * look["pores"] * noise["pores"] + 0.012 * MM * noise["mid"]
-    lines = _Wrinkles(s, h, look["wrinkle_depth"] * MM, 1.0 + 0.8 * look["ageing"], noise["breakup"])
+    lines = _Wrinkles(s, h, look["wrinkle_depth"] * MM, look["ageing"], noise["breakup"])
     rng = stream(seed, SUB_WRINKLES)
     for family in (_forehead_lines, _glabella_lines, _crows_feet, _under_eye_lines, _nasolabial_fold,
                    _perioral_lines, _neck_lines, _lip_lines):
@@ -35,7 +37,7 @@ class _Wrinkles:
     s: Surface
     h: np.ndarray
     depth: float  # metres, the deepest forehead line's scale; grows with age
-    widen: float  # older lines are wider as well as deeper
+    ageing: float  # look["ageing"]: older faces have more lines, wider as well as deeper
     breakup: np.ndarray  # coarse noise in [0, 1]: bends lines and breaks them into segments
 
     def carve(self, name: str, profile: Callable[[Box], np.ndarray]) -> None:
@@ -48,7 +50,7 @@ class _Wrinkles:
     def groove(self, distance: np.ndarray, sigma: float, box: Box) -> np.ndarray:
         """Gaussian groove profile (1 at the centre) at `distance` (m) from a line, widened to at
         least ~a texel with its depth scaled so the cross-section keeps its area (pre-filtered)."""
-        sigma = sigma * self.widen
+        sigma = sigma * (1.0 + 0.8 * self.ageing)
         wide = np.sqrt(sigma ** 2 + (0.7 * self.s.foot[box]) ** 2)
         return np.exp(-0.5 * (distance / wide) ** 2) * (sigma / wide)
 
@@ -67,14 +69,35 @@ def _either_side(x: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarr
     return np.where(x[..., None] >= 0, left, right)
 
 
+def _line_set(rng: np.random.Generator, count: int, first: float, spacing: float) -> list[tuple[float, float, float]]:
+    """`count` lines (offset, depth weight, half length in metres) at irregular spacings: creases of
+    skin are a few distinct lines of unequal depth and length, not a ruled pattern."""
+    out, offset = [], first
+    for k in range(count):
+        out.append((offset, rng.uniform(0.5, 1.0) * (1.0 - 0.12 * k), rng.uniform(0.030, 0.052)))
+        offset += spacing * rng.uniform(0.8, 1.25)
+    return out
+
+
+def _draw_lines(w: _Wrinkles, box: Box, phase: np.ndarray, lines, sigma: float) -> np.ndarray:
+    """Sum of grooves (1 at the centre, times each line's weight) along `phase` = each line's offset,
+    each fading out over its last 10 mm either side of the midline."""
+    x = np.abs(w.s.x[box])
+    return sum(weight * w.groove(np.abs(phase - offset), sigma, box) * (1.0 - smoothstep(half - 0.010, half, x))
+               for offset, weight, half in lines)
+
+
 def _forehead_lines(w: _Wrinkles, rng: np.random.Generator) -> None:
-    """Horizontal, gently curved and wavy lines across the forehead, in broken segments."""
+    """Horizontal, gently curved and wavy lines across the forehead, in broken segments: 2-4 at 25,
+    up to 6 when old, the lowest starting 12-20 mm above the brows, the upper ones shallower."""
     spacing, wave, curve = rng.uniform(8.5, 12.0) * MM, rng.uniform(0.8, 2.0) * MM, rng.uniform(-3.0, 5.0)
+    count = int(rng.integers(2, 5)) + int(round(2.0 * min(w.ageing, 1.0)))
+    lines = _line_set(rng, count, rng.uniform(12.0, 20.0) * MM, spacing)
     s = w.s
 
     def profile(box):
         phase = s.z[box] - s.head.params.z_brow + curve * s.x[box] ** 2 + wave * 2 * (w.breakup[box] - 0.5)
-        return 0.5 * w.depth * w.groove(_periodic(phase, spacing), 0.4 * MM, box) * w.segments(box, 0.25)
+        return 0.5 * w.depth * _draw_lines(w, box, phase, lines, 0.4 * MM) * w.segments(box, 0.25)
     w.carve("forehead", profile)
 
 
@@ -144,12 +167,14 @@ def _perioral_lines(w: _Wrinkles, rng: np.random.Generator) -> None:
 
 
 def _neck_lines(w: _Wrinkles, rng: np.random.Generator) -> None:
-    """Wide horizontal creases across the front of the neck."""
-    spacing = rng.uniform(12.0, 17.0) * MM
+    """Wide horizontal creases across the front of the neck: one or two, up to four when old."""
+    count = int(rng.integers(1, 3)) + int(round(2.0 * min(w.ageing, 1.0) * rng.uniform(0.5, 1.0)))
+    lines = _line_set(rng, count, rng.uniform(22.0, 32.0) * MM, rng.uniform(13.0, 18.0) * MM)
+    z_me = w.s.head.params.z_me
 
     def profile(box):
-        phase = w.s.z[box] + 3 * MM * (w.breakup[box] - 0.5)
-        return 0.5 * w.depth * w.groove(_periodic(phase, spacing), 0.7 * MM, box)
+        phase = z_me - w.s.z[box] + 3 * MM * (w.breakup[box] - 0.5)
+        return 0.5 * w.depth * _draw_lines(w, box, phase, lines, 0.7 * MM)
     w.carve("neck", profile)
 
 

@@ -12,7 +12,11 @@ from pain3d.colour import LUMA
 from pain3d.head import head_from_spec as build_head, sample_spec
 from pain3d.identity import SUB_IRIS, color_attributes, iris_colour
 from pain3d.sampling import derive_seed
+from pain3d.texturing.look import SUB_NOISE, draw_look, stream
+from pain3d.texturing.noise import Noise, skin_noise
 from pain3d.texturing.procedural import ALBEDO_RANGE, ROUGHNESS_RANGE, TEXTURE_STREAM, procedural_textures
+from pain3d.texturing.surface import Surface
+from pain3d.texturing.wrinkles import height
 
 SIZE = 256
 
@@ -156,3 +160,29 @@ def test_scalp_hair_darkens_the_scalp_skin_where_it_grows(head):
     assert scalp.sum() > 500 and buzz[scalp].mean() < 0.6 * bare[scalp].mean()
     assert np.array_equal(covered, bare)
     assert abs(buzz[forehead].mean() - bare[forehead].mean()) < 0.01
+
+
+def _forehead_line_count(head, surface, age: float, seed: int) -> int:
+    """Grooves met going up the forehead 8-20 mm beside the midline (the deepest texel per 0.5 mm
+    of height, so a line broken into segments still counts once), deeper than a quarter of the
+    deepest and 3 mm or more apart."""
+    tseed = derive_seed(seed, TEXTURE_STREAM)
+    look = draw_look(record(seed=seed, age=age), tseed, 0.4)
+    h = height(surface, look, skin_noise(surface, Noise(stream(tseed, SUB_NOISE))), tseed)
+    strip = (surface.fields["forehead"] > 0.5) & (np.abs(surface.x) > 0.008) & (np.abs(surface.x) < 0.020)
+    z, depth = surface.z[strip], h[strip]
+    row = np.digitize(z, np.arange(z.min(), z.max(), 0.0005))
+    profile = np.array([depth[row == i].min() for i in np.unique(row)])
+    return sum(1 for i, d in enumerate(profile)
+               if d < 0.25 * profile.min() and d == profile[max(0, i - 6):i + 7].min())
+
+
+def test_forehead_lines_are_a_few_creases_not_a_ruled_pattern(head):
+    """Forehead lines are a few distinct creases of unequal depth and length, more with age: 2-5
+    at 30, 3-6 at 75 over five seeds. They were once ruled every 8.5-12 mm over the whole forehead
+    (6-8 lines at 30), which read as a ribbed texture at 512 px."""
+    surface = Surface(head, 512)
+    young = [_forehead_line_count(head, surface, 30.0, seed) for seed in range(11, 16)]
+    old = [_forehead_line_count(head, surface, 75.0, seed) for seed in range(11, 16)]
+    assert all(2 <= n <= 5 for n in young) and all(3 <= n <= 6 for n in old), (young, old)
+    assert np.mean(old) > np.mean(young)
