@@ -148,7 +148,7 @@ def _nose(x: np.ndarray, z: np.ndarray, p: HeadParams) -> np.ndarray:
     nb, tip = p.nose_bridge, p.nose_tip
     zs = [zn + 0.009, zn + 0.003, zn, zn - 0.012, zn - 0.028, zt, zt - 0.0035,
           zsn + 0.0015, zsn - 0.001, zsn - 0.004]
-    hs = [0.0, 0.55 * nb, nb, nb + 0.22 * (tip - nb), nb + 0.62 * (tip - nb), tip,
+    hs = [0.0, 0.55 * nb, nb, nb + 0.36 * (tip - nb), nb + 0.72 * (tip - nb), tip,
           0.93 * tip, 0.22 * tip, 0.04 * tip, 0.0]
     height = pchip(z, np.array(zs), np.array(hs))
     nw = p.nose_half_width
