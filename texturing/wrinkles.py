@@ -79,7 +79,8 @@ def _line_set(rng: np.random.Generator, count: int, first: float, spacing: float
     return out
 
 
-def _draw_lines(w: _Wrinkles, box: Box, phase: np.ndarray, lines, sigma: float) -> np.ndarray:
+def _draw_lines(w: _Wrinkles, box: Box, phase: np.ndarray, lines: list[tuple[float, float, float]],
+                sigma: float) -> np.ndarray:
     """Sum of grooves (1 at the centre, times each line's weight) along `phase` = each line's offset,
     each fading out over its last 10 mm either side of the midline."""
     x = np.abs(w.s.x[box])
@@ -88,8 +89,9 @@ def _draw_lines(w: _Wrinkles, box: Box, phase: np.ndarray, lines, sigma: float) 
 
 
 def _forehead_lines(w: _Wrinkles, rng: np.random.Generator) -> None:
-    """Horizontal, gently curved and wavy lines across the forehead, in broken segments: 2-4 at 25,
-    up to 6 when old, the lowest starting 12-20 mm above the brows, the upper ones shallower."""
+    """Horizontal, gently curved and wavy lines across the forehead, in broken segments: 2-4, one
+    more from about 34 and two from about 62, the lowest 12-20 mm above the brows, the upper ones
+    shallower."""
     spacing, wave, curve = rng.uniform(8.5, 12.0) * MM, rng.uniform(0.8, 2.0) * MM, rng.uniform(-3.0, 5.0)
     count = int(rng.integers(2, 5)) + int(round(2.0 * min(w.ageing, 1.0)))
     lines = _line_set(rng, count, rng.uniform(12.0, 20.0) * MM, spacing)
