@@ -131,14 +131,16 @@ def test_brows_grow_along_the_brows_and_lashes_on_the_lid_margins(heads):
 def test_a_womans_brow_hair_arches_higher_over_its_landmarks_than_a_mans(heads):
     """The brow landmarks are fixed vertices placed on the template's arch; the hair follows the
     identity's own (`HeadParams.brow_arch`): over the peak (iBUG 19, 24) a woman's brow hair
-    rises above where a man's lies, against their own landmarks."""
+    rises above where a man's lies, against their own landmarks. Three draws of the roots: one
+    draw's top decile moves by a few tenths of a millimetre with the sampling alone."""
     rise = {}
-    for k, (head, surface, volume, who) in enumerate(heads[:2]):
-        brows = grow_brows(head, record_for(who, 40 + k), surface, volume, np.random.default_rng(k))
-        roots = brows.roots.position
-        for peak in (19, 24):
-            near = np.abs(roots[:, 0] - head.landmarks68[peak][0]) < 0.004
-            rise.setdefault(who["sex"], []).append(np.percentile(roots[near, 2], 90) - head.landmarks68[peak][2])
+    for draw in range(3):
+        for k, (head, surface, volume, who) in enumerate(heads[:2]):
+            rng = np.random.default_rng(k + 10 * draw)
+            roots = grow_brows(head, record_for(who, 40 + k), surface, volume, rng).roots.position
+            for peak in (19, 24):
+                near = np.abs(roots[:, 0] - head.landmarks68[peak][0]) < 0.004
+                rise.setdefault(who["sex"], []).append(np.percentile(roots[near, 2], 90) - head.landmarks68[peak][2])
     assert np.mean(rise["female"]) > np.mean(rise["male"]) + 0.001, rise
 
 
