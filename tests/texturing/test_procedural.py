@@ -162,7 +162,7 @@ def test_scalp_hair_darkens_the_scalp_skin_where_it_grows(head):
     assert abs(buzz[forehead].mean() - bare[forehead].mean()) < 0.01
 
 
-def _forehead_line_count(head, surface, age: float, seed: int) -> int:
+def _forehead_line_count(surface, age: float, seed: int) -> int:
     """Grooves met going up the forehead 8-20 mm beside the midline (the deepest texel per 0.5 mm
     of height, so a line broken into segments still counts once), deeper than a quarter of the
     deepest and 3 mm or more apart."""
@@ -182,7 +182,7 @@ def test_forehead_lines_are_a_few_creases_not_a_ruled_pattern(head):
     at 30, 3-6 at 75 over five seeds. They were once ruled every 8.5-12 mm over the whole forehead
     (6-8 lines at 30), which read as a ribbed texture at 512 px."""
     surface = Surface(head, 512)
-    young = [_forehead_line_count(head, surface, 30.0, seed) for seed in range(11, 16)]
-    old = [_forehead_line_count(head, surface, 75.0, seed) for seed in range(11, 16)]
+    young = [_forehead_line_count(surface, 30.0, seed) for seed in range(11, 16)]
+    old = [_forehead_line_count(surface, 75.0, seed) for seed in range(11, 16)]
     assert all(2 <= n <= 5 for n in young) and all(3 <= n <= 6 for n in old), (young, old)
     assert np.mean(old) > np.mean(young)
