@@ -154,6 +154,16 @@ class Face:
         """Soft-tissue fields fade out over the lids: only lid actions move lids."""
         return self.skin * (1.0 - self.lids)
 
+    def normals(self) -> np.ndarray:
+        """Unit vertex normals of the rest surface (area-weighted over the fan triangles)."""
+        if "normals" not in self.cache:
+            n = np.zeros_like(self.v)
+            corner_normals = _normals(self.v, self.triangles)
+            for k in range(3):
+                np.add.at(n, self.triangles[:, k], corner_normals)
+            self.cache["normals"] = n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
+        return self.cache["normals"]
+
     def lateral(self) -> np.ndarray:
         """+1 on the subject's left, -1 on the right (for medial/lateral motions)."""
         return np.tanh(self.v[:, 0] / 0.004)
@@ -357,16 +367,26 @@ def brow_fields(face: Face, side: str, au: str) -> np.ndarray:
     if au == "AU1":
         inner = np.exp(-((x - 0.25 * s) / (0.35 * s)) ** 2)
         w = (brow * inner + 0.5 * face.region("glabella") * face.side_weight(side)) * face.off_lids
-        return _vec(w, 0.0, 0.0, 0.11 * s)
+        return _along_skin(face, _vec(w, 0.0, 0.0, 0.11 * s))
     if au == "AU2":
         outer = smoothstep(0.35 * s, 0.75 * s, x)
-        return _vec(brow * outer, 0.0, 0.0, 0.10 * s)
+        return _along_skin(face, _vec(brow * outer, 0.0, 0.0, 0.10 * s))
     low = 1.0 - smoothstep(face.head.params.z_brow + 0.01, face.head.params.z_brow + 0.035, z)
     w = (face.sided("brow", side) + 0.9 * face.region("glabella") * face.side_weight(side)
          + 0.5 * face.region("forehead") * face.side_weight(side) * low)
     w = np.clip(w, 0, 1) * face.off_lids
     medial = -face.lateral() * 0.07 * s * np.exp(-((x - 0.3 * s) / (0.5 * s)) ** 2)
     return _vec(w, medial, -0.015 * s, -0.11 * s)
+
+
+def _along_skin(face: Face, delta: np.ndarray) -> np.ndarray:
+    """The frontalis slides the scalp and brow skin over the skull: each vertex's move turned
+    into its rest tangent plane, its length kept. Lifted straight up, the sloping forehead would
+    stand proud of itself (by lift x the normal's upward share: 2-3 mm under the hairline)."""
+    n = face.normals()
+    along = delta - (delta * n).sum(1, keepdims=True) * n
+    length, kept = np.linalg.norm(delta, axis=1), np.linalg.norm(along, axis=1)
+    return along * (length / np.maximum(kept, 1e-12))[:, None]
 
 
 def cheek_raise(face: Face, side: str) -> np.ndarray:

@@ -343,6 +343,19 @@ def test_the_cheek_raiser_rounds_the_cheek(person):
         assert apex[0] < 1.0 and apex[1] > 1.5, (rest.round(1), raised.round(1))
 
 
+def test_the_brow_raisers_slide_the_forehead_along_the_skull(person):
+    """AU1 + AU2 at full on both sides lift the brows about 5 mm, and the forehead skin slides up
+    over the skull instead of standing proud of it: no forehead vertex moves more than 0.3 mm
+    along its rest normal (lifted straight up, the sloping upper forehead came 2-3 mm forward,
+    through a fringe lying on it)."""
+    head, deltas = person
+    move = sum(deltas[f"{au}_{side}"] for au in ("AU1", "AU2") for side in ("L", "R"))
+    forehead = (head.regions["forehead"] > 0.5) & (head.vertices[:, 2] > head.params.z_brow + 0.015)
+    outward = (move * rig.Face.of(head).normals()).sum(1)[forehead]
+    assert move[forehead, 2].max() > 0.004
+    assert outward.max() < 3e-4, f"the forehead comes {outward.max() * 1000:.1f} mm forward"
+
+
 def test_nose_wrinkle_lines_cover_the_nose_root_and_its_sides_not_the_lids(person):
     """AU9's lines (the `wrinkles` G channel) run across the dorsum and onto the nasal sidewalls
     between the eyes (FACS: wrinkles along the sides and bridge of the nose), never over the lids."""
