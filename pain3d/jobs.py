@@ -229,7 +229,7 @@ def _range(default: list[float], lo: float, hi: float, unit: str, doc: str) -> F
     return Field("custom", default, doc, check=check, allowed=check.allowed)  # type: ignore[attr-defined]
 
 
-BACKGROUND_KINDS = ("environment", "solid", "gradient", "procedural", "images")
+BACKGROUND_KINDS = ("environment", "backdrop", "solid", "gradient", "procedural", "images")
 
 
 def _check_rate_or_prior(name: str, value: Any) -> str | float:
@@ -392,14 +392,17 @@ SCHEMA: dict[str, dict[str, Field]] = {
     "background": {
         "per": Field("choice", "identity", "Draw the background once per identity or per image.",
                      choices=("identity", "image")),
-        "kinds": Field("custom", {"environment": 4.0, "solid": 0.0, "gradient": 1.0, "procedural": 0.0, "images": 0.0},
+        "kinds": Field("custom", {"environment": 4.0, "backdrop": 1.0, "solid": 0.0, "gradient": 0.0, "procedural": 0.0,
+                                  "images": 0.0},
                        "Relative weights of the background kinds (a kind left out weighs 0): environment is the "
-                       "world's map seen through the lens.", check=_check_kinds,
-                       allowed="table of environment/solid/gradient/procedural/images = weight >= 0"),
+                       "world's map seen through the lens, backdrop a studio's seamless paper lit by a background "
+                       "light.", check=_check_kinds,
+                       allowed="table of environment/backdrop/solid/gradient/procedural/images = weight >= 0"),
         "blur": _range([0.008, 0.02], 0, 0.2, "of the image width", "Lens blur of environment backgrounds (Gaussian "
                        "sigma): a portrait lens's out-of-focus background."),
         "hue": _range([0, 360], 0, 360, "degrees", "Hue of background colours."),
-        "saturation": _range([0.0, 0.5], 0, 1, "", "Saturation of background colours."),
+        "saturation": _range([0.0, 0.25], 0, 1, "", "Saturation of background colours (portrait backdrops "
+                             "are greys and muted tints)."),
         "value": _range([0.1, 0.8], 0, 1, "", "Brightness (HSV value, sRGB) of background colours."),
         "procedural_scale": _range([3, 12], 1, 64, "features across", "Size of procedural noise/Voronoi features."),
         "images": Field("str", "", "A folder of background images (png, jpg, exr, ...; relative to the job file); "

@@ -20,7 +20,7 @@ import numpy as np
 from . import environments
 from .bed import lift_lights
 from .background_images import list_images
-from .colour import LUMA, srgb_to_linear
+from .colour import LUMA, linear_to_srgb, srgb_to_linear
 from .jobs import BACKGROUND_KINDS, resolve_job
 from .sampling import derive_seed
 
@@ -31,6 +31,14 @@ LIGHTS = ("key", "fill", "rim")
 LIGHT_PARAMS = ("azimuth", "elevation", "power", "size")
 PROCEDURAL_PATTERNS = ("noise", "voronoi")
 BACKGROUND_PIXELS = 512  # generated backgrounds are made at most this size, then scaled to the render
+# A backdrop's background light, in frame units (centre 0, half width 0.5, v up): its hotspot a little
+# above the frame's centre, behind the head; its fall-off radius; the corners' share of the hotspot's
+# light; the mottle's relative amplitude, and how many cells of it span the frame.
+BACKDROP_HOTSPOT = ((-0.12, 0.12), (0.0, 0.25))
+BACKDROP_SPREAD = (0.4, 0.9)
+BACKDROP_EDGE = (0.3, 0.75)
+BACKDROP_MOTTLE = (0.0, 0.08)
+BACKDROP_MOTTLE_CELLS = 3.0
 
 # The portrait rig: azimuth/elevation in degrees around the face (azimuth as a view's yaw:
 # > 0 is the subject's left), distance in metres from the face centre, power in W, size in m.
@@ -164,9 +172,14 @@ def draw_background(cfg: dict, seed: int) -> dict:
     pixel_seed = int(rng.integers(2**31))
     pick = rng.random()
     blur = _uniform(rng, cfg.get("blur", (0.0, 0.0)))  # plans made before environment backgrounds have no blur
+    backdrop = {"hotspot": [_uniform(rng, BACKDROP_HOTSPOT[0]), _uniform(rng, BACKDROP_HOTSPOT[1])],
+                "spread": _uniform(rng, BACKDROP_SPREAD), "edge": _uniform(rng, BACKDROP_EDGE),
+                "mottle": _uniform(rng, BACKDROP_MOTTLE)}
     record = {"kind": kind, "seed": seed}
     if kind == "environment":  # the world's map (the lighting record's), seen through the lens
         record["blur"] = blur
+    elif kind == "backdrop":
+        record.update(color=colors[0], **backdrop, pixel_seed=pixel_seed)
     elif kind == "solid":
         record["color"] = colors[0]
     elif kind == "gradient":
@@ -213,6 +226,8 @@ def background_pixels(record: dict, size: int) -> np.ndarray:
         return np.broadcast_to(np.asarray(record["color"], np.float32), (n, n, 3)).copy()
     y, x = np.mgrid[0:n, 0:n].astype(np.float64)
     u, v = (x + 0.5) / n - 0.5, 0.5 - (y + 0.5) / n  # centred, v up
+    if kind == "backdrop":
+        return _backdrop(record, u, v)
     if kind == "gradient":
         a = math.radians(record["angle"])
         t = np.clip((u * math.cos(a) + v * math.sin(a)) / math.sqrt(0.5) * 0.5 + 0.5, 0.0, 1.0)
@@ -226,6 +241,19 @@ def background_pixels(record: dict, size: int) -> np.ndarray:
         raise ValueError(f"background kind {kind!r} has no generated pixels (images are loaded by the renderer)")
     c0, c1 = (np.asarray(c, np.float64) for c in record["colors"])
     return (c0 + (c1 - c0) * t[..., None]).astype(np.float32)
+
+
+def _backdrop(record: dict, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Seamless paper lit by a background light aimed behind the head: the drawn colour at the
+    light's hotspot, falling off (in linear light, as light does) to `edge` of it in the corners,
+    with a faint low-frequency mottle (painted canvas, uneven paper)."""
+    hx, hy = record["hotspot"]
+    r = np.hypot(u - hx, v - hy)
+    light = record["edge"] + (1.0 - record["edge"]) * np.exp(-(r / record["spread"]) ** 2)
+    mottle = _fractal_noise(np.random.default_rng(record["pixel_seed"]), len(u), BACKDROP_MOTTLE_CELLS, octaves=3)
+    light = light * (1.0 + record["mottle"] * (2.0 * mottle - 1.0))
+    linear = srgb_to_linear(np.asarray(record["color"], np.float64))
+    return np.clip(linear_to_srgb(linear * light[..., None]), 0.0, 1.0).astype(np.float32)
 
 
 def _fractal_noise(rng: np.random.Generator, n: int, scale: float, octaves: int = 4) -> np.ndarray:

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from pain3d import environments, scenery
+from pain3d.colour import srgb_to_linear
 from pain3d.errors import Pain3DError
 from pain3d.jobs import load_job, resolve_job
 from pain3d.plan import make_plan
@@ -149,6 +150,38 @@ def test_background_pixels_use_the_drawn_colours(kind):
             assert 0.3 - 1e-4 <= hsv_value <= 0.6 + 1e-4
 
 
+def test_a_backdrop_is_paper_lit_brightest_behind_the_head():
+    """A backdrop is the drawn colour where its background light is aimed (above the frame's centre,
+    behind the head), falling off in linear light to about `edge` of it in the corners, with a
+    mottle of at most `mottle`; never a two-colour blend."""
+    cfg = resolve_job({"background": {"kinds": {"backdrop": 1}}})["background"]
+    for seed in range(8):
+        record = scenery.draw_background(cfg, seed)
+        pixels = scenery.background_pixels(record, 128)
+        assert record["kind"] == "backdrop" and np.array_equal(pixels, scenery.background_pixels(record, 128))
+        light = srgb_to_linear(pixels) / srgb_to_linear(np.asarray(record["color"]))[None, None, :].clip(1e-6)
+        light = light.mean(axis=2)
+        hx, hy = record["hotspot"]
+        at_hotspot = light[int((0.5 - hy) * 128), int((0.5 + hx) * 128)]
+        corners = light[[0, 0, -1, -1], [0, -1, 0, -1]]
+        assert abs(at_hotspot - 1.0) <= record["mottle"] + 0.02
+        assert (corners < at_hotspot).all() and (corners.min() - record["edge"]) < 0.15 + record["mottle"]
+        assert light.max() <= 1.0 + record["mottle"] + 1e-3
+
+
+def test_the_default_background_is_a_photograph_or_a_muted_backdrop():
+    """Defaults draw environments (the world's map through the lens) and studio backdrops in greys
+    and muted tints, not the saturated two-colour walls of a graphics demo."""
+    cfg = resolve_job({})["background"]
+    records = [scenery.draw_background(cfg, seed) for seed in range(300)]
+    kinds = [r["kind"] for r in records]
+    assert set(kinds) == {"environment", "backdrop"} and 0.1 < kinds.count("backdrop") / len(kinds) < 0.3
+    for r in records:
+        if r["kind"] == "backdrop":
+            c = np.asarray(r["color"])
+            assert (c.max() - c.min()) / max(c.max(), 1e-6) <= 0.25 + 1e-3  # HSV saturation
+
+
 def test_generated_backgrounds_are_capped_in_size():
     record = {"kind": "procedural", "pattern": "voronoi", "colors": [[0, 0, 0], [1, 1, 1]], "scale": 8.0,
               "pixel_seed": 1, "seed": 0}
@@ -191,7 +224,7 @@ def test_image_background_errors(tmp_path):
      "lighting.temperature = 5000: invalid; allowed: [low, high] with 1000 <= low <= high <= 20000 (K)"),
     ('[lighting]\nper = "scene"\n', 'lighting.per = "scene": invalid; allowed: one of "identity", "image", "fixed"'),
     ('[lighting]\nenvironment = "none.exr"\n', 'lighting.environment = "none.exr": no such file'),
-    ('[background]\nkinds = {marble = 1}\n', "background.kinds: unknown kind 'marble'; allowed: environment, solid"),
+    ('[background]\nkinds = {marble = 1}\n', "background.kinds: unknown kind 'marble'; allowed: environment, backdrop, solid"),
     ('[lighting]\nenvironment = ""\n', 'background.kinds.environment = 4 but lighting.environment = ""; allowed:'),
     ('[background]\nblur = [0.3, 0.1]\n', "background.blur = [0.3, 0.1]: invalid; allowed: [low, high] with 0 <="),
     ('[background]\nkinds = {solid = 0}\n', "background.kinds = {'solid': 0}: invalid; allowed: a table of"),
