@@ -153,6 +153,9 @@ def eyeball_positions(p: HeadParams, unit: np.ndarray, side: str) -> np.ndarray:
     return eye_centre(p, side) + p.eye_r * unit * bulge[:, None]
 
 
+TEETH_GAP = 0.0012  # metres between the upper and lower incisal edges at rest
+
+
 def teeth_positions(p: HeadParams, recipe: np.ndarray, upper: bool, y_front: float) -> np.ndarray:
     """Tooth arch strip: (n*4, 3), cross-section (outer-edge, outer-root, inner-root, inner-edge)."""
     s, boundary = recipe[:, 0], recipe[:, 1] > 0.5
@@ -167,12 +170,15 @@ def teeth_positions(p: HeadParams, recipe: np.ndarray, upper: bool, y_front: flo
     nrm *= -np.sign(nrm[len(nrm) // 2, 1])          # outward = toward -Y at the front
     a = np.abs(s)
     thick = 0.0055 + 0.0035 * a
-    height = 0.0100 - 0.0035 * a
+    height = (0.0100 if upper else 0.0085) - 0.0035 * a  # lower crowns are shorter (and fit the pocket)
     edge_gap = 0.0006 + 0.0022 * a ** 2
     notch = np.where(boundary, 0.0009, 0.0)
     sign = 1.0 if upper else -1.0
-    z_edge = p.z_sto + sign * (edge_gap + notch)
-    z_root = p.z_sto + sign * (edge_gap + height)
+    # the upper incisal edges show `incisor_display` below the stomion (behind the lower lip while
+    # the lips meet); the lower ones sit TEETH_GAP under them, the jaw's rest opening
+    z_occlusal = p.z_sto - p.incisor_display - 0.5 * TEETH_GAP
+    z_edge = z_occlusal + sign * (edge_gap - 0.0006 + 0.5 * TEETH_GAP + notch)
+    z_root = z_occlusal + sign * (edge_gap - 0.0006 + 0.5 * TEETH_GAP + height)
     base = np.column_stack([x, y])
     outer, inner = base, base - nrm * thick[:, None]
     pts = np.stack([np.column_stack([outer, z_edge]), np.column_stack([outer, z_root]),

@@ -38,6 +38,20 @@ def age_factor(age: float) -> float:
     return float(np.clip((float(age) - 25.0) / 50.0, 0.0, 1.2))
 
 
+# Upper central incisor shown below the relaxed upper lip (mm): women show more, and everyone less
+# with age. Anchored at 25 y on Vig & Brundo 1978's sex means and at 60 y on da Motta et al. 2010's
+# oldest group (51 y and over); linear between, held beyond. (age, female, male)
+_INCISOR_DISPLAY_MM = ((25.0, 3.40, 1.91), (60.0, 1.32, 0.57))
+
+
+def incisor_display(age: float, m: float) -> float:
+    """Metres of upper incisor below the stomion for this age and maleness."""
+    (a0, f0, m0), (a1, f1, m1) = _INCISOR_DISPLAY_MM
+    t = float(np.clip((float(age) - a0) / (a1 - a0), 0.0, 1.0))
+    female, male = f0 + (f1 - f0) * t, m0 + (m1 - m0) * t
+    return (female + (male - female) * m) / 1000.0
+
+
 # (female mean, male mean, SD) of each measurement in metres, after Farkas 1994
 # (young North American whites); halves of bilateral widths are stored.
 _MEAS: dict[str, tuple[float, float, float]] = {
@@ -130,6 +144,7 @@ class HeadParams:
     brow_tail_drop: float     # how far the brow's tail has come down (lateral brow ptosis)
     marionette: float         # depth of the fold from the mouth corner toward the jaw
     iris_cover: float         # how much of the iris's top the upper lid covers at rest
+    incisor_display: float    # how far the upper incisal edge sits below the stomion (lips at rest)
     age_factor: float
     # neck, shoulders and upper chest
     bust: BustParams
@@ -224,6 +239,7 @@ def derive_params(controls: HeadControls, age: float = 30.0, sex: str | float = 
         brow_tail_drop=0.0040 * a,
         marionette=0.0028 * a,
         iris_cover=0.0015 + 0.0008 * a,
+        incisor_display=incisor_display(age, m),
         age_factor=a,
         bust=derive_bust(z_me, jaw_half, m, a, c.neck_width, c.shoulder_width),
     )
