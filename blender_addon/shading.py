@@ -38,7 +38,7 @@ def assign_materials(obj: bpy.types.Object, mesh_data, skin_tone: float, iris_rg
               "iris": iris_material(tuple(iris_rgb)),
               "pupil": flat_material("pupil", (0.01, 0.01, 0.01), 0.2),
               "teeth": flat_material("teeth", (0.78, 0.74, 0.64), 0.35),
-              "mouth_cavity": flat_material("mouth_cavity", (0.20, 0.04, 0.04), 0.6)}
+              "mouth_cavity": mouth_material()}
     for part in mesh_data.part_names:  # eye_L_iris -> iris, teeth_upper -> teeth
         kind = next(k for k in shared if part == k or part.endswith("_" + k) or part.startswith(k))
         obj.data.materials.append(eye.get("eye", shared[kind]) if MATERIAL_CLASS[kind] == "eyes" else shared[kind])
@@ -85,6 +85,8 @@ def _image_node(nodes, path: str, colorspace: str) -> bpy.types.ShaderNode:
 
 SCLERA_RGB = (0.62, 0.56, 0.52)  # linear; a white card's 0.8 glared beside skin
 SCLERA_CORNER_RGB = (0.50, 0.36, 0.33)  # toward the canthi the sclera is pinker and in shade
+MUCOSA_RGB = (0.36, 0.11, 0.10)  # linear; the lining and tongue, a wet pink-red
+THROAT_RGB = (0.09, 0.02, 0.02)  # the pocket's back wall, where the throat would open
 IRIS_FIBRES = 14.0  # radial streaks round the iris (noise cells along its circumference)
 
 
@@ -123,6 +125,18 @@ def sclera_material() -> bpy.types.Material:
     radius, _ = _eye_polar(nodes, links)
     corner = _ramp(nodes, links, radius, IRIS_ANGLE + 0.1, 1.05, 0.0, 0.8, "SMOOTHSTEP")
     tint = mix(nodes, links, rgb(nodes, SCLERA_RGB).outputs[0], rgb(nodes, SCLERA_CORNER_RGB).outputs[0], corner)
+    links.new(tint.outputs["Result"], nodes["Principled BSDF"].inputs["Base Color"])
+    return mat
+
+
+def mouth_material() -> bpy.types.Material:
+    """The mouth's lining and tongue: wet pink-red mucosa, darkening toward the throat (the pocket's
+    back wall lies about 45 mm behind the lips, y = -0.045 in the head's frame)."""
+    mat = flat_material("mouth_cavity", MUCOSA_RGB, 0.35)
+    nodes, links = mat.node_tree.nodes, mat.node_tree.links
+    along = separate(nodes, links, nodes.new("ShaderNodeTexCoord").outputs["Object"], xyz=True)["Y"]
+    depth = _ramp(nodes, links, along, -0.075, -0.048, 0.0, 1.0, "SMOOTHSTEP")
+    tint = mix(nodes, links, rgb(nodes, MUCOSA_RGB).outputs[0], rgb(nodes, THROAT_RGB).outputs[0], depth)
     links.new(tint.outputs["Result"], nodes["Principled BSDF"].inputs["Base Color"])
     return mat
 

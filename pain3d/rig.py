@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import facs
-from .head.geometry import _lid_angles, eye_centre
+from .head.geometry import TONGUE_LOW, _lid_angles, eye_centre
 from .head.mesh import HeadMesh
 from .head.surface import smoothstep
 from .head.topology import PART_ID
@@ -515,7 +515,7 @@ def jaw_weights(face: Face) -> np.ndarray:
     skin = np.maximum(face.smooth(jaw, 32), face.region("lower_lip") * face.outer) * face.outer
     b = head.params.bust  # the neck stretches down to the larynx; below it (collars, scarves) it stays
     skin *= smoothstep(b.z_larynx - 0.015, b.z_larynx + 0.02, z)
-    lining = smoothstep(head.params.z_sto + 0.002, head.params.z_sto - 0.008, z)
+    lining = smoothstep(head.params.z_sto + 0.001, head.params.z_sto - TONGUE_LOW, z)  # the tongue rides whole
     lining *= (head.vertex_part == PART_ID["mouth_cavity"])
     teeth = (head.vertex_part == PART_ID["teeth_lower"]).astype(float)
     weights = np.clip(skin + lining + teeth, 0.0, 1.0)

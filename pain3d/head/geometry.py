@@ -125,8 +125,31 @@ def mouth_cavity_loops(p: HeadParams, psi: np.ndarray, contact: np.ndarray) -> n
         if k < 2:
             y = np.maximum(y, front + _CAVITY_STEP)
         front = y
-        out.append(np.column_stack([x, y, p.z_sto + hz * ss]))
+        z = p.z_sto + hz * ss
+        if k >= 2:
+            z = np.where(s < 0.0, _on_tongue(p, x, z, k - 2), z)
+        out.append(np.column_stack([x, y, z]))
     return np.stack(out)
+
+
+# The tongue's dorsum in the two deep pocket loops (behind the lower incisors, then past the molars):
+# (height below the lower incisal edges, half width / mouth_w of its crown); it rises toward the back
+# and widens past the dental arch. Its top stays TONGUE_LOW under the stomion at least, where the
+# jaw carries the lining whole (rig.jaw_weights).
+_TONGUE = ((0.0015, 0.36), (-0.001, 0.70))
+TONGUE_LOW = 0.004
+
+
+def _on_tongue(p: HeadParams, x: np.ndarray, z: np.ndarray, k: int) -> np.ndarray:
+    """The floor of the pocket raised into the tongue: a crown 4 mm higher at the midline than at its
+    edges, fading into the floor over 6 mm beside it (clear of the lower teeth)."""
+    below, half = _TONGUE[k]
+    top = min(p.z_sto - p.incisor_display - TEETH_GAP - below, p.z_sto - TONGUE_LOW)
+    hw = half * p.mouth_w
+    crown = top - 0.004 * np.clip(np.abs(x) / hw, 0.0, 1.0) ** 2
+    share = 1.0 - np.clip((np.abs(x) - (hw - 0.004)) / 0.006, 0.0, 1.0)
+    share = share * share * (3.0 - 2.0 * share)
+    return z + share * np.maximum(crown - z, 0.0)
 
 
 def _coons_grid(loop: np.ndarray, loop_ij: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

@@ -170,6 +170,27 @@ def test_the_upper_incisors_show_more_in_women_and_less_with_age():
         assert 0.0008 < gap < 0.002
 
 
+def test_a_tongue_fills_the_floor_of_the_mouth():
+    """Behind the lower incisors the pocket's floor rises into the tongue's dorsum, 1.5-4 mm under
+    their edges at the midline and rounded across; past the molars it is wider and higher. The
+    floor lay 17-20 mm under the stomion: an open mouth showed an empty red well."""
+    for age, sex, seed in ((25.0, "female", 1), (45.0, "male", 2), (75.0, "female", 3)):
+        h = head_from_spec(sample_spec(age, sex, "White", np.random.default_rng(seed)), level=LEVEL)
+        p, mp = h.params, h.topology.mouth_patch
+        loops = mouth_cavity_loops(p, mp.psi, h.vertices[mp.rings[0]])
+        lower = h.vertices[h.topology.teeth_ids["teeth_lower"]]
+        edge = lower[np.abs(lower[:, 0]) < 0.004, 2].max()
+        floor = np.sin(mp.psi) < 0
+        behind, past = loops[2][floor], loops[3][floor]
+        mid = behind[np.argmin(np.abs(behind[:, 0])), 2]
+        assert -0.0042 <= mid - edge <= -0.0014, (age, sex, (mid - edge) * 1000)
+        side = behind[np.argmin(np.abs(np.abs(behind[:, 0]) - 0.3 * p.mouth_w)), 2]
+        assert mid - side > 0.0005, (age, sex)
+        past_mid = past[np.argmin(np.abs(past[:, 0])), 2]
+        assert past_mid >= mid - 1e-6 and past[np.abs(past[:, 0]) < 0.6 * p.mouth_w, 2].min() > past_mid - 0.0025
+        assert behind[np.abs(behind[:, 0]) < 0.6 * p.mouth_w, 2].min() < mid - 0.008  # narrower in front
+
+
 def _mean_metric(fn, n=6, **kw):
     rng = np.random.default_rng(kw.pop("seed", 11))
     vals = []
