@@ -13,11 +13,13 @@ from pain3d.skin import tone_albedo
 
 from .look import SUB_SPOTS, stream
 from .surface import MM, Surface, sample_texels
+from .wrinkles import lid_fold
 
 # Log-space colour shifts (R, G, B): where the blood shows, around the eyes, melanin marks.
 FLUSH_LOG = np.array([0.0, -0.24, -0.20])
 ORBIT_LOG = np.array([-0.22, -0.26, -0.22])
 SPOT_LOG = np.array([-0.30, -0.45, -0.60])
+FOLD_LOG = np.log([0.78, 0.74, 0.74])
 
 
 def skin_albedo(s: Surface, look: dict, noise: dict) -> np.ndarray:
@@ -30,6 +32,7 @@ def skin_albedo(s: Surface, look: dict, noise: dict) -> np.ndarray:
             * noise["pores"])[None]
     log += _lip_log(look)[:, None, None] * f["lips"]
     log += np.log([0.80, 0.62, 0.62])[:, None, None] * f["margin"]  # the moist, pinker lid margin
+    log += FOLD_LOG[:, None, None] * lid_fold(s, look)  # the fold's shade, which a normal map cannot cast
     log += SPOT_LOG[:, None, None] * (_melanin_spots(s, look) * np.clip(0.7 + 0.6 * noise["mid"], 0.2, 1.4))
     return np.asarray(look["base_albedo"], np.float32)[:, None, None] * np.exp(log)
 

@@ -34,6 +34,7 @@ def region_fields(head: HeadMesh) -> dict[str, np.ndarray]:
         "beard": _beard_zone(head, lips, nose, ears),
         "exposure": _exposure(head),
         "forehead": r["forehead"], "glabella": r["glabella"], "crows": attrs["wrinkles"][:, 2],
+        "upper_lid": _upper_lid(head), "above_margin": _above_upper_margin(head),
         "under_eye": skin * (1.0 - _lid_margin(head, rings=5)) * _around_eyes(head, -0.009, 0.013, 0.005),
         "nasolabial": np.clip(r["nasolabial_L"] + r["nasolabial_R"], 0.0, 1.0) * (1.0 - lips),
         "perioral": _moustache(head) * np.clip(1.0 - (v[:, 2] - lm["labrale_superius"][2]) / 0.007, 0.0, 1.0),
@@ -85,6 +86,29 @@ def _lid_margin(head: HeadMesh, rings: int = 3) -> np.ndarray:
     out = np.zeros(head.n_verts)
     for patch in head.topology.eye_patches.values():
         out[patch.rings[:rings].ravel()] = 1.0
+    return out
+
+
+UPPER_LID_RINGS = 9  # the eye patch's loops from the margin's front edge (ring 2) up onto the brow's slope
+
+
+def _upper_lid(head: HeadMesh) -> np.ndarray:
+    """1 over the upper lid's skin, fading out toward both canthi (the fold runs across the lid)."""
+    out = np.zeros(head.n_verts)
+    for patch in head.topology.eye_patches.values():
+        across = np.clip((np.sin(patch.psi) - 0.2) / 0.4, 0.0, 1.0)
+        out[patch.rings[2:UPPER_LID_RINGS]] = (across * across * (3.0 - 2.0 * across))[None, :]
+    return out
+
+
+def _above_upper_margin(head: HeadMesh) -> np.ndarray:
+    """Metres along the upper lid's skin from the margin's front edge, on the upper lid (+1 mm, so the
+    field is non-zero there and texels can tell it from outside)."""
+    out = np.zeros(head.n_verts)
+    for patch in head.topology.eye_patches.values():
+        column = head.vertices[patch.rings[2:UPPER_LID_RINGS]]
+        steps = np.linalg.norm(np.diff(column, axis=0), axis=2)
+        out[patch.rings[2:UPPER_LID_RINGS]] = 0.001 + np.vstack([np.zeros((1, column.shape[1])), np.cumsum(steps, 0)])
     return out
 
 

@@ -27,7 +27,7 @@ def height(s: Surface, look: dict, noise: dict, seed: int) -> np.ndarray:
     for family in (_forehead_lines, _glabella_lines, _crows_feet, _under_eye_lines, _nasolabial_fold,
                    _perioral_lines, _neck_lines, _lip_lines):
         family(lines, rng)
-    return h
+    return h - look["lid_fold_depth_mm"] * MM * lid_fold(s, look)
 
 
 @dataclass
@@ -128,6 +128,24 @@ def _crows_feet(w: _Wrinkles, rng: np.random.Generator) -> None:
         lines = w.groove(_periodic(angle + spacing / 2, spacing) * r, 0.35 * MM, box)
         return 0.4 * w.depth * lines * fan * w.segments(box, 0.2)
     w.carve("crows", profile)
+
+
+def lid_fold(s: Surface, look: dict) -> np.ndarray:
+    """(S, S) in [0, 1]: the upper lid's fold, where the skin above tucks in over the pretarsal
+    strip: a crease `lid_fold_mm` above the lash line's skin edge (none on a single eyelid), nearer
+    the margin toward the nose on a tapered (East Asian) lid; pre-filtered like the grooves."""
+    out = np.zeros(s.covered.shape, np.float32)
+    box = support(s.fields["upper_lid"] > 0.02)
+    if look["lid_fold_depth_mm"] <= 0.0 or box is None:
+        return out
+    above = s.fields["above_margin"][box] - 0.001
+    lateral = np.clip(np.abs(s.x[box]) / 0.034, 0.0, 1.0)  # ~0.6 at the inner canthus, 1 at the outer
+    fold = look["lid_fold_mm"] * MM * (1.0 - look["lid_fold_taper"] * (1.0 - lateral) / 0.4)
+    sigma = 0.45 * MM * (1.0 + 0.8 * look["ageing"])
+    wide = np.sqrt(sigma ** 2 + (0.7 * s.foot[box]) ** 2)
+    crease = np.exp(-0.5 * ((above - fold) / wide) ** 2) * (sigma / wide) * (above > 0.0)
+    out[box] = crease * s.fields["upper_lid"][box]
+    return out
 
 
 def _under_eye_lines(w: _Wrinkles, rng: np.random.Generator) -> None:

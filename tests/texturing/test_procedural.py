@@ -162,6 +162,33 @@ def test_scalp_hair_darkens_the_scalp_skin_where_it_grows(head):
     assert abs(buzz[forehead].mean() - bare[forehead].mean()) < 0.01
 
 
+def test_the_upper_lid_folds_above_the_pretarsal_skin(head):
+    """Open eyes show a strip of pretarsal skin under the upper lid's fold: a crease about 2-3 mm
+    above the lash line's skin edge in young women, lower with age (Cartwright et al. 1994), and
+    none on the half of East Asian lids that are single (Chen). The lid was smooth from the lashes
+    to the brow."""
+    surface = Surface(head, 512)
+    lid = (surface.fields["upper_lid"] > 0.9) & (surface.fields["above_margin"] > 0.001)
+
+    def groove_at(age, group, seed):
+        tseed = derive_seed(seed, TEXTURE_STREAM)
+        look = draw_look(record(seed=seed, age=age, ethnicity=group), tseed, 0.4)
+        flat = height(surface, dict(look, lid_fold_depth_mm=0.0), skin_noise(surface, Noise(stream(tseed, SUB_NOISE))), tseed)
+        h = height(surface, look, skin_noise(surface, Noise(stream(tseed, SUB_NOISE))), tseed) - flat
+        above = (surface.fields["above_margin"][lid] - 0.001) * 1000.0
+        return look, above[np.argmin(h[lid])], h[lid].min()
+
+    young = [groove_at(25.0, "White", seed) for seed in range(3)]
+    old = [groove_at(75.0, "White", seed) for seed in range(3)]
+    for look, at, depth in young + old:
+        assert abs(at - look["lid_fold_mm"]) < 0.6 and depth < -0.2e-3, (at, look["lid_fold_mm"], depth)
+    assert all(1.9 < look["lid_fold_mm"] < 3.4 for look, _, _ in young)
+    assert np.mean([at for _, at, _ in old]) < np.mean([at for _, at, _ in young]) - 0.8
+    asian = [draw_look(record(seed=s, ethnicity="East Asian"), derive_seed(s, TEXTURE_STREAM), 0.4) for s in range(40)]
+    single = np.mean([look["lid_fold_depth_mm"] == 0.0 for look in asian])
+    assert 0.3 < single < 0.7 and all(look["lid_fold_mm"] < 2.0 for look in asian)
+
+
 def _forehead_line_count(surface, age: float, seed: int) -> int:
     """Grooves met going up the forehead 8-20 mm beside the midline (the deepest texel per 0.5 mm
     of height, so a line broken into segments still counts once), deeper than a quarter of the
