@@ -194,14 +194,14 @@ def teeth_positions(p: HeadParams, recipe: np.ndarray, upper: bool, y_front: flo
     a = np.abs(s)
     thick = 0.0055 + 0.0035 * a
     height = (0.0100 if upper else 0.0085) - 0.0035 * a  # lower crowns are shorter (and fit the pocket)
-    edge_gap = 0.0006 + 0.0022 * a ** 2
+    edge_gap = 0.5 * TEETH_GAP + 0.0022 * a ** 2  # from the plane between the arches; the back teeth part more
     notch = np.where(boundary, 0.0009, 0.0)
     sign = 1.0 if upper else -1.0
     # the upper incisal edges show `incisor_display` below the stomion (behind the lower lip while
     # the lips meet); the lower ones sit TEETH_GAP under them, the jaw's rest opening
     z_occlusal = p.z_sto - p.incisor_display - 0.5 * TEETH_GAP
-    z_edge = z_occlusal + sign * (edge_gap - 0.0006 + 0.5 * TEETH_GAP + notch)
-    z_root = z_occlusal + sign * (edge_gap - 0.0006 + 0.5 * TEETH_GAP + height)
+    z_edge = z_occlusal + sign * (edge_gap + notch)
+    z_root = z_occlusal + sign * (edge_gap + height)
     base = np.column_stack([x, y])
     outer, inner = base, base - nrm * thick[:, None]
     pts = np.stack([np.column_stack([outer, z_edge]), np.column_stack([outer, z_root]),
