@@ -32,6 +32,7 @@ from .head.geometry import TONGUE_LOW, _lid_angles, eye_centre
 from .head.mesh import HeadMesh
 from .head.surface import smoothstep
 from .head.topology import PART_ID
+from .raster import vertex_normals
 
 EYES_CLOSED = ("AU43", "AU45")
 MARGIN_RINGS = 3  # tucked, back and front loops of the lid margin (pain3d.head.geometry.eye_loops)
@@ -157,11 +158,7 @@ class Face:
     def normals(self) -> np.ndarray:
         """Unit vertex normals of the rest surface (area-weighted over the fan triangles)."""
         if "normals" not in self.cache:
-            n = np.zeros_like(self.v)
-            corner_normals = _normals(self.v, self.triangles)
-            for k in range(3):
-                np.add.at(n, self.triangles[:, k], corner_normals)
-            self.cache["normals"] = n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
+            self.cache["normals"] = vertex_normals(self.v, self.triangles)
         return self.cache["normals"]
 
     def lateral(self) -> np.ndarray:

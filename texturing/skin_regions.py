@@ -10,7 +10,7 @@ import numpy as np
 
 from pain3d import raster
 from pain3d.head.mesh import HeadMesh
-from pain3d.head.surface import ear_frame
+from pain3d.head.surface import ear_frame, smoothstep
 from pain3d.head.topology import PART_ID
 from pain3d.identity import color_attributes
 
@@ -96,8 +96,7 @@ def _upper_lid(head: HeadMesh) -> np.ndarray:
     """1 over the upper lid's skin, fading out toward both canthi (the fold runs across the lid)."""
     out = np.zeros(head.n_verts)
     for patch in head.topology.eye_patches.values():
-        across = np.clip((np.sin(patch.psi) - 0.2) / 0.4, 0.0, 1.0)
-        out[patch.rings[2:UPPER_LID_RINGS]] = (across * across * (3.0 - 2.0 * across))[None, :]
+        out[patch.rings[2:UPPER_LID_RINGS]] = smoothstep(0.2, 0.6, np.sin(patch.psi))[None, :]
     return out
 
 

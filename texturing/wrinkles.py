@@ -50,13 +50,19 @@ class _Wrinkles:
     def groove(self, distance: np.ndarray, sigma: float, box: Box) -> np.ndarray:
         """Gaussian groove profile (1 at the centre) at `distance` (m) from a line, widened to at
         least ~a texel with its depth scaled so the cross-section keeps its area (pre-filtered)."""
-        sigma = sigma * (1.0 + 0.8 * self.ageing)
-        wide = np.sqrt(sigma ** 2 + (0.7 * self.s.foot[box]) ** 2)
-        return np.exp(-0.5 * (distance / wide) ** 2) * (sigma / wide)
+        return _groove(distance, sigma, self.ageing, self.s.foot[box])
 
     def segments(self, box: Box, threshold: float) -> np.ndarray:
         """0/1 (soft) pieces of line: where the breakup noise is above a threshold."""
         return np.clip((self.breakup[box] - threshold) / 0.2, 0.0, 1.0)
+
+
+def _groove(distance: np.ndarray, sigma: float, ageing: float, foot: np.ndarray) -> np.ndarray:
+    """Gaussian groove (1 at the centre), wider with age and at least ~a texel (`foot`, metres)
+    wide, its depth scaled so the cross-section keeps its area."""
+    sigma = sigma * (1.0 + 0.8 * ageing)
+    wide = np.sqrt(sigma ** 2 + (0.7 * foot) ** 2)
+    return np.exp(-0.5 * (distance / wide) ** 2) * (sigma / wide)
 
 
 def _periodic(phase: np.ndarray, spacing: float) -> np.ndarray:
@@ -141,9 +147,7 @@ def lid_fold(s: Surface, look: dict) -> np.ndarray:
     above = s.fields["above_margin"][box] - 0.001
     lateral = np.clip(np.abs(s.x[box]) / 0.034, 0.0, 1.0)  # ~0.6 at the inner canthus, 1 at the outer
     fold = look["lid_fold_mm"] * MM * (1.0 - look["lid_fold_taper"] * (1.0 - lateral) / 0.4)
-    sigma = 0.45 * MM * (1.0 + 0.8 * look["ageing"])
-    wide = np.sqrt(sigma ** 2 + (0.7 * s.foot[box]) ** 2)
-    crease = np.exp(-0.5 * ((above - fold) / wide) ** 2) * (sigma / wide) * (above > 0.0)
+    crease = _groove(above - fold, 0.45 * MM, look["ageing"], s.foot[box]) * (above > 0.0)
     out[box] = crease * s.fields["upper_lid"][box]
     return out
 

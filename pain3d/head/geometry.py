@@ -147,8 +147,7 @@ def _on_tongue(p: HeadParams, x: np.ndarray, z: np.ndarray, k: int) -> np.ndarra
     top = min(p.z_sto - p.incisor_display - TEETH_GAP - below, p.z_sto - TONGUE_LOW)
     hw = half * p.mouth_w
     crown = top - 0.004 * np.clip(np.abs(x) / hw, 0.0, 1.0) ** 2
-    share = 1.0 - np.clip((np.abs(x) - (hw - 0.004)) / 0.006, 0.0, 1.0)
-    share = share * share * (3.0 - 2.0 * share)
+    share = smoothstep(hw + 0.002, hw - 0.004, np.abs(x))
     return z + share * np.maximum(crown - z, 0.0)
 
 
