@@ -10,7 +10,7 @@ from ..dataset import MASK_CLASSES
 from ..head.topology import IRIS_ANGLE, PUPIL_ANGLE
 from ..identity import WRINKLE_FAMILIES
 from ..colour import srgb_to_linear
-from ..skin import tone_albedo
+from ..skin import FLUSH_LOG, ORBIT_LOG, melanin, tone_albedo
 from .compat import use_nodes
 from .nodes import attribute, math_node, mix, rgb, separate
 
@@ -198,21 +198,25 @@ def skin_material(skin_tone: float, textures: dict[str, str] | None = None,
         links.new(_image_node(nodes, textures["normal"], "Non-Color").outputs["Color"], normal_map.inputs["Color"])
         surface = normal_map.outputs["Normal"]
     else:
-        albedo = _age_spots(nodes, links, _tinted_albedo(nodes, links, base, brow_tint=0.3 if strands else 0.85), ageing)
+        tinted = _tinted_albedo(nodes, links, base, brow_tint=0.3 if strands else 0.85)
+        albedo = _age_spots(nodes, links, _regional_tints(nodes, links, tinted, skin_tone, ageing), ageing)
         scalp = attribute(nodes, SCALP_ATTRIBUTE)  # a texture set has the scalp's hair shadow painted in
         darker = mix(nodes, links, albedo, scalp.outputs["Color"], 1.0)
         darker.blend_type = "DARKEN"  # roots never lighten the skin
         albedo = mix(nodes, links, albedo, darker.outputs["Result"], scalp.outputs["Alpha"]).outputs["Result"]
         # older skin is drier, less glossy; a scalp under hair shows no sheen between the strands
         matte = math_node(mat.node_tree, "MULTIPLY", scalp.outputs["Alpha"], 0.6)
-        links.new(math_node(mat.node_tree, "ADD", matte, 0.5 + 0.06 * ageing), bsdf.inputs["Roughness"])
-        surface = _pores(nodes, links, strength=0.025 + 0.02 * maleness + 0.02 * ageing)
+        pores = _object_noise(nodes, links, PORE_SPACING, detail=2.0)
+        links.new(math_node(mat.node_tree, "ADD", matte, _skin_roughness(nodes, links, pores, ageing)),
+                  bsdf.inputs["Roughness"])
+        surface = _pores(nodes, links, pores, strength=0.025 + 0.02 * maleness + 0.02 * ageing)
     if makeup and makeup.get("worn"):
         albedo = made_up(nodes, links, albedo, makeup)
     creases = wrinkle_depth(nodes, links)
     shaded = mix(nodes, links, albedo, mix(nodes, links, albedo, rgb(nodes, (0.0, 0.0, 0.0)).outputs[0],
                                              0.55).outputs["Result"], creases)  # a crease floor catches less light
     links.new(shaded.outputs["Result"], bsdf.inputs["Base Color"])
+    bsdf.inputs["IOR"].default_value = SKIN_IOR
     bsdf.inputs["Subsurface Weight"].default_value = 0.15
     bsdf.inputs["Subsurface Radius"].default_value = (1.0, 0.35, 0.2)
     bsdf.inputs["Subsurface Scale"].default_value = 0.004
@@ -278,13 +282,55 @@ def _age_spots(nodes, links, albedo: bpy.types.NodeSocket, ageing: float) -> bpy
     return spots.outputs["Result"]
 
 
-def _pores(nodes, links, strength: float) -> bpy.types.NodeSocket:
+SKIN_IOR = 1.4  # skin's surface (Donner & Jensen 2005; Weyrich et al. 2006: 1.38): 2.8 % specular, not a plastic's 4 %
+PORE_SPACING = 0.0008  # metres between pores' noise features on the face (pores are 0.2-0.5 mm wide)
+MOTTLE_SIZE = 0.012  # metres across the blotches of uneven redness and pigment
+FLUSH, ORBIT = 0.9, 0.8  # mean strengths of the texture sets' drawn `flush` and `orbit_darkness`
+
+
+def _object_noise(nodes, links, size: float, detail: float) -> bpy.types.NodeSocket:
+    """Noise (about 0.5 +- 0.15) with features `size` metres across on the head, whatever its bounds."""
+    noise = nodes.new("ShaderNodeTexNoise")
+    links.new(nodes.new("ShaderNodeTexCoord").outputs["Object"], noise.inputs["Vector"])
+    noise.inputs["Scale"].default_value = 1.0 / size
+    noise.inputs["Detail"].default_value = detail
+    return noise.outputs["Fac"]
+
+
+def _regional_tints(nodes, links, albedo: bpy.types.NodeSocket, tone: float, ageing: float) -> bpy.types.NodeSocket:
+    """Skin is not one colour: blood shows in the cheeks, nose, ears and chin, the orbit is darker
+    (more so on darker skin), and redness and pigment come in blotches a centimetre across, more
+    unevenly with age (the `tints` attribute; the same shifts as a texture set's)."""
+    m = melanin(tone)
+    tints = separate(nodes, links, attribute(nodes, "tints").outputs["Color"])
+    blotch = _ramp(nodes, links, _object_noise(nodes, links, MOTTLE_SIZE, 2.0), 0.45, 0.75, 0.0, 1.0, "SMOOTHSTEP")
+    redness = math_node(nodes.id_data, "ADD", math_node(nodes.id_data, "MULTIPLY", tints["Red"], FLUSH * (1 - 0.6 * m)),
+                        math_node(nodes.id_data, "MULTIPLY", blotch, 0.35 * (1.0 + 0.5 * ageing)))
+    out = albedo
+    for shift, weight in ((FLUSH_LOG, redness), (ORBIT_LOG * ORBIT * (0.7 + 0.8 * m), tints["Green"])):
+        node = mix(nodes, links, out, rgb(nodes, np.exp(shift)).outputs[0], weight)
+        node.blend_type = "MULTIPLY"
+        out = node.outputs["Result"]
+    pigment = _ramp(nodes, links, _object_noise(nodes, links, 2.0 * MOTTLE_SIZE, 1.0), 0.3, 0.7, 1.05, 0.93, "LINEAR")
+    node = mix(nodes, links, out, pigment, 1.0)
+    node.blend_type = "MULTIPLY"
+    return node.outputs["Result"]
+
+
+def _skin_roughness(nodes, links, pores: bpy.types.NodeSocket, ageing: float) -> bpy.types.NodeSocket:
+    """Roughness: the T-zone's oil makes it glossier, the pores break the highlight up, and older
+    skin is drier."""
+    tree = nodes.id_data
+    oil = separate(nodes, links, attribute(nodes, "tints").outputs["Color"])["Blue"]
+    rough = math_node(tree, "ADD", math_node(tree, "MULTIPLY", oil, -0.12), 0.55 + 0.06 * ageing)
+    return math_node(tree, "ADD", rough, math_node(tree, "MULTIPLY", pores, 0.25))
+
+
+def _pores(nodes, links, pores: bpy.types.NodeSocket, strength: float) -> bpy.types.NodeSocket:
     """Pore bump; men's and older skin is coarser (`strength`)."""
-    pores = nodes.new("ShaderNodeTexNoise")
-    pores.inputs["Scale"].default_value = 900.0
     pore_bump = nodes.new("ShaderNodeBump")
     pore_bump.inputs["Strength"].default_value = strength
-    links.new(pores.outputs["Fac"], pore_bump.inputs["Height"])
+    links.new(pores, pore_bump.inputs["Height"])
     return pore_bump.outputs["Normal"]
 
 

@@ -30,3 +30,15 @@ def tone_albedo(tone: float, ethnicity: str | None = None) -> np.ndarray:
     hi = min(lo + 1, len(albedos) - 1)
     t = x - lo
     return (1 - t) * albedos[lo] + t * albedos[hi]
+
+
+# Log-colour shifts (R, G, B) of the regional tints, one set for texture sets and the built-in skin:
+# where the blood shows (flush: less green and blue) and the darker skin around the eyes.
+FLUSH_LOG = np.array([0.0, -0.24, -0.20])
+ORBIT_LOG = np.array([-0.22, -0.26, -0.22])
+
+
+def melanin(tone: float) -> float:
+    """How much of a skin's colour is melanin's (0 up to MST 4, 1 at MST 10): on darker skin blood
+    shows less (a weaker flush) and the orbit darkens more."""
+    return float(np.clip((tone - 4.0) / 6.0, 0.0, 1.0))

@@ -13,7 +13,7 @@ from pain3d.hair import NO_BEARD
 from pain3d.hair.colour import hair_rgb
 from pain3d.identity import SUB_IRIS, iris_colour
 from pain3d.sampling import derive_seed
-from pain3d.skin import tone_albedo
+from pain3d.skin import melanin, tone_albedo
 
 SUB_LOOK, SUB_NOISE, SUB_BROWS, SUB_LASHES, SUB_SPOTS, SUB_WRINKLES, SUB_EYES = range(7)
 
@@ -55,7 +55,7 @@ def draw_look(identity: dict, seed: int, stubble_rate: float) -> dict:
     return {
         "seed": seed, "scale": "Monk Skin Tone (MST) 1-10, Monk 2019", "skin_tone": tone,
         "base_albedo": _floats(base), "age": age, "sex": identity["sex"], "ethnicity": identity["ethnicity"],
-        "ageing": ageing, "melanin": float(np.clip((tone - 4.0) / 6.0, 0.0, 1.0)),
+        "ageing": ageing, "melanin": melanin(tone),
         "flush": float(rng.uniform(0.6, 1.2)), "orbit_darkness": float(rng.uniform(0.5, 1.1)),
         "blotchiness": float(rng.uniform(0.6, 1.4) * (1.0 + 0.5 * ageing)),
         "pores": float(rng.uniform(0.7, 1.3) * (1.0 + 0.3 * ageing)),

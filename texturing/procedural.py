@@ -2,7 +2,7 @@
 
 `procedural_textures` assembles one identity's texture set from its parts, all drawn in the
 skin's UV layout (docs/head-model.md, UVs): the look parameters (texturing.look), the head in
-texel space (texturing.surface, texturing.skin_regions), seam-free noise (texturing.noise), skin
+texel space (texturing.surface, pain3d.skin_regions), seam-free noise (texturing.noise), skin
 colour (texturing.skin_colour), hair (texturing.hair: brow and lash strokes, stubble), relief
 (texturing.wrinkles) and the eyeball (texturing.eyes); then it keeps every map in its documented
 range and fills the texels off the skin islands. Skin colour: the Monk Skin Tone scale

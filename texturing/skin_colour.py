@@ -9,15 +9,13 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from pain3d.skin import tone_albedo
+from pain3d.skin import FLUSH_LOG, ORBIT_LOG, tone_albedo
 
 from .look import SUB_SPOTS, stream
 from .surface import MM, Surface, sample_texels
 from .wrinkles import lid_fold
 
-# Log-space colour shifts (R, G, B): where the blood shows, around the eyes, melanin marks.
-FLUSH_LOG = np.array([0.0, -0.24, -0.20])
-ORBIT_LOG = np.array([-0.22, -0.26, -0.22])
+# Log-space colour shifts (R, G, B) of melanin marks and the lid fold (the regional tints are the core's).
 SPOT_LOG = np.array([-0.30, -0.45, -0.60])
 FOLD_LOG = np.log([0.78, 0.74, 0.74])
 

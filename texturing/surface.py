@@ -14,8 +14,8 @@ import numpy as np
 from pain3d import raster
 from pain3d.head.mesh import HeadMesh
 from pain3d.head.topology import PART_ID
-
-from .skin_regions import region_fields
+from pain3d.identity import color_attributes
+from pain3d.skin_regions import region_fields
 
 MM = 1e-3
 
@@ -54,7 +54,7 @@ class Surface:
         self.size, self.head = size, head
         self.layout = _layout(head, size)
         self.covered = self.layout.covered
-        self.fields = {name: self.interpolate(values) for name, values in region_fields(head).items()}
+        self.fields = {name: self.interpolate(values) for name, values in region_fields(head, color_attributes(head)).items()}
         self.x, self.y, self.z = (self.interpolate(head.vertices[:, k]) for k in range(3))
         # metres per texel along u and v; off the islands a safe non-zero value
         metric = _uv_metric(head)

@@ -331,3 +331,60 @@ def test_the_iris_has_a_limbal_ring_and_the_sclera_darkens_to_the_corners(tmp_pa
     shaded, flat = facts["shaded"], facts["flat"]
     assert shaded["ring"] < 0.7 * flat["ring"], facts
     assert shaded["corners"] < 0.95 * flat["corners"], facts
+
+
+SKIN_TINTS = SETUP + """
+import sys
+from mathutils import Vector
+from pain3d import camera as cam
+# The built-in skin of a woman of Monk tone 5 (no hair, no clothes) under the default lights, rendered
+# as built and again with the `tints` attribute zeroed; the facts are mean pixel colours over the
+# vertices of each region that face the camera.
+head = heads.new_head(ctx, age=30.0, sex="female", ethnicity="White", seed=5, skin_tone=5.0, hair=False, clothes=False)
+mesh = head.data
+def layer(name):
+    data = np.empty(len(mesh.vertices) * 4); mesh.color_attributes[name].data.foreach_get("color", data)
+    return data.reshape(-1, 4)[:, :3]
+tints, regions = layer("tints"), layer("regions")
+co = np.empty(len(mesh.vertices) * 3); mesh.vertices.foreach_get("co", co); co = co.reshape(-1, 3)
+normal = np.empty(len(mesh.vertices) * 3); mesh.vertices.foreach_get("normal", normal); normal = normal.reshape(-1, 3)
+facing = (normal[:, 1] < -0.8) & (regions[:, 0] == 0) & (regions[:, 1] == 0)
+zones = {"flushed": facing & (tints[:, 0] > 0.8) & (tints[:, 2] < 0.2), "plain": facing & (tints.max(1) < 0.05),
+         "orbit": facing & (tints[:, 1] > 0.5) & (tints[:, 0] < 0.2)}
+stage.add_default_lights(ctx, head)
+size = 384
+stage.configure_cycles(ctx.scene, size, 16, denoise=True)
+out = {}
+for look in ("tinted", "untinted"):
+    if look == "untinted":
+        mesh.color_attributes["tints"].data.foreach_set("color", np.zeros(len(mesh.vertices) * 4))
+    r = stage.render_views(ctx, head, [{"yaw": 0.0, "pitch": 0.0}], size, lambda i, v: f"{sys.argv[1]}/{look}.png")[0]
+    img = bpy.data.images.load(r["path"])
+    rgb = np.array(img.pixels[:]).reshape(size, size, 4)[::-1, :, :3]
+    for name, zone in zones.items():
+        world = np.array([head.matrix_world @ Vector(p) for p in co[zone]])
+        x, y = cam.project(r["camera"], world).astype(int).T
+        framed = (x >= 0) & (x < size) & (y >= 0) & (y < size)
+        out[f"{look}_{name}"] = rgb[y[framed], x[framed]].mean(0).tolist()
+        out[f"{name}_framed"] = int(framed.sum())
+report(out)
+"""
+
+
+def test_the_built_in_skin_flushes_the_cheeks_and_nose_and_darkens_the_orbit(tmp_path):
+    """Skin of one colour is a mannequin's: the built-in shader reads the core's `tints` attribute, so
+    against the same head with the attribute zeroed the flushed skin (cheeks, nose, ears, chin) turns
+    redder (less green for its red), the orbit darker, and skin outside every tint stays as it was."""
+    out = run_bpy(SKIN_TINTS, tmp_path, args=(str(tmp_path),))
+    assert min(out[f"{zone}_framed"] for zone in ("flushed", "plain", "orbit")) >= 20, out
+
+    def redness(rgb):
+        return float(np.log(rgb[0] / rgb[1]))
+
+    def luma(rgb):
+        return float(np.dot(rgb, [0.2126, 0.7152, 0.0722]))
+
+    assert redness(out["tinted_flushed"]) > redness(out["untinted_flushed"]) + 0.05, out
+    assert luma(out["tinted_orbit"]) < 0.98 * luma(out["untinted_orbit"]), out
+    assert abs(redness(out["tinted_plain"]) - redness(out["untinted_plain"])) < 0.05, out
+    assert abs(np.log(luma(out["tinted_plain"]) / luma(out["untinted_plain"]))) < 0.08, out

@@ -49,3 +49,30 @@ def test_undertones_make_east_asian_skin_yellower_and_white_skin_redder():
     assert redness(white) > redness(plain) > redness(east_asian)
     assert abs(np.log((white @ LUMA) / (plain @ LUMA))) < 0.05  # the undertone keeps the lightness
     assert all(len(tone_albedo(5.0, group)) == 3 for group in ethnicity_names())
+
+
+def test_the_skin_tints_lie_where_blood_oil_and_the_orbit_darken_the_skin():
+    """The `tints` attribute (R flush, G orbit, B oil) the built-in skin and texture sets read: blood
+    shows in the cheeks and nose tip, not the neck; the orbit darkens around the eyes, not the chin;
+    the T-zone's oil lies on the forehead and nose, not the cheeks (Fink & Matts 2006; Youn 2005)."""
+    from pain3d.head import head_from_spec, sample_spec
+    from pain3d.identity import color_attributes
+
+    head = head_from_spec(sample_spec(40.0, "female", "White", np.random.default_rng(3)), level=0)
+    flush, orbit, oil = color_attributes(head)["tints"].T
+    v, lm, r = head.vertices, head.landmarks, head.regions
+
+    def near(point, radius=0.004):
+        return np.linalg.norm(v - point, axis=1) < radius
+
+    cheek = (r["cheek_L"] > 0.9) | (r["cheek_R"] > 0.9)
+    forehead = r["forehead"] > 0.9
+    below_eye = near(lm["eye_centre_L"] + np.array([0.0, -0.008, -0.014]), 0.005)
+    z = v[:, 2] - head.params.z_me
+    neck = (z > -0.07) & (z < -0.04) & (v[:, 1] < 0.0) & (head.vertex_part == 0)
+    chin = near(lm["gnathion"], 0.008)
+    assert min(cheek.sum(), forehead.sum(), below_eye.sum(), neck.sum(), chin.sum()) > 3
+    assert flush[cheek].mean() > 0.8 and flush[near(lm["nose_tip"])].mean() > 0.8 and flush[neck].max() < 0.05
+    assert orbit[below_eye].mean() > 0.3 and orbit[chin].max() < 0.01 and orbit[cheek].mean() < orbit[below_eye].mean()
+    assert oil[forehead].mean() > 0.8 and oil[near(lm["nose_tip"])].mean() > 0.8 and oil[cheek].mean() < 0.3
+    assert ((0.0 <= color_attributes(head)["tints"]) & (color_attributes(head)["tints"] <= 1.0)).all()

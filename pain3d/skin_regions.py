@@ -1,35 +1,45 @@
-"""Where each skin feature is: per-vertex weights of the neutral head that the texture parts draw in.
+"""Where each skin feature is: per-vertex weights of the neutral head (pure numpy).
 
 Regional colour (flush, the darker orbit, the lid margin, lips), oil and pores, the beard zone,
 sun exposure and the wrinkle zones, each a weight in [0, 1] per vertex (zero off the skin).
+Texture sets draw in all of them (`texturing`); the built-in skin shader reads the tints
+(`tint_weights`) from a colour attribute.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from pain3d import raster
-from pain3d.head.mesh import HeadMesh
-from pain3d.head.surface import ear_frame, smoothstep
-from pain3d.head.topology import PART_ID
-from pain3d.identity import color_attributes
+from . import raster
+from .head.mesh import HeadMesh
+from .head.surface import ear_frame, smoothstep
+from .head.topology import PART_ID
 
 
-def region_fields(head: HeadMesh) -> dict[str, np.ndarray]:
-    """Per-vertex weights of every region a texture part draws in, by name."""
-    r, v, lm = head.regions, head.vertices, head.landmarks
-    attrs = color_attributes(head)
-    lips, brows, cheeks = attrs["regions"].T
+def tint_weights(head: HeadMesh, cheeks: np.ndarray) -> np.ndarray:
+    """(V, 3): R flush (where blood shows: cheeks, nose, ears, chin), G the darker orbit around
+    the eyes, B oil (the T-zone: forehead, nose, chin), given the cheeks' weight."""
+    r = head.regions
+    nose = _nose(head)
+    flush = np.clip(cheeks + 0.8 * nose + 0.6 * _ear_weight(head) + 0.25 * r["chin"] + 0.12 * r["forehead"], 0.0, 1.0)
     skin = (head.vertex_part == PART_ID["skin"]).astype(float)
-    nose = skin * np.clip(_blob(v, lm["nose_tip"], 0.013) + r["nose_alae"] + 0.4 * r["nose_bridge"], 0.0, 1.0)
+    orbit = skin * (1.0 - _lid_margin(head)) * _around_eyes(head, -0.004, 0.021, 0.015)
+    oil = np.clip(r["forehead"] + nose + 0.6 * r["chin"], 0.0, 1.0)
+    return np.stack([flush, orbit, oil], axis=1)
+
+
+def region_fields(head: HeadMesh, attrs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Per-vertex weights of every region a texture part draws in, by name, given the head's colour
+    attributes (`pain3d.identity.color_attributes`)."""
+    r, v, lm = head.regions, head.vertices, head.landmarks
+    lips, brows, cheeks = attrs["regions"].T
+    flush, orbit, oil = attrs["tints"].T
+    skin = (head.vertex_part == PART_ID["skin"]).astype(float)
+    nose = _nose(head)
     ears = _ear_weight(head)
     margin = _lid_margin(head)
     return {
-        "lips": lips, "brows": brows,
-        "flush": np.clip(cheeks + 0.8 * nose + 0.6 * ears + 0.25 * r["chin"] + 0.12 * r["forehead"], 0.0, 1.0),
-        "orbit": skin * (1.0 - margin) * _around_eyes(head, -0.004, 0.021, 0.015),
-        "margin": margin,
-        "oil": np.clip(r["forehead"] + nose + 0.6 * r["chin"], 0.0, 1.0),
+        "lips": lips, "brows": brows, "flush": flush, "orbit": orbit, "margin": margin, "oil": oil,
         "pores": skin * (1.0 - lips) * np.clip(0.35 + cheeks + nose + 0.6 * r["forehead"] + 0.5 * r["chin"], 0, 1),
         "beard": _beard_zone(head, lips, nose, ears),
         "exposure": _exposure(head),
@@ -40,6 +50,13 @@ def region_fields(head: HeadMesh) -> dict[str, np.ndarray]:
         "perioral": _moustache(head) * np.clip(1.0 - (v[:, 2] - lm["labrale_superius"][2]) / 0.007, 0.0, 1.0),
         "neck": skin * _band(v[:, 2], head.params.z_me - 0.09, head.params.z_me - 0.015, 0.012) * (v[:, 1] < 0.0),
     }
+
+
+def _nose(head: HeadMesh) -> np.ndarray:
+    """The nose's skin: tip, alae and (less) the bridge."""
+    r, lm = head.regions, head.landmarks
+    skin = (head.vertex_part == PART_ID["skin"]).astype(float)
+    return skin * np.clip(_blob(head.vertices, lm["nose_tip"], 0.013) + r["nose_alae"] + 0.4 * r["nose_bridge"], 0, 1)
 
 
 def _blob(points: np.ndarray, centre: np.ndarray, radius: float) -> np.ndarray:
