@@ -206,7 +206,7 @@ def skin_material(skin_tone: float, textures: dict[str, str] | None = None,
         albedo = mix(nodes, links, albedo, darker.outputs["Result"], scalp.outputs["Alpha"]).outputs["Result"]
         # older skin is drier, less glossy; a scalp under hair shows no sheen between the strands
         matte = math_node(mat.node_tree, "MULTIPLY", scalp.outputs["Alpha"], 0.6)
-        pores = _object_noise(nodes, links, PORE_SPACING, detail=2.0)
+        pores = _skin_noise(nodes, links, PORE_SPACING, detail=2.0)
         links.new(math_node(mat.node_tree, "ADD", matte, _skin_roughness(nodes, links, pores, ageing)),
                   bsdf.inputs["Roughness"])
         surface = _pores(nodes, links, pores, strength=0.025 + 0.02 * maleness + 0.02 * ageing)
@@ -216,7 +216,6 @@ def skin_material(skin_tone: float, textures: dict[str, str] | None = None,
     shaded = mix(nodes, links, albedo, mix(nodes, links, albedo, rgb(nodes, (0.0, 0.0, 0.0)).outputs[0],
                                              0.55).outputs["Result"], creases)  # a crease floor catches less light
     links.new(shaded.outputs["Result"], bsdf.inputs["Base Color"])
-    bsdf.inputs["IOR"].default_value = SKIN_IOR
     bsdf.inputs["Subsurface Weight"].default_value = 0.15
     bsdf.inputs["Subsurface Radius"].default_value = (1.0, 0.35, 0.2)
     bsdf.inputs["Subsurface Scale"].default_value = 0.004
@@ -231,16 +230,15 @@ def skin_material(skin_tone: float, textures: dict[str, str] | None = None,
 
 
 def _tinted_albedo(nodes, links, base: np.ndarray, brow_tint: float) -> bpy.types.NodeSocket:
-    """The built-in skin colour: Monk-tone base with lips, brows and cheeks tinted where `regions` says
-    (painted brows at `brow_tint`: full without strands, a root shadow under them)."""
+    """The built-in skin colour: Monk-tone base with lips and brows tinted where `regions` says
+    (painted brows at `brow_tint`: full without strands, a root shadow under them); the cheeks'
+    flush is one of the regional tints."""
     split = separate(nodes, links, attribute(nodes, "regions").outputs["Color"])
     lips = mix(nodes, links, rgb(nodes, base).outputs[0],
                 rgb(nodes, base * np.array([0.85, 0.55, 0.55])).outputs[0], split["Red"])
     brows = mix(nodes, links, lips.outputs["Result"], rgb(nodes, (0.05, 0.035, 0.025)).outputs[0],
                  split["Green"], factor_scale=brow_tint)
-    cheeks = mix(nodes, links, brows.outputs["Result"], rgb(nodes, base * np.array([1.0, 0.85, 0.85])).outputs[0],
-                  split["Blue"], factor_scale=0.5)
-    return cheeks.outputs["Result"]
+    return brows.outputs["Result"]
 
 
 BROW_PENCIL = (0.045, 0.03, 0.022)  # linear RGB of a dark-brown brow pencil
@@ -282,16 +280,16 @@ def _age_spots(nodes, links, albedo: bpy.types.NodeSocket, ageing: float) -> bpy
     return spots.outputs["Result"]
 
 
-SKIN_IOR = 1.4  # skin's surface (Donner & Jensen 2005; Weyrich et al. 2006: 1.38): 2.8 % specular, not a plastic's 4 %
 PORE_SPACING = 0.0008  # metres between pores' noise features on the face (pores are 0.2-0.5 mm wide)
 MOTTLE_SIZE = 0.012  # metres across the blotches of uneven redness and pigment
 FLUSH, ORBIT = 0.9, 0.8  # mean strengths of the texture sets' drawn `flush` and `orbit_darkness`
 
 
-def _object_noise(nodes, links, size: float, detail: float) -> bpy.types.NodeSocket:
-    """Noise (about 0.5 +- 0.15) with features `size` metres across on the head, whatever its bounds."""
+def _skin_noise(nodes, links, size: float, detail: float) -> bpy.types.NodeSocket:
+    """Noise (about 0.5 +- 0.15) with features `size` metres across, fixed to the skin: it reads the
+    neutral position (`rest`), so an expression carries its blotches and pores with it."""
     noise = nodes.new("ShaderNodeTexNoise")
-    links.new(nodes.new("ShaderNodeTexCoord").outputs["Object"], noise.inputs["Vector"])
+    links.new(attribute(nodes, "rest").outputs["Vector"], noise.inputs["Vector"])
     noise.inputs["Scale"].default_value = 1.0 / size
     noise.inputs["Detail"].default_value = detail
     return noise.outputs["Fac"]
@@ -303,7 +301,7 @@ def _regional_tints(nodes, links, albedo: bpy.types.NodeSocket, tone: float, age
     unevenly with age (the `tints` attribute; the same shifts as a texture set's)."""
     m = melanin(tone)
     tints = separate(nodes, links, attribute(nodes, "tints").outputs["Color"])
-    blotch = _ramp(nodes, links, _object_noise(nodes, links, MOTTLE_SIZE, 2.0), 0.45, 0.75, 0.0, 1.0, "SMOOTHSTEP")
+    blotch = _ramp(nodes, links, _skin_noise(nodes, links, MOTTLE_SIZE, 2.0), 0.45, 0.75, 0.0, 1.0, "SMOOTHSTEP")
     redness = math_node(nodes.id_data, "ADD", math_node(nodes.id_data, "MULTIPLY", tints["Red"], FLUSH * (1 - 0.6 * m)),
                         math_node(nodes.id_data, "MULTIPLY", blotch, 0.35 * (1.0 + 0.5 * ageing)))
     out = albedo
@@ -311,7 +309,7 @@ def _regional_tints(nodes, links, albedo: bpy.types.NodeSocket, tone: float, age
         node = mix(nodes, links, out, rgb(nodes, np.exp(shift)).outputs[0], weight)
         node.blend_type = "MULTIPLY"
         out = node.outputs["Result"]
-    pigment = _ramp(nodes, links, _object_noise(nodes, links, 2.0 * MOTTLE_SIZE, 1.0), 0.3, 0.7, 1.05, 0.93, "LINEAR")
+    pigment = _ramp(nodes, links, _skin_noise(nodes, links, 2.0 * MOTTLE_SIZE, 1.0), 0.3, 0.7, 1.05, 0.93, "LINEAR")
     node = mix(nodes, links, out, pigment, 1.0)
     node.blend_type = "MULTIPLY"
     return node.outputs["Result"]
@@ -322,8 +320,8 @@ def _skin_roughness(nodes, links, pores: bpy.types.NodeSocket, ageing: float) ->
     skin is drier."""
     tree = nodes.id_data
     oil = separate(nodes, links, attribute(nodes, "tints").outputs["Color"])["Blue"]
-    rough = math_node(tree, "ADD", math_node(tree, "MULTIPLY", oil, -0.12), 0.55 + 0.06 * ageing)
-    return math_node(tree, "ADD", rough, math_node(tree, "MULTIPLY", pores, 0.25))
+    rough = math_node(tree, "ADD", math_node(tree, "MULTIPLY", oil, -0.1), 0.45 + 0.06 * ageing)
+    return math_node(tree, "ADD", rough, math_node(tree, "MULTIPLY", pores, 0.1))
 
 
 def _pores(nodes, links, pores: bpy.types.NodeSocket, strength: float) -> bpy.types.NodeSocket:

@@ -93,7 +93,8 @@ WRINKLE_FAMILIES: tuple[tuple[int, tuple[str, ...], float, float], ...] = (
 
 def color_attributes(head: HeadMesh) -> dict[str, np.ndarray]:
     """`regions`: R lips, G brows, B cheeks; `lids`: R upper lids, G lower lids (where eyeshadow
-    goes); `tints`: R flush, G orbit, B oil (`pain3d.skin_regions.tint_weights`); `wrinkles`: R glabella, G nose bridge, B crow's feet; `wrinkle_phase`: the coordinate
+    goes); `tints`: R flush, G orbit, B oil (`pain3d.skin_regions.tint_weights`); `rest`: the
+    neutral position (metres), so that skin noise stays on the skin as expressions move it; `wrinkles`: R glabella, G nose bridge, B crow's feet; `wrinkle_phase`: the coordinate
     each wrinkle family's lines run across (see `wrinkle_phase`)."""
     r = head.regions
     lips = np.clip(r["upper_lip"] + r["lower_lip"], 0, 1) * _vermilion(head)
@@ -104,7 +105,7 @@ def color_attributes(head: HeadMesh) -> dict[str, np.ndarray]:
     lower = np.clip(r["lower_eyelid_L"] + r["lower_eyelid_R"], 0, 1)
     return {"regions": np.stack([lips, brows, cheeks], axis=1),
             "lids": np.stack([upper, lower, np.zeros_like(upper)], axis=1),
-            "tints": tint_weights(head, cheeks),
+            "tints": tint_weights(head, cheeks), "rest": head.vertices.copy(),
             "wrinkles": np.stack([glabella, nose_root(head, upper + lower), crows_feet(head)], axis=1),
             "wrinkle_phase": wrinkle_phase(head)}
 

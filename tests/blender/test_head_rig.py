@@ -354,7 +354,10 @@ zones = {"flushed": facing & (tints[:, 0] > 0.8) & (tints[:, 2] < 0.2), "plain":
 stage.add_default_lights(ctx, head)
 size = 384
 stage.configure_cycles(ctx.scene, size, 16, denoise=True)
-out = {}
+skin = next(m for m in mesh.materials if m.name.startswith("Pain3D_skin"))
+out = {"noise_inputs": [link.from_node.attribute_name if link.from_node.type == "ATTRIBUTE" else link.from_node.type
+                        for node in skin.node_tree.nodes if node.type == "TEX_NOISE"
+                        for link in node.inputs["Vector"].links]}
 for look in ("tinted", "untinted"):
     if look == "untinted":
         mesh.color_attributes["tints"].data.foreach_set("color", np.zeros(len(mesh.vertices) * 4))
@@ -376,6 +379,9 @@ def test_the_built_in_skin_flushes_the_cheeks_and_nose_and_darkens_the_orbit(tmp
     against the same head with the attribute zeroed the flushed skin (cheeks, nose, ears, chin) turns
     redder (less green for its red), the orbit darker, and skin outside every tint stays as it was."""
     out = run_bpy(SKIN_TINTS, tmp_path, args=(str(tmp_path),))
+    # the blotches and pores stay on the skin as expressions move it: every noise that is not on the
+    # undeformed mesh's generated coordinates reads the neutral position
+    assert out["noise_inputs"] and set(out["noise_inputs"]) == {"rest"}, out["noise_inputs"]
     assert min(out[f"{zone}_framed"] for zone in ("flushed", "plain", "orbit")) >= 20, out
 
     def redness(rgb):
