@@ -181,10 +181,12 @@ def skin_material(skin_tone: float, textures: dict[str, str] | None = None,
                   strands: bool = False, makeup: dict | None = None, maleness: float = 0.5,
                   ageing: float = 0.0, ethnicity: str | None = None) -> bpy.types.Material:
     """Principled skin: a texture set's maps, or the built-in shader (Monk-tone albedo, redder lips,
-    darker brows, pores); either way AU-driven wrinkles shade and bump it.
+    darker brows, the regional tints and mottle, T-zone gloss, pores); either way AU-driven
+    wrinkles shade and bump it.
 
-    Without textures the colour attribute `regions` (R lips, G brows, B cheeks) from the core
-    marks where the procedural tints go; a texture set has them painted in.
+    Without textures the core's colour attributes `regions` (R lips, G brows, B cheeks) and
+    `tints` (R flush, G orbit, B oil) mark where the procedural tints go; a texture set has them
+    painted in.
     """
     mat = bpy.data.materials.new("Pain3D_skin")
     use_nodes(mat)
