@@ -201,7 +201,8 @@ def skin_material(skin_tone: float, textures: dict[str, str] | None = None,
         surface = normal_map.outputs["Normal"]
     else:
         tinted = _tinted_albedo(nodes, links, base, brow_tint=0.3 if strands else 0.85)
-        albedo = _age_spots(nodes, links, _regional_tints(nodes, links, tinted, skin_tone, ageing), ageing)
+        tints = separate(nodes, links, attribute(nodes, "tints").outputs["Color"])
+        albedo = _age_spots(nodes, links, _regional_tints(nodes, links, tinted, tints, skin_tone, ageing), ageing)
         scalp = attribute(nodes, SCALP_ATTRIBUTE)  # a texture set has the scalp's hair shadow painted in
         darker = mix(nodes, links, albedo, scalp.outputs["Color"], 1.0)
         darker.blend_type = "DARKEN"  # roots never lighten the skin
@@ -209,7 +210,7 @@ def skin_material(skin_tone: float, textures: dict[str, str] | None = None,
         # older skin is drier, less glossy; a scalp under hair shows no sheen between the strands
         matte = math_node(mat.node_tree, "MULTIPLY", scalp.outputs["Alpha"], 0.6)
         pores = _skin_noise(nodes, links, PORE_SPACING, detail=2.0)
-        links.new(math_node(mat.node_tree, "ADD", matte, _skin_roughness(nodes, links, pores, ageing)),
+        links.new(math_node(mat.node_tree, "ADD", matte, _skin_roughness(nodes, links, tints["Blue"], pores, ageing)),
                   bsdf.inputs["Roughness"])
         surface = _pores(nodes, links, pores, strength=0.025 + 0.02 * maleness + 0.02 * ageing)
     if makeup and makeup.get("worn"):
@@ -297,12 +298,12 @@ def _skin_noise(nodes, links, size: float, detail: float) -> bpy.types.NodeSocke
     return noise.outputs["Fac"]
 
 
-def _regional_tints(nodes, links, albedo: bpy.types.NodeSocket, tone: float, ageing: float) -> bpy.types.NodeSocket:
+def _regional_tints(nodes, links, albedo: bpy.types.NodeSocket, tints: dict, tone: float,
+                    ageing: float) -> bpy.types.NodeSocket:
     """Skin is not one colour: blood shows in the cheeks, nose, ears and chin, the orbit is darker
     (more so on darker skin), and redness and pigment come in blotches a centimetre across, more
-    unevenly with age (the `tints` attribute; the same shifts as a texture set's)."""
+    unevenly with age (`tints`: the separated `tints` attribute; the same shifts as a texture set's)."""
     m = melanin(tone)
-    tints = separate(nodes, links, attribute(nodes, "tints").outputs["Color"])
     blotch = _ramp(nodes, links, _skin_noise(nodes, links, MOTTLE_SIZE, 2.0), 0.45, 0.75, 0.0, 1.0, "SMOOTHSTEP")
     redness = math_node(nodes.id_data, "ADD", math_node(nodes.id_data, "MULTIPLY", tints["Red"], FLUSH * (1 - 0.6 * m)),
                         math_node(nodes.id_data, "MULTIPLY", blotch, 0.35 * (1.0 + 0.5 * ageing)))
@@ -317,11 +318,11 @@ def _regional_tints(nodes, links, albedo: bpy.types.NodeSocket, tone: float, age
     return node.outputs["Result"]
 
 
-def _skin_roughness(nodes, links, pores: bpy.types.NodeSocket, ageing: float) -> bpy.types.NodeSocket:
-    """Roughness: the T-zone's oil makes it glossier, the pores break the highlight up, and older
+def _skin_roughness(nodes, links, oil: bpy.types.NodeSocket, pores: bpy.types.NodeSocket,
+                    ageing: float) -> bpy.types.NodeSocket:
+    """Roughness: the T-zone's `oil` makes it glossier, the pores break the highlight up, and older
     skin is drier."""
     tree = nodes.id_data
-    oil = separate(nodes, links, attribute(nodes, "tints").outputs["Color"])["Blue"]
     rough = math_node(tree, "ADD", math_node(tree, "MULTIPLY", oil, -0.1), 0.45 + 0.06 * ageing)
     return math_node(tree, "ADD", rough, math_node(tree, "MULTIPLY", pores, 0.1))
 

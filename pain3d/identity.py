@@ -94,8 +94,9 @@ WRINKLE_FAMILIES: tuple[tuple[int, tuple[str, ...], float, float], ...] = (
 def color_attributes(head: HeadMesh) -> dict[str, np.ndarray]:
     """`regions`: R lips, G brows, B cheeks; `lids`: R upper lids, G lower lids (where eyeshadow
     goes); `tints`: R flush, G orbit, B oil (`pain3d.skin_regions.tint_weights`); `rest`: the
-    neutral position (metres), so that skin noise stays on the skin as expressions move it; `wrinkles`: R glabella, G nose bridge, B crow's feet; `wrinkle_phase`: the coordinate
-    each wrinkle family's lines run across (see `wrinkle_phase`)."""
+    neutral position (metres), so that skin noise stays on the skin as expressions move it;
+    `wrinkles`: R glabella, G nose bridge, B crow's feet; `wrinkle_phase`: the coordinate each
+    wrinkle family's lines run across (see `wrinkle_phase`)."""
     r = head.regions
     lips = np.clip(r["upper_lip"] + r["lower_lip"], 0, 1) * _vermilion(head)
     brows = brow_hair(head)
