@@ -110,8 +110,9 @@ def _slice_radius(theta: np.ndarray, half_width, front, back, n: float) -> np.nd
 
 
 def _neck_scale(z: np.ndarray, b: BustParams) -> np.ndarray:
-    """Neck width along its height: narrower under the jaw, full at the larynx and below."""
-    return np.interp(z, [b.z_larynx - 0.01, b.z_larynx + 0.035], [1.0, b.upper_neck])
+    """Neck width along its height: full at the larynx and below, narrower from 25 mm above it, under
+    the jaw (however thick the neck, its top stays inside the jaw's width)."""
+    return np.interp(z, [b.z_larynx - 0.005, b.z_larynx + 0.025], [1.0, b.upper_neck])
 
 
 def neck_radius(theta: np.ndarray, z: np.ndarray, b: BustParams) -> np.ndarray:

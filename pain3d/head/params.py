@@ -182,7 +182,7 @@ def derive_params(controls: HeadControls, age: float = 30.0, sex: str | float = 
     head_h = _meas("head_height", m, c.head_height)
     cr_cz = 0.022
     eye_scale = float(np.exp(0.06 * c.eye_size))
-    jaw_half = _meas("jaw_half_width", m, c.jaw_width) + 0.006  # the jaw mass, which the neck must stay inside
+    jaw_half = _meas("jaw_half_width", m, c.jaw_width)  # the jaw mass (soft-tissue go-go), which the neck must stay inside
     return HeadParams(
         cr_cy=0.004,
         cr_cz=cr_cz,

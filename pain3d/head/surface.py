@@ -110,10 +110,11 @@ def _above_the_nose_base(z: np.ndarray, p: HeadParams) -> np.ndarray:
 
 
 def _bound_margin(z: np.ndarray, p: HeadParams) -> np.ndarray:
-    """How far the face slab's lateral bound lies beyond the face outline: 16 mm down to the nose's
-    base, 10 mm below it and 4 mm at the mouth's level, where the jaw mass, not the face slab, must
-    make the face's width (else the lower face is a box as wide as the cheekbones)."""
-    return 0.010 + 0.006 * _above_the_nose_base(z, p) - 0.006 * np.exp(-((z - p.z_sto) / 0.012) ** 2)
+    """How far the face slab's lateral bound lies beyond the face outline: 12 mm down to the nose's
+    base (the cheekbones' silhouette is then Farkas' zy-zy), 10 mm below it and 4 mm at the mouth's
+    level, where the jaw mass, not the face slab, must make the face's width (else the lower face
+    is a box as wide as the cheekbones)."""
+    return 0.010 + 0.002 * _above_the_nose_base(z, p) - 0.006 * np.exp(-((z - p.z_sto) / 0.012) ** 2)
 
 
 def face_half_width(z: np.ndarray, p: HeadParams) -> np.ndarray:
@@ -122,7 +123,7 @@ def face_half_width(z: np.ndarray, p: HeadParams) -> np.ndarray:
     jw = p.jw_ax - 0.005
     # (the slab's lateral bound lies `_bound_margin` beyond these values, blends add a few mm); a
     # woman's chin is the narrower
-    ww = [0.030, 0.050, 0.056, 0.056, 0.057, p.zygion - 0.008, p.zygion - 0.011,
+    ww = [0.030, 0.050, 0.056, 0.056, 0.057, p.zygion - 0.010, p.zygion - 0.011,
           jw - 0.001, 0.027 + 0.003 * p.maleness, 0.018]
     return pchip(z, np.array(zw), np.array(ww))
 
@@ -284,12 +285,26 @@ def eyelid_axes(p: HeadParams) -> np.ndarray:
     return np.array([ax_lat, p.eye_r + 0.0009, p.eye_r + 0.0009 + 0.0004 * (es - 1.0) / 0.06, ax_med])
 
 
+#: share of the skull's breadth its front gives up toward the forehead, and the y over which it does
+CRANIUM_FRONT_TAPER = 0.20
+_TAPER_Y = (0.012, -0.050)
+
+
+def cranium_half_width(y: np.ndarray | float, p: HeadParams) -> np.ndarray:
+    """Half breadth of the cranium's solid at depth y. Seen from above a skull is an egg, widest over
+    the parietals at and behind the ears (euryon) and narrowing to the temples and the forehead
+    (Farkas 1994: minimum frontal breadth ft-ft about 0.75 of eu-eu, zy-zy 0.90-0.91). A box-fronted
+    cranium kept the full head breadth in front of the ears, so the face's frontal silhouette was
+    as wide as the skull (about 150 mm against zy-zy's 130-137)."""
+    return p.cr_ax * (1.0 - CRANIUM_FRONT_TAPER * smoothstep(_TAPER_Y[0], _TAPER_Y[1], y))
+
+
 def ear_frame(p: HeadParams, side: float) -> tuple[np.ndarray, np.ndarray]:
     """Ear centre and local axes (rows: outward, along-length, along-width)."""
     z0, y0 = -0.014, 0.010
     dy, dz = (y0 - p.cr_cy) / (0.5 * (p.cr_ay_back + p.cr_ay_front)), (z0 - p.cr_cz) / p.cr_az_bot
     n = 2.6
-    xs = p.cr_ax * max(1e-3, 1.0 - abs(dy) ** n - abs(dz) ** n) ** (1.0 / n)
+    xs = float(cranium_half_width(y0, p)) * max(1e-3, 1.0 - abs(dy) ** n - abs(dz) ** n) ** (1.0 / n)
     centre = np.array([side * (xs + 0.0015), y0, z0])
     yaw, tilt = np.radians(28.0), np.radians(16.0)
     out = np.array([side * np.cos(yaw), -np.sin(yaw), 0.0])
@@ -324,9 +339,9 @@ def head_field(pts: np.ndarray, p: HeadParams) -> np.ndarray:
     # (semi-axes blend smoothly between halves: a hard switch shows as a crease)
     ay = p.cr_ay_front + (p.cr_ay_back - p.cr_ay_front) * smoothstep(-0.03, 0.03, y - p.cr_cy)
     az = p.cr_az_bot + (p.cr_az_top - p.cr_az_bot) * smoothstep(-0.03, 0.03, z - p.cr_cz)
-    # boxier in front (fuller temples, meets the face sides without a valley)
+    # boxier in front (the forehead meets the face's sides without a valley), if narrower there
     n = 2.6 + 0.8 * (1.0 - smoothstep(-0.07, 0.0, y - p.cr_cy))
-    q = (np.abs(x / p.cr_ax) ** n + np.abs((y - p.cr_cy) / ay) ** n
+    q = (np.abs(x / cranium_half_width(y, p)) ** n + np.abs((y - p.cr_cy) / ay) ** n
          + np.abs((z - p.cr_cz) / az) ** n) ** (1 / n)
     f = (q - 1.0) * 0.072
     # jaw / lower face mass (squarer)

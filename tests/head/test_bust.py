@@ -71,6 +71,25 @@ def _silhouette_width(p, z: float) -> float:
     return 2.0 * xs[inside.any(0)].max()
 
 
+def test_the_face_is_as_wide_as_its_cheekbones_not_its_skull(cells):
+    """Farkas 1994 (young North American whites): zy-zy 130 mm in women and 137 in men (SD 4.4),
+    facial index n-gn / zy-zy 0.86 and 0.885, zy-zy / eu-eu 0.90-0.91. The frontal silhouette at the cheekbones' height,
+    in front of the ears, is zy-zy plus the skin's few millimetres; it was the skull's breadth
+    (about 150 mm, index 0.79), a face as wide as the head."""
+    zy, index, of_skull = {"female": [], "male": []}, {"female": [], "male": []}, []
+    for sex, head in cells:
+        width, m = _silhouette_width(head.params, -0.02), measures(head)
+        zy[sex].append(width)
+        index[sex].append(m["n-gn"] / width)
+        of_skull.append(width / m["eu-eu"])
+    assert np.mean(of_skull) < 0.95 and max(of_skull) < 1.02, (np.mean(of_skull), max(of_skull))  # Farkas 0.90-0.91
+    for sex, mean_zy, mean_index in (("female", 0.130, 0.86), ("male", 0.137, 0.885)):
+        assert abs(np.mean(zy[sex]) - mean_zy) < 0.005, (sex, np.mean(zy[sex]))
+        assert abs(np.mean(index[sex]) - mean_index) < 0.03, (sex, np.mean(index[sex]))
+        assert 0.72 < min(index[sex]) and max(index[sex]) < 1.0, (sex, min(index[sex]), max(index[sex]))
+    assert np.mean(zy["female"]) < np.mean(zy["male"])
+
+
 def test_the_face_narrows_from_the_cheekbones_to_the_jaw(cells):
     # Farkas 1994: go-go / zy-zy is 0.72 in women and 0.75 in men; the silhouette at the mouth's
     # level (where the gonial angles sit) adds the masseters' soft tissue. The face was once a box

