@@ -212,7 +212,7 @@ def skin_material(skin_tone: float, textures: dict[str, str] | None = None,
         pores = _skin_noise(nodes, links, PORE_SPACING, detail=2.0)
         links.new(math_node(mat.node_tree, "ADD", matte, _skin_roughness(nodes, links, tints["Blue"], pores, ageing)),
                   bsdf.inputs["Roughness"])
-        surface = _pores(nodes, links, pores, strength=0.025 + 0.02 * maleness + 0.02 * ageing)
+        surface = _skin_relief(nodes, links, pores, coarseness=1.0 + 0.8 * maleness + 0.8 * ageing)
     if makeup and makeup.get("worn"):
         albedo = made_up(nodes, links, albedo, makeup)
     creases = wrinkle_depth(nodes, links)
@@ -284,6 +284,10 @@ def _age_spots(nodes, links, albedo: bpy.types.NodeSocket, ageing: float) -> bpy
 
 
 PORE_SPACING = 0.0008  # metres between pores' noise features on the face (pores are 0.2-0.5 mm wide)
+# metres across the skin's visible grain: pore openings cluster and the micro-relief's furrows cross
+# in a texture of 1-2 mm that breaks a highlight up at 512 px, where single pores are below a pixel
+GRAIN_SIZE = 0.0015
+PORE_BUMP, GRAIN_BUMP = 0.025, 0.045  # bump strengths on a young woman's skin
 MOTTLE_SIZE = 0.012  # metres across the blotches of uneven redness and pigment
 FLUSH, ORBIT = 0.9, 0.8  # mean strengths of the texture sets' drawn `flush` and `orbit_darkness`
 
@@ -327,12 +331,19 @@ def _skin_roughness(nodes, links, oil: bpy.types.NodeSocket, pores: bpy.types.No
     return math_node(tree, "ADD", rough, math_node(tree, "MULTIPLY", pores, 0.1))
 
 
-def _pores(nodes, links, pores: bpy.types.NodeSocket, strength: float) -> bpy.types.NodeSocket:
-    """Pore bump; men's and older skin is coarser (`strength`)."""
-    pore_bump = nodes.new("ShaderNodeBump")
-    pore_bump.inputs["Strength"].default_value = strength
-    links.new(pores, pore_bump.inputs["Height"])
-    return pore_bump.outputs["Normal"]
+def _skin_relief(nodes, links, pores: bpy.types.NodeSocket, coarseness: float) -> bpy.types.NodeSocket:
+    """The skin's bump: its grain (GRAIN_SIZE) under the pores; men's and older skin is coarser
+    (`coarseness`, 1 for a young woman's)."""
+    normal = None
+    for height, strength in ((_skin_noise(nodes, links, GRAIN_SIZE, detail=3.0), GRAIN_BUMP),
+                             (pores, PORE_BUMP)):
+        bump = nodes.new("ShaderNodeBump")
+        bump.inputs["Strength"].default_value = strength * coarseness
+        links.new(height, bump.inputs["Height"])
+        if normal is not None:
+            links.new(normal, bump.inputs["Normal"])
+        normal = bump.outputs["Normal"]
+    return normal
 
 
 WRINKLE_STRENGTH_NODE = "Pain3D wrinkle strength"

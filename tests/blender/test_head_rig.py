@@ -374,6 +374,54 @@ report(out)
 """
 
 
+SKIN_GRAIN = SETUP + """
+import sys
+from mathutils import Vector
+from pain3d import camera as cam
+from pain3d.addon.shading import GRAIN_SIZE
+# A man of Monk tone 9 (no hair, no clothes) under the default lights at 512 px, with the skin's grain
+# and with its bump at strength 0; the facts are the forehead's luminance detail: each pixel less
+# the mean of its 5 x 5 neighbourhood, over the pixels of the forehead's camera-facing vertices.
+head = heads.new_head(ctx, age=40.0, sex="male", ethnicity="Black", seed=5, skin_tone=9.0, hair=False, clothes=False)
+mesh = head.data
+co = np.empty(len(mesh.vertices) * 3); mesh.vertices.foreach_get("co", co); co = co.reshape(-1, 3)
+normal = np.empty(len(mesh.vertices) * 3); mesh.vertices.foreach_get("normal", normal); normal = normal.reshape(-1, 3)
+forehead = (normal[:, 1] < -0.7) & (co[:, 2] > 0.03) & (co[:, 2] < 0.06) & (np.abs(co[:, 0]) < 0.03)
+stage.add_default_lights(ctx, head)
+size = 512
+stage.configure_cycles(ctx.scene, size, 16, denoise=True)
+skin = next(m for m in mesh.materials if m.name.startswith("Pain3D_skin"))
+grain = [node for node in skin.node_tree.nodes if node.type == "BUMP" and any(
+    link.from_node.type == "TEX_NOISE" and abs(link.from_node.inputs["Scale"].default_value * GRAIN_SIZE - 1) < 1e-6
+    for link in node.inputs["Height"].links)]
+out = {"grain_bumps": len(grain)}
+for look in ("grained", "smooth"):
+    if look == "smooth":
+        for node in grain:
+            node.inputs["Strength"].default_value = 0.0
+    r = stage.render_views(ctx, head, [{"yaw": 0.0, "pitch": 0.0}], size, lambda i, v: f"{sys.argv[1]}/{look}.png")[0]
+    img = bpy.data.images.load(r["path"])
+    luma = np.array(img.pixels[:]).reshape(size, size, 4)[::-1, :, :3] @ np.array([0.2126, 0.7152, 0.0722])
+    pad = np.pad(luma, 2, mode="edge")
+    local = sum(pad[dy:dy + size, dx:dx + size] for dy in range(5) for dx in range(5)) / 25.0
+    world = np.array([head.matrix_world @ Vector(p) for p in co[forehead]])
+    x, y = cam.project(r["camera"], world).astype(int).T
+    detail = (luma - local)[y, x]
+    out[look] = {"detail": float(detail.std()), "luma": float(luma[y, x].mean()), "pixels": int(len(set(zip(x, y))))}
+report(out)
+"""
+
+
+def test_the_built_in_skin_has_a_grain_that_breaks_its_highlight_up(tmp_path):
+    """Single pores are below a pixel at 512 px, and skin without texture at that scale is plastic
+    (most on dark skin's forehead highlight). Against the same render with the grain's bump at 0,
+    the forehead's pixel-scale luminance detail grows by half or more, its mean brightness alike."""
+    out = run_bpy(SKIN_GRAIN, tmp_path, args=(str(tmp_path),))
+    assert out["grain_bumps"] == 1 and out["smooth"]["pixels"] > 200, out
+    assert out["grained"]["detail"] > 1.5 * out["smooth"]["detail"], out
+    assert abs(np.log(out["grained"]["luma"] / out["smooth"]["luma"])) < 0.1, out
+
+
 def test_the_built_in_skin_flushes_the_cheeks_and_nose_and_darkens_the_orbit(tmp_path):
     """Skin of one colour is a mannequin's: the built-in shader reads the core's `tints` attribute, so
     against the same head with the attribute zeroed the flushed skin (cheeks, nose, ears, chin) turns
