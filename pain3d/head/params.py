@@ -63,7 +63,7 @@ _MEAS: dict[str, tuple[float, float, float]] = {
     "zygion_half": (0.0650, 0.0685, 0.0022),       # zy-zy 130 / 137 +- 4.4 mm
     "nose_length": (0.0506, 0.0548, 0.0032),       # n-sn
     "nose_half_width": (0.0157, 0.0175, 0.0010),   # al-al 31.4 / 34.9 +- 2 mm
-    "nose_tip": (0.0300, 0.0320, 0.0022),          # tip protrusion over base
+    "nose_tip": (0.0245, 0.0262, 0.0022),          # ridge height at the tip: sn-prn 19.5 / 21 mm
     "eye_half_dist": (0.0309, 0.0320, 0.0016),     # pupil distance 61.7 / 64 mm
     "mouth_half_width": (0.0251, 0.0267, 0.0016),  # ch-ch 50.2 / 53.3 +- 3.2 mm
     "upper_vermilion": (0.0080, 0.0074, 0.0013),   # ls-sto
@@ -225,7 +225,7 @@ def derive_params(controls: HeadControls, age: float = 30.0, sex: str | float = 
         lower_pout=max(0.0015, 0.0064 + 0.0008 * (1.0 - m) + 0.0008 * c.lower_lip - 0.0010 * a),
         ear_scale=_meas("ear_scale", m, c.ear_size) * (1.0 + 0.07 * a),
         nasolabial=0.0005 + 0.0030 * a,
-        jowl=0.0040 * a,
+        jowl=0.0046 * a,
         eye_bag=0.0018 * a,
         maleness=m,
         forehead_recline=0.0065 * m,

@@ -97,7 +97,9 @@ def _midline_profile(z: np.ndarray, p: HeadParams) -> np.ndarray:
           p.z_sto, p.z_sto - 0.017, p.z_pog, p.z_me + 0.006, p.z_me, p.z_me - 0.006,
           p.z_me - 0.013]
     ds = [-0.02, 0.034, 0.055, 0.072, 0.085, 0.093, 0.095, 0.086, 0.083, 0.084, 0.090,
-          0.094, 0.092, 0.094, 0.089, 0.077, 0.045, -0.01]
+          0.094, 0.0875, 0.089, 0.0865, 0.0755, 0.044, -0.01]
+    # below the stomion the profile recedes (labiomental fold 6.5 mm, soft pogonion 5 mm behind the
+    # stomion's mask) so the lips, not the chin, come forward to Ricketts' E-line
     # a man's forehead slopes back from the brow ridge, a woman's rises more upright
     recline = p.forehead_recline * smoothstep(p.z_brow + 0.012, 0.105, z)
     return pchip(z, np.array(zs), np.array(ds)) - recline

@@ -104,6 +104,52 @@ def test_the_face_narrows_from_the_cheekbones_to_the_jaw(cells):
     assert np.mean(ratio["female"]) < np.mean(ratio["male"])
 
 
+def _profile(p) -> dict[str, float]:
+    """Soft-tissue profile points on the midline skin (z, forward depth), every 0.2 mm: pronasale
+    (the nose's most forward point), subnasale (the deepest point between it and the upper lip),
+    labrale superius and inferius, soft-tissue pogonion; and each lip's distance in front of
+    Ricketts' E-line from pronasale to pogonion (negative: behind it)."""
+    z = np.arange(p.z_me - 0.012, p.z_nasion, 0.0002)
+    ys = np.arange(-0.16, -0.03, 0.0002)
+    pts = np.stack(np.broadcast_arrays(0.0, ys[None, :], z[:, None]), -1).reshape(-1, 3)
+    inside = head_field(pts, p).reshape(len(z), len(ys)) < 0
+    depth = np.where(inside.any(1), -ys[np.argmax(inside, axis=1)], -np.inf)
+
+    def most_forward(band):
+        k = int(np.argmax(np.where(band, depth, -np.inf)))
+        return np.array([z[k], depth[k]])
+
+    prn = most_forward(z > p.z_sn)
+    sn_band = (z > p.z_sto + 0.004) & (z < prn[0])
+    k = int(np.argmin(np.where(sn_band & np.isfinite(depth), depth, np.inf)))
+    sn = np.array([z[k], depth[k]])
+    ls = most_forward((z > p.z_sto) & (z < sn[0]))
+    li = most_forward((z < p.z_sto) & (z > p.z_sto - 0.016))
+    pog = most_forward(z < p.z_sto - 0.012)
+
+    def ahead_of_e_line(q):
+        return q[1] - np.interp(q[0], [pog[0], prn[0]], [pog[1], prn[1]])
+
+    return {"sn-prn": float(np.linalg.norm(prn - sn)), "ls-E": ahead_of_e_line(ls), "li-E": ahead_of_e_line(li)}
+
+
+def test_the_nose_and_lips_keep_real_proportions_in_profile(cells):
+    """Nasal tip protrusion sn-prn is about 19-21 mm in young adults (Farkas 1994; 21.0 mm in young
+    Egyptian men, Aesthetic Plast Surg 2018), and in profile the lips lie just behind Ricketts'
+    E-line, the upper about 4 mm and the lower about 2 mm (White adults; fuller in African and
+    Asian faces). The nose protruded 25 mm (up to 31) and the lips lay 7 and 4 mm behind the line,
+    a face of nose and chin with a small mouth set back between them."""
+    rows = {sex: np.array([list(_profile(head.params).values()) for s, head in cells if s == sex]) * 1000
+            for sex in ("female", "male")}
+    for sex, expected in (("female", 19.5), ("male", 21.0)):
+        assert abs(rows[sex][:, 0].mean() - expected) < 2.0, (sex, rows[sex][:, 0].mean())
+        assert 12.0 < rows[sex][:, 0].min() and rows[sex][:, 0].max() < 28.0, (sex, rows[sex][:, 0].round(1))
+    both = np.concatenate(list(rows.values()))
+    upper, lower = both[:, 1].mean(), both[:, 2].mean()
+    assert -5.0 < upper < -1.0 and -3.0 < lower < 1.5 and lower > upper, (upper, lower)
+    assert rows["male"][:, 0].mean() > rows["female"][:, 0].mean()
+
+
 def test_jaw_stands_out_from_the_neck(cells):
     """Under the jaw the neck is narrower than the jaw and set back from the chin: the mandible's
     lower border casts the submandibular shadow."""
