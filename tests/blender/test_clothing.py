@@ -1,6 +1,6 @@
 """Clothes in real Blender: every garment on 42 identities (one per age band x sex x group cell)
 stays outside the skin at rest and at the jaw and lip AU extremes, measured against the posed
-skin with Blender's BVH (exact nearest point and face normal); a render's mask shows the clothing
+skin's faces with Blender's BVH (exact nearest point and face normal); a render's mask shows the clothing
 class; a headscarf hides the scalp hair and the jaw line's landmarks say "clothing"."""
 
 from __future__ import annotations
@@ -27,6 +27,20 @@ POSES = [{}, {"AU26": 5.0}, {"AU27": 5.0}, {"AU17": 5.0, "AU25": 5.0}, {"AU27": 
          {"AU10": 5.0, "AU20": 5.0, "AU15": 5.0}]
 names = garment_names()
 rng = np.random.default_rng(0)
+
+
+def skin_tree(head):
+    # the posed skin alone: the mouth's lining meets it at the lips' corners with its normals facing
+    # into the mouth, so a point well outside the face could read as inside against the lining
+    posed = head.evaluated_get(ctx.evaluated_depsgraph_get())
+    mesh = posed.to_mesh()
+    skin = next(i for i, m in enumerate(mesh.materials) if m.name.startswith("Pain3D_skin"))
+    polygons = [tuple(poly.vertices) for poly in mesh.polygons if poly.material_index == skin]
+    tree = BVHTree.FromPolygons([v.co.copy() for v in mesh.vertices], polygons)
+    posed.to_mesh_clear()
+    return tree
+
+
 worst, count, k = {}, {}, 0
 for group in ETHNICITIES:
     for sex in ("female", "male"):
@@ -45,8 +59,7 @@ for group in ETHNICITIES:
             points = np.vstack(points)
             for pose in POSES:
                 heads.set_aus(head, pose)
-                dg = ctx.evaluated_depsgraph_get()
-                bvh = BVHTree.FromObject(head, dg)
+                bvh = skin_tree(head)
                 depth = []
                 for p in points:
                     loc, normal, _i, _d = bvh.find_nearest(Vector(p))
