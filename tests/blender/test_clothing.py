@@ -1,7 +1,7 @@
 """Clothes in real Blender: every garment on 42 identities (one per age band x sex x group cell)
 stays outside the skin at rest and at the jaw and lip AU extremes, measured against the posed
-skin's faces with Blender's BVH (exact nearest point and face normal); a render's mask shows the clothing
-class; a headscarf hides the scalp hair and the jaw line's landmarks say "clothing"."""
+skin's faces with Blender's BVH (exact nearest point and face normal); a render's mask shows the
+clothing class; a headscarf hides the scalp hair and the jaw line's landmarks say "clothing"."""
 
 from __future__ import annotations
 

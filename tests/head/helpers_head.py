@@ -7,6 +7,7 @@ from collections import Counter
 import numpy as np
 
 from pain3d.head import HeadMesh
+from pain3d.head.surface import head_field
 
 
 def polys_of(mesh: HeadMesh, parts: tuple[str, ...]) -> list[np.ndarray]:
@@ -84,3 +85,12 @@ def rasterise_overlap(tris: np.ndarray, res: int = 1024) -> int:
         inside = ((e0 > eps) & (e1 > eps) & (e2 > eps)) | ((e0 < -eps) & (e1 < -eps) & (e2 < -eps))
         count[xs.ravel()[inside], ys.ravel()[inside]] += 1
     return int(np.sum(count > 1))
+
+
+def midline_skin_depth(p, z: np.ndarray) -> np.ndarray:
+    """Forward depth (-y, metres) of the skin on the midline at heights z, every 0.2 mm (-inf
+    where no skin lies 40-140 mm in front of the ear canals)."""
+    ys = np.arange(-0.14, -0.04, 0.0002)
+    pts = np.stack(np.broadcast_arrays(0.0, ys[None, :], z[:, None]), -1).reshape(-1, 3)
+    inside = head_field(pts, p).reshape(len(z), len(ys)) < 0
+    return np.where(inside.any(1), -ys[np.argmax(inside, axis=1)], -np.inf)

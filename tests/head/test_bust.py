@@ -3,13 +3,19 @@ stands out from the neck, a seamless join with the head, and the sex and age eff
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from pain3d.head import HeadControls, build_head, head_from_spec, sample_spec
-from pain3d.head.bust import NECK_AXIS_Y, bust_radius, neck_radius
-from pain3d.head.priors import ETHNICITIES
-from pain3d.head.surface import head_field
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from helpers_head import midline_skin_depth  # noqa: E402
+
+from pain3d.head import HeadControls, build_head, head_from_spec, sample_spec  # noqa: E402
+from pain3d.head.bust import NECK_AXIS_Y, bust_radius, neck_radius  # noqa: E402
+from pain3d.head.priors import ETHNICITIES  # noqa: E402
+from pain3d.head.surface import head_field  # noqa: E402
 
 LEVEL = 0
 AGES = (25.0, 50.0, 75.0)
@@ -110,10 +116,7 @@ def _profile(p) -> dict[str, float]:
     labrale superius and inferius, soft-tissue pogonion; and each lip's distance in front of
     Ricketts' E-line from pronasale to pogonion (negative: behind it)."""
     z = np.arange(p.z_me - 0.012, p.z_nasion, 0.0002)
-    ys = np.arange(-0.16, -0.03, 0.0002)
-    pts = np.stack(np.broadcast_arrays(0.0, ys[None, :], z[:, None]), -1).reshape(-1, 3)
-    inside = head_field(pts, p).reshape(len(z), len(ys)) < 0
-    depth = np.where(inside.any(1), -ys[np.argmax(inside, axis=1)], -np.inf)
+    depth = midline_skin_depth(p, z)
 
     def most_forward(band):
         k = int(np.argmax(np.where(band, depth, -np.inf)))
@@ -130,7 +133,8 @@ def _profile(p) -> dict[str, float]:
     def ahead_of_e_line(q):
         return q[1] - np.interp(q[0], [pog[0], prn[0]], [pog[1], prn[1]])
 
-    return {"sn-prn": float(np.linalg.norm(prn - sn)), "ls-E": ahead_of_e_line(ls), "li-E": ahead_of_e_line(li)}
+    return {"sn-prn": float(np.linalg.norm(prn - sn)), "ls-E": float(ahead_of_e_line(ls)),
+            "li-E": float(ahead_of_e_line(li))}
 
 
 def test_the_nose_and_lips_keep_real_proportions_in_profile(cells):

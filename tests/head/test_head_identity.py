@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from helpers_head import polygon_areas, polys_of  # noqa: E402
+from helpers_head import midline_skin_depth, polygon_areas, polys_of  # noqa: E402
 
 from pain3d.head import (CONTROL_DOCS, ETHNICITIES, GROUP_SHIFTS, HeadControls, build_head,  # noqa: E402
                          head_from_spec, sample_controls, sample_spec)
@@ -105,14 +105,6 @@ def test_each_ala_is_a_lobe_set_off_from_the_cheek_by_a_crease():
         assert lobe - cheek > 0.008, (age, sex)
 
 
-def _midline_skin_depth(p, z: np.ndarray) -> np.ndarray:
-    """Forward depth (-y, metres) of the skin on the midline at heights z, every 0.2 mm."""
-    ys = np.arange(-0.14, -0.04, 0.0002)
-    pts = np.stack(np.broadcast_arrays(0.0, ys[None, :], z[:, None]), -1).reshape(-1, 3)
-    inside = head_field(pts, p).reshape(len(z), len(ys)) < 0
-    return -ys[np.argmax(inside, axis=1)]
-
-
 def test_the_soft_tissue_nasion_sits_between_the_eyes_in_front_of_the_corneas():
     """The deepest point between the brows and the nose (soft-tissue nasion) lies below the brows,
     above the pupils, 6.5-14 mm in front of the corneal plane and 2 mm or more behind the glabella.
@@ -122,7 +114,7 @@ def test_the_soft_tissue_nasion_sits_between_the_eyes_in_front_of_the_corneas():
         head = build_head(ctl, age, sex, level=LEVEL, residual_seed=rs)
         p = head.params
         z = np.arange(p.eye_z, p.z_brow + 0.015, 0.0005)
-        depth = _midline_skin_depth(p, z)
+        depth = midline_skin_depth(p, z)
         nasion = int(np.argmin(np.where(z < p.z_brow, depth, np.inf)))
         eyeballs = np.concatenate(list(head.topology.eyeball_ids.values()))
         cornea = -head.vertices[eyeballs, 1].min()  # the corneas' apex: the corneal plane
@@ -139,7 +131,7 @@ def test_the_nasal_dorsum_runs_nearly_straight_from_the_nasion_to_the_tip():
     for ctl, age, sex, rs in _random_identities(10, seed=17):
         p = build_head(ctl, age, sex, level=LEVEL, residual_seed=rs).params
         z = np.arange(p.z_sn, p.z_nasion + 0.012, 0.0005)
-        depth = _midline_skin_depth(p, z)
+        depth = midline_skin_depth(p, z)
         nasion = int(np.argmin(np.where(z > p.z_tip + 0.01, depth, np.inf)))
         tip = int(np.argmax(depth))
         chord = np.interp(z[tip:nasion + 1], [z[tip], z[nasion]], [depth[tip], depth[nasion]])
