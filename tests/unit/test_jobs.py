@@ -168,6 +168,13 @@ def test_minimal_job_accepted_with_defaults(minimal_job):
     assert job["render"]["samples"] == 32 and job["texture"]["backend"] == "procedural"
 
 
+@pytest.mark.parametrize("name", sorted(p.name for p in (REPO / "assets" / "jobs").glob("*.toml")))
+def test_every_shipped_job_loads(name):
+    """The jobs the docs, figures and `make demo` run (assets/jobs) pass the schema as shipped."""
+    job = load_job(REPO / "assets" / "jobs" / name)
+    assert job["identities"]["count"] > 0 and job["render"]["views"]
+
+
 def test_views_accept_tables_with_pitch(tmp_path):
     job = load_job(write(tmp_path, BASE + "[render]\nviews = [0, {yaw = 20, pitch = -10}]\n"))
     assert job["render"]["views"] == [{"yaw": 0.0, "pitch": 0.0}, {"yaw": 20.0, "pitch": -10.0}]
