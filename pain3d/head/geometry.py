@@ -104,27 +104,23 @@ def vermilion_border(p: HeadParams, psi: np.ndarray) -> np.ndarray:
 # contact line (0.5 mm up and down): the subdivided contact line would open toward a looser one
 _CAVITY = np.array([[0.0035, 0.93, 0.0005], [0.0060, 1.16, 0.0130],
                     [0.0220, 1.36, 0.0200], [0.0460, 1.32, 0.0170]])
-_CAVITY_STEP = 0.0015  # least depth of the first two pocket loops behind the loop in front of them
 
 
 def mouth_cavity_loops(p: HeadParams, psi: np.ndarray, contact: np.ndarray) -> np.ndarray:
     """Four loops (4, M, 3) of the mouth pocket behind the lips.
 
-    The commissures lie deeper than the middle of the lips, so the first two loops step back
-    behind them there: otherwise the pocket would double back in front of the mouth corners,
-    a crease that turns over when the jaw opens.
+    The lips curve back to their corners over the dental arch, so the first two loops follow the
+    contact line round at their depth behind it: a plane would double back in front of the mouth
+    corners, and a loop pressed close behind the lips turns over when the jaw opens.
     """
     y0 = contact[np.argmax(np.sin(psi)), 1]
     c, s = np.cos(psi), np.sin(psi)
     cs = np.sign(c) * np.abs(c) ** (2 / 3)
     ss = np.sign(s) * np.abs(s) ** (2 / 3)
-    out, front = [], contact[:, 1]
+    out = []
     for k, (dy, wx, hz) in enumerate(_CAVITY):
         x = wx * p.mouth_w * cs
-        y = np.full_like(x, y0 + dy)
-        if k < 2:
-            y = np.maximum(y, front + _CAVITY_STEP)
-        front = y
+        y = contact[:, 1] + dy if k < 2 else np.full_like(x, y0 + dy)
         z = p.z_sto + hz * ss
         if k >= 2:
             z = np.where(s < 0.0, _on_tongue(p, x, z, k - 2), z)

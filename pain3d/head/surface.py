@@ -142,7 +142,21 @@ def _lateral(x: np.ndarray, z: np.ndarray, p: HeadParams) -> np.ndarray:
     radius = pchip(z, np.array(zr), np.array(rr))
     half_w = face_half_width(z, p)
     out = _srelu(np.abs(x) - half_w)
-    return x * x / (2.0 * radius) + (40.0 + 50.0 * _above_the_nose_base(z, p)) * out * out
+    return (x * x / (2.0 * radius) + (40.0 + 50.0 * _above_the_nose_base(z, p)) * out * out
+            + _muzzle(x, z, p))
+
+
+MUZZLE_DEPTH = 0.009  # most the face recedes over the dental arch (docs/head-model.md)
+
+
+def _muzzle(x: np.ndarray, z: np.ndarray, p: HeadParams) -> np.ndarray:
+    """How far the lips and chin turn back over the dental arch toward the mouth's corners: none at
+    the midline, most at the corners, none again 54 mm out, where the cheeks stand as they stood;
+    from the nose's base to the chin. Without it the mouth lay on a flat plate."""
+    ax_ = np.abs(x)
+    across = (1.0 - np.exp(-(ax_ / 0.022) ** 2)) * (1.0 - smoothstep(0.034, 0.054, ax_))
+    down = (1.0 - _above_the_nose_base(z, p)) * smoothstep(p.z_me, p.z_pog, z)
+    return MUZZLE_DEPTH * across * down
 
 
 def _nose(x: np.ndarray, z: np.ndarray, p: HeadParams) -> np.ndarray:

@@ -272,20 +272,34 @@ def _check_valid(h):
     # lips: upper vermilion above the contact line above the lower vermilion
     L = h.landmarks68
     assert L[51, 2] > L[62, 2] >= L[66, 2] > L[57, 2]
-    # teeth inside the cavity pocket (cross-section test on the cavity loops)
+    # teeth inside the cavity pocket: in the pocket's cross-section at each tooth point's depth (the
+    # upper teeth whole, the lower ones' edges: their roots run into the floor under the tongue)
     mp = h.topology.mouth_patch
-    contact = V[mp.rings[0]]
-    cav = mouth_cavity_loops(h.params, mp.psi, contact)
+    cav = mouth_cavity_loops(h.params, mp.psi, V[mp.rings[0]])
     for name in ("teeth_upper", "teeth_lower"):
         T = V[h.topology.teeth_ids[name]]
         assert head_field(T, h.params).max() < 0.0, "teeth outside the lips/cheeks"
-        ys = cav[:, 0, 1]
-        k = np.clip(np.searchsorted(ys, T[:, 1]) - 1, 0, len(ys) - 2)
-        t = np.clip((T[:, 1] - ys[k]) / (ys[k + 1] - ys[k]), 0, 1)
-        ax = (1 - t) * cav[k, :, 0].max(axis=1) + t * cav[k + 1, :, 0].max(axis=1)
-        az = (1 - t) * cav[k, :, 2].max(axis=1) + t * cav[k + 1, :, 2].max(axis=1) - h.params.z_sto
-        inside = np.abs(T[:, 0] / ax) ** 3 + np.abs((T[:, 2] - h.params.z_sto) / az) ** 3
-        assert inside.max() < 1.0, name
+        if name == "teeth_lower":
+            T = T.reshape(-1, 4, 3)[:, [0, 3]].reshape(-1, 3)  # (outer-edge, .., .., inner-edge)
+        inside = [_in_polygon(t[[0, 2]], _pocket_section(cav, t[1])) for t in T]
+        assert all(inside), (name, T[~np.array(inside)] * 1000)
+
+
+def _pocket_section(cav: np.ndarray, y: float) -> np.ndarray:
+    """The pocket's (x, z) cross-section at depth y: where each of its lines from loop to loop (one
+    per angle round the mouth) passes y. The first loops step back at the mouth's corners, so a
+    loop is not a plane of one depth."""
+    return np.array([[np.interp(y, line[:, 1], line[:, 0]), np.interp(y, line[:, 1], line[:, 2])]
+                     for line in cav.transpose(1, 0, 2)])
+
+
+def _in_polygon(pt: np.ndarray, poly: np.ndarray) -> bool:
+    """Even-odd rule: a ray from `pt` toward +x crosses the polygon's edges an odd number of times."""
+    a, b = poly, np.roll(poly, -1, axis=0)
+    spans = (a[:, 1] > pt[1]) != (b[:, 1] > pt[1])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x_cross = a[:, 0] + (pt[1] - a[:, 1]) * (b[:, 0] - a[:, 0]) / (b[:, 1] - a[:, 1])
+    return bool(np.count_nonzero(spans & (x_cross > pt[0])) % 2)
 
 
 @pytest.mark.parametrize("case", range(len(EXTREMES)))
