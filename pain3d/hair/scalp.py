@@ -4,9 +4,10 @@ Positions are read in angles about a point inside the head (CENTRE): azimuth the
 face, +/-pi at the back; +x is the subject's left) and elevation psi (0 level with the centre,
 pi/2 at the top). Hair grows above a hairline psi_h(theta) whose knots follow the identity's
 face: the front hairline `hairline_mm` above the brows, the temples, the sideburns in front of
-the tragus, above the ears and down to the nape. Pattern loss (docs/hair.md) raises the front
-line (Norwood II-V), thins the crown (IV-V), bares the top above a horseshoe (VI-VII), or thins
-the top diffusely behind a kept front line (Ludwig I-III).
+the tragus, over the ears, down close behind them to the lobes' level and on to the nape.
+Pattern loss (docs/hair.md) raises the front line (Norwood II-V), thins the crown (IV-V), bares
+the top above a horseshoe (VI-VII), or thins the top diffusely behind a kept front line (Ludwig
+I-III).
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ class Scalp:
         knots = [(0.0, elev(z_tr, 0.092)), (0.35, elev(z_tr - 0.002, 0.09)), (0.6, elev(z_tr - 0.009, 0.088)),
                  (1.0, elev(0.046, 0.086)), (e - 0.45, elev(0.026, 0.084)), (e - 0.33, elev(sideburn, 0.082)),
                  (e - 0.1, elev(sideburn, 0.085)), (e + 0.02, elev(ear_top + 0.004, 0.088)),
-                 (e + 0.55, elev(ear_top + 0.004, 0.09)), (e + 0.8, elev(tragus[2] - 0.015, 0.09)),
+                 (e + 0.30, elev(ear_top + 0.004, 0.09)), (e + 0.50, elev(tragus[2] - 0.015, 0.09)),
                  (2.85, elev(tragus[2] - 0.045, 0.085)), (np.pi, elev(tragus[2] - 0.052, 0.085))]
         self.knot_theta = np.array([k[0] for k in knots])
         self.knot_psi = np.radians([k[1] for k in knots])

@@ -182,6 +182,17 @@ def test_pattern_loss_bares_the_top(heads):
     assert top(grow_scalp(head, woman, surface, volume, np.random.default_rng(0), detail=0.25)) < 0.6 * counts[1]
 
 
+def test_hair_grows_close_behind_the_ear_down_to_the_lobe(heads):
+    """Behind the auricle the hairline drops to about the earlobe's level within a centimetre or two
+    of the ear: the scalp 35-50 mm behind the tragus, at its height, grows hair. It kept to the
+    ear's top for 30 degrees behind the ear, a bare band that showed wherever hair is pulled back."""
+    for head, _surface, _volume, who in heads:
+        tragus = head.landmarks["tragus_L"]
+        behind = tragus + np.outer(np.linspace(0.035, 0.050, 4), [0.0, 1.0, 0.0])
+        growth = Scalp(head, record_for(who, 9), 9).growth(behind)
+        assert growth.min() > 0.9, (who, growth.round(2))
+
+
 def test_detail_thins_the_scalp_into_fewer_wider_strands(heads):
     head, surface, volume, who = heads[0]
     record = record_for(who, 3, style="long_straight")
