@@ -100,8 +100,9 @@ def vermilion_border(p: HeadParams, psi: np.ndarray) -> np.ndarray:
     return np.column_stack([x, y, z])
 
 
-# (dy behind contact, half width / mouth_w, half height) of each pocket loop; the first hugs the
-# contact line (0.5 mm up and down): the subdivided contact line would open toward a looser one
+# (dy behind the contact line, half width / mouth_w, half height) of each pocket loop: the first two
+# behind each point of the line, the deep two behind its middle. The first hugs the contact line
+# (0.5 mm up and down): the subdivided contact line would open toward a looser one
 _CAVITY = np.array([[0.0035, 0.93, 0.0005], [0.0060, 1.16, 0.0130],
                     [0.0220, 1.36, 0.0200], [0.0460, 1.32, 0.0170]])
 
