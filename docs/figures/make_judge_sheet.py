@@ -28,14 +28,15 @@ def judge_sheet(judge_dir: Path, identities: list[int]) -> Image.Image:
     if missing:
         raise ValueError(f"identities: {missing[0]} has no frontal render in {judge_dir}; the "
                          "judge renders each action on every sixth identity (0, 6, ..., 36)")
-    w, h = Image.open(judge_dir / frontal[identities[0], "neutral"]).size
+    with Image.open(judge_dir / frontal[identities[0], "neutral"]) as first:
+        w, h = first.size
     out = Image.new("RGB", (len(COLUMNS) * w, HEADER + len(identities) * h), "white")
     draw = ImageDraw.Draw(out)
     for col, name in enumerate(COLUMNS):
         draw.text((col * w + w // 2 - 3 * len(name), 3), name, fill="black")
         for row, ident in enumerate(identities):
-            tile = Image.open(judge_dir / frontal[ident, name]).convert("RGB")
-            out.paste(tile, (col * w, HEADER + row * h))
+            with Image.open(judge_dir / frontal[ident, name]) as tile:
+                out.paste(tile.convert("RGB"), (col * w, HEADER + row * h))
     return out
 
 

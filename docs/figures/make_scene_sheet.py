@@ -31,7 +31,8 @@ def scene_sheet(data: Path) -> Image.Image:
     rows = read_manifest(data)
     patients = [sorted((r for r in rows if r["identity"] == i), key=_column)
                 for i in sorted({r["identity"] for r in rows})]
-    w, h = Image.open(data / rows[0]["image"]).size
+    with Image.open(data / rows[0]["image"]) as first:
+        w, h = first.size
     out = Image.new("RGB", (max(map(len, patients)) * w, len(patients) * h), "white")
     for i, images in enumerate(patients):
         for j, row in enumerate(images):
