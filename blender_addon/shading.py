@@ -88,6 +88,7 @@ SCLERA_CORNER_RGB = (0.50, 0.36, 0.33)  # toward the canthi the sclera is pinker
 MUCOSA_RGB = (0.36, 0.11, 0.10)  # linear; the lining and tongue, a wet pink-red
 THROAT_RGB = (0.09, 0.02, 0.02)  # the pocket's back wall, where the throat would open
 IRIS_FIBRES = 14.0  # radial streaks round the iris (noise cells along its circumference)
+IRIS_STREAKS = (0.38, 0.62, 0.6, 1.3)  # the noise's middle (mean 0.5) onto dark crypts .. light fibres
 
 
 def iris_material(iris_rgb) -> bpy.types.Material:
@@ -110,7 +111,7 @@ def iris_material(iris_rgb) -> bpy.types.Material:
     fibres.inputs["Detail"].default_value = 4.0
     links.new(at.outputs[0], fibres.inputs["Vector"])
     limbus = _ramp(nodes, links, t, 0.75, 1.0, 1.0, 0.3, "SMOOTHSTEP")
-    streaks = math_node(tree, "ADD", math_node(tree, "MULTIPLY", fibres.outputs["Fac"], 1.2), 0.4)
+    streaks = _ramp(nodes, links, fibres.outputs["Fac"], *IRIS_STREAKS, "LINEAR")
     light = math_node(tree, "MULTIPLY", limbus, streaks)
     shade = mix(nodes, links, rgb(nodes, iris_rgb).outputs[0], light, 1.0)
     shade.blend_type = "MULTIPLY"
