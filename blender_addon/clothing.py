@@ -1,6 +1,7 @@
 """Clothes in Blender: a core garment shell (`pain3d.clothing`) as a mesh object parented to the
 head, with a cloth material (sheen, a weave in the normal, the record's colours and pattern) that
-draws the mask's clothing class."""
+draws the mask's clothing class; earrings as small metal or pearl objects on the lobes, in the
+same class."""
 
 from __future__ import annotations
 
@@ -16,35 +17,57 @@ from .parts import parts_of, remove_parts
 from .shading import add_label_outputs
 
 CLOTHING_PROP = "pain3d_clothing"  # on the garment object: its clothing record (JSON)
+EARRING_PROP = "pain3d_earring"  # on an earring object: its earrings record (JSON)
 
 
 def add_clothing(head: bpy.types.Object, shell, garment, record: dict, link) -> bpy.types.Object:
     """The garment `shell` (`pain3d.clothing.build_garment`) on `head`; `link(obj)` puts it in the scene."""
-    mesh = bpy.data.meshes.new(f"{head.name}_{garment.name}")
-    polys = shell.polygons
-    loop_verts = np.concatenate(polys).astype(np.int32)
-    starts = np.concatenate([[0], np.cumsum([len(p) for p in polys])[:-1]]).astype(np.int32)
-    mesh.vertices.add(len(shell.vertices))
-    mesh.vertices.foreach_set("co", np.asarray(shell.vertices, np.float32).ravel())
-    mesh.loops.add(len(loop_verts))
-    mesh.loops.foreach_set("vertex_index", loop_verts)
-    mesh.polygons.add(len(polys))
-    mesh.polygons.foreach_set("loop_start", starts)
-    mesh.polygons.foreach_set("use_smooth", np.ones(len(polys), dtype=bool))
+    mesh = _mesh(f"{head.name}_{garment.name}", shell.vertices, shell.polygons)
     uv = mesh.uv_layers.new(name="UVMap")
     uv.data.foreach_set("uv", np.concatenate(shell.corner_uv).astype(np.float32).ravel())
+    return _worn(head, mesh, cloth_material(garment, record), CLOTHING_PROP, record, link)
+
+
+def add_earrings(head: bpy.types.Object, earrings, record: dict, link) -> list[bpy.types.Object]:
+    """Both ears' earrings (`pain3d.clothing.earring_meshes`) of an earrings `record` on `head`."""
+    material = jewellery_material(record)
+    return [_worn(head, _mesh(f"{head.name}_earring_{e.side}", e.vertices, e.polygons), material, EARRING_PROP,
+                  record, link) for e in earrings]
+
+
+def _mesh(name: str, vertices: np.ndarray, polygons: list) -> bpy.types.Mesh:
+    """A smooth-shaded mesh from vertices and polygons (vertex index lists)."""
+    mesh = bpy.data.meshes.new(name)
+    loop_verts = np.concatenate(polygons).astype(np.int32)
+    starts = np.concatenate([[0], np.cumsum([len(p) for p in polygons])[:-1]]).astype(np.int32)
+    mesh.vertices.add(len(vertices))
+    mesh.vertices.foreach_set("co", np.asarray(vertices, np.float32).ravel())
+    mesh.loops.add(len(loop_verts))
+    mesh.loops.foreach_set("vertex_index", loop_verts)
+    mesh.polygons.add(len(polygons))
+    mesh.polygons.foreach_set("loop_start", starts)
+    mesh.polygons.foreach_set("use_smooth", np.ones(len(polygons), dtype=bool))
+    return mesh
+
+
+def _worn(head: bpy.types.Object, mesh: bpy.types.Mesh, material, prop: str, record: dict, link) -> bpy.types.Object:
     mesh.update(calc_edges=True)
     mesh.validate(clean_customdata=False)
     obj = bpy.data.objects.new(mesh.name, mesh)
-    obj.data.materials.append(cloth_material(garment, record))
-    obj[CLOTHING_PROP] = json.dumps(record)
+    obj.data.materials.append(material)
+    obj[prop] = json.dumps(record)
     obj.parent = head
     link(obj)
     return obj
 
 
 def clothing_objects(head: bpy.types.Object) -> list[bpy.types.Object]:
+    """The head's garments (not its earrings)."""
     return parts_of(head, CLOTHING_PROP)
+
+
+def earring_objects(head: bpy.types.Object) -> list[bpy.types.Object]:
+    return parts_of(head, EARRING_PROP)
 
 
 def clothing_record(head: bpy.types.Object) -> dict | None:
@@ -54,8 +77,30 @@ def clothing_record(head: bpy.types.Object) -> dict | None:
 
 
 def remove_clothing(head: bpy.types.Object) -> None:
-    """Delete the head's garments with their meshes and materials."""
+    """Delete the head's garments and earrings with their meshes and materials."""
     remove_parts(head, CLOTHING_PROP, bpy.data.meshes)
+    remove_parts(head, EARRING_PROP, bpy.data.meshes)
+
+
+JEWEL_ROUGHNESS = {"metal": 0.18, "pearl": 0.25}
+
+
+def jewellery_material(record: dict) -> bpy.types.Material:
+    """Polished metal (the record's colour as its reflectance) or a pearl: a pale dielectric under a
+    clear coat (its lustre). Draws the mask's clothing class."""
+    pearl = record["finish"] == "pearl"
+    mat = bpy.data.materials.new(f"Pain3D_earring_{record['finish']}")
+    use_nodes(mat)
+    bsdf = mat.node_tree.nodes["Principled BSDF"]
+    bsdf.inputs["Base Color"].default_value = (*_linear(record["colour"]), 1.0)
+    bsdf.inputs["Metallic"].default_value = 0.0 if pearl else 1.0
+    bsdf.inputs["Roughness"].default_value = JEWEL_ROUGHNESS["pearl" if pearl else "metal"]
+    if pearl:
+        bsdf.inputs["Coat Weight"].default_value = 1.0
+        bsdf.inputs["Coat Roughness"].default_value = 0.05
+    mat.pass_index = MASK_CLASSES["clothing"]
+    add_label_outputs(mat)
+    return mat
 
 
 def cloth_material(garment, record: dict) -> bpy.types.Material:

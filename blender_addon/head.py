@@ -12,7 +12,7 @@ import numpy as np
 from .. import facs, rig
 from .bed import add_bed, remove_bed
 from .compat import add_driver
-from .clothing import add_clothing, clothing_record, remove_clothing
+from .clothing import add_clothing, add_earrings, clothing_record, remove_clothing
 from .hair import RECORD_PROP, VIEWPORT_DETAIL, add_hair, head_record, paint_hair_shadow, regrow, remove_hair
 from .shading import HEAT_ATTRIBUTE, assign_materials
 
@@ -158,11 +158,15 @@ def head_object(context, identity, seed: int, skin_tone: float | None = None,
 
 
 def dress(obj: bpy.types.Object, core_head, record: dict, link) -> list[bpy.types.Object]:
-    """Put on the garments of a clothing record (`pain3d.clothing`), built on the core head's bust."""
-    from ..clothing import garments, outfit
+    """Put on the garments and earrings of a clothing record (`pain3d.clothing`), built on the core
+    head's bust and ears."""
+    from ..clothing import earring_meshes, garments, outfit
 
     table = garments(record.get("garments_file") or None)
-    return [add_clothing(obj, shell, garment, colours, link) for garment, shell, colours in outfit(core_head, record, table)]
+    worn = [add_clothing(obj, shell, garment, colours, link) for garment, shell, colours in outfit(core_head, record, table)]
+    if record.get("earrings"):
+        worn += add_earrings(obj, earring_meshes(core_head, record["earrings"]), record["earrings"], link)
+    return worn
 
 
 def mesh_object(mesh_data, name: str) -> bpy.types.Object:

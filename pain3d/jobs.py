@@ -432,6 +432,9 @@ SCHEMA: dict[str, dict[str, Field]] = {
                                  "hoodie = 0}); garments left out keep theirs.",
                                  check=_factor_table("garment", _garment_names, need_one=True),
                                  allowed="table of garment = factor >= 0"),
+        "earrings": Field("custom", "prior", "Share of people wearing earrings (studs, hoops, pearls; none under a "
+                          "headscarf); \"prior\": by sex and age from the priors; 0: none, as on wards that take "
+                          "jewellery off.", check=_check_rate_or_prior, allowed='"prior" or 0..1'),
         "priors": Field("str", "", "A TOML file replacing assets/clothing/priors.toml (relative to the job file)."),
         "garments": Field("str", "", "A TOML file replacing assets/clothing/garments.toml (relative to the job file)."),
     },

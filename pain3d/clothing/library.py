@@ -108,7 +108,39 @@ def _priors(path: str, garments_path: str) -> dict:
             _check_row(path, f"weights.{sex}.{name}", row, len(ages), "one per age knot")
         share = table.get("headscarf", {}).get(sex, [0.0] * len(groups))
         _check_row(path, f"headscarf.{sex}", share, len(groups), "one share 0..1 per group", top=1.0)
+    if "earrings" in table:
+        _check_earrings(path, table["earrings"])
+    else:  # a job's priors without [earrings] keep the built-in ones
+        table = {**table, "earrings": _priors(str(asset("clothing", "priors.toml")), "")["earrings"]}
     return table
+
+
+EARRING_KINDS = ("stud", "hoop", "pearl")
+
+
+def _check_earrings(path, table: dict) -> None:
+    ages = table.get("ages")
+    if not isinstance(ages, list) or not ages or sorted(ages) != ages:
+        raise Pain3DError(f"{path}: earrings.ages = {ages!r}: allowed: increasing age knots")
+    for sex in ("female", "male"):
+        _check_row(path, f"earrings.rate.{sex}", table.get("rate", {}).get(sex), len(ages), "one share 0..1 per age knot",
+                   top=1.0)
+        kinds = table.get("kinds", {}).get(sex)
+        if not isinstance(kinds, dict) or set(kinds) - set(EARRING_KINDS) or not any(
+                isinstance(w, (int, float)) and w > 0 for w in kinds.values()) or min(kinds.values()) < 0:
+            raise Pain3DError(f"{path}: earrings.kinds.{sex} = {kinds!r}: invalid; allowed: weights >= 0 of "
+                              f"{', '.join(EARRING_KINDS)}, one above 0")
+    metals = table.get("metals")
+    if not isinstance(metals, dict) or not metals or not all(_is_hex(c) for c in metals.values()):
+        raise Pain3DError(f"{path}: earrings.metals = {metals!r}: invalid; allowed: name = sRGB hex like \"ffdb93\"")
+    if not _is_hex(table.get("pearl")):
+        raise Pain3DError(f"{path}: earrings.pearl = {table.get('pearl')!r}: invalid; allowed: an sRGB hex colour")
+    for kind in ("stud_mm", "pearl_mm", "hoop_mm", "hoop_wire_mm"):
+        span = table.get(kind)
+        if not (isinstance(span, list) and len(span) == 2 and all(isinstance(x, (int, float)) for x in span)
+                and 0 < span[0] <= span[1] <= 60):
+            raise Pain3DError(f"{path}: earrings.{kind} = {span!r}: invalid; allowed: [low, high] millimetres, "
+                              "0 < low <= high <= 60")
 
 
 def _check_row(path, where: str, row, n: int, what: str, top: float = float("inf")) -> None:

@@ -1,8 +1,8 @@
 """One identity's clothing, drawn from the priors (pure numpy): the record the plan keeps.
 
-`draw_clothing(identity, settings, seed)` chooses the garment, its colours and its pattern up
-front; the geometry (`pain3d.clothing.shapes`) and the Blender material are made from the record
-alone. A fixed number of uniforms is drawn whatever the branches, so changing one prior never
+`draw_clothing(identity, settings, seed)` chooses the garment, its colours and its pattern, and the
+earrings (`pain3d.clothing.earrings`), up front; the geometry (`pain3d.clothing.shapes`) and the
+Blender material are made from the record alone. A fixed number of uniforms is drawn whatever the branches, so changing one prior never
 shifts the other draws.
 """
 
@@ -11,7 +11,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..colour import hex_to_rgb
+from ..seeds import derive_seed
+from .earrings import draw_earrings
 from .library import HEADSCARF, PATTERNS, garments, load_priors
+
+EARRINGS_STREAM = 1  # the earrings' draws: a seed of their own, so they shift none of the garment's
 
 
 def garment_weights(priors: dict, sex: str, age: float, group: str, factors: dict[str, float]) -> dict[str, float]:
@@ -62,6 +66,9 @@ def draw_clothing(identity: dict, settings: dict, seed: int) -> dict:
         palette = table[under].palette
         record["under"] = under
         record["under_colour"] = [round(float(c), 4) for c in hex_to_rgb(palette[int(u[9] * len(palette)) % len(palette)])]
+    earrings_seed = derive_seed(seed, EARRINGS_STREAM)
+    record["earrings"] = None if garment.covers_hair else draw_earrings(identity, settings, earrings_seed,
+                                                                       priors["earrings"])  # none under a scarf
     if settings.get("garments"):
         record["garments_file"] = str(settings["garments"])
     return record

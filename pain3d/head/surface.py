@@ -27,6 +27,7 @@ RAY_CENTRE = np.array([0.0, 0.008, -0.012])
 _SLAB_BACK = -0.022
 _SLAB_BLEND = 0.021
 LID_THICK = 0.0008
+EAR_BLEND = 0.004  # the ears' smooth union with the head: the skin runs this far beyond an ear's own solid
 NECK_BLEND = ((-0.04, 0.0), (0.010, 0.022))  # (y, blend radius) of the neck's union with the head
 
 
@@ -330,7 +331,8 @@ def ear_frame(p: HeadParams, side: float) -> tuple[np.ndarray, np.ndarray]:
     return centre, np.stack([out, length, width])
 
 
-def _ear(px, py, pz, p: HeadParams, side: float) -> np.ndarray:
+def ear_field(px, py, pz, p: HeadParams, side: float) -> np.ndarray:
+    """Approximate signed distance to the ear on `side` (+1 left, -1 right) alone."""
     c, axes = ear_frame(p, side)
     d = np.stack([px - c[0], py - c[1], pz - c[2]], axis=-1)
     lo = d @ axes.T
@@ -396,7 +398,7 @@ def head_field(pts: np.ndarray, p: HeadParams) -> np.ndarray:
     for side in (-1.0, 1.0):
         lateral = x * side > 0.035        # the ears cannot matter closer to the midline
         if np.any(lateral):
-            f[lateral] = smin(f[lateral], _ear(x[lateral], y[lateral], z[lateral], p, side), 0.004)
+            f[lateral] = smin(f[lateral], ear_field(x[lateral], y[lateral], z[lateral], p, side), EAR_BLEND)
     return f
 
 

@@ -1,7 +1,8 @@
 """Clothes in real Blender: every garment on 42 identities (one per age band x sex x group cell)
 stays outside the skin at rest and at the jaw and lip AU extremes, measured against the posed
 skin's faces with Blender's BVH (exact nearest point and face normal); a render's mask shows the
-clothing class; a headscarf hides the scalp hair and the jaw line's landmarks say "clothing"."""
+clothing class on a garment and on earrings; a headscarf hides the scalp hair and the jaw line's
+landmarks say "clothing"."""
 
 from __future__ import annotations
 
@@ -80,22 +81,25 @@ from pain3d.clothing import draw_clothing, hair_kinds
 from pain3d.dataset import MASK_CLASSES, landmark_visibility
 from pain3d.identity import build_identity
 from pain3d.hair import detail_for, draw_hair, grow_groom
-from pain3d import scenery
+from pain3d import camera as cam, scenery
 bpy.ops.wm.read_factory_settings(use_empty=True)
 addon.register()
 ctx = bpy.context
 stage.configure_cycles(ctx.scene, 192, 4)
 files = compositor.setup_label_passes(ctx.scene)
 out = {}
-for garment in ("crew_tshirt", "headscarf"):
+HOOPS = {"kind": "hoop", "finish": "gold", "colour": [1.0, 0.86, 0.58], "size_mm": 24.0, "wire_mm": 2.0}
+CASES = {"crew_tshirt": ("crew_tshirt", "long_straight", None), "headscarf": ("headscarf", "long_straight", None),
+         "hoops": ("crew_tshirt", "ponytail", HOOPS)}  # the ponytail leaves the ears bare
+for case, (garment, style, earrings) in CASES.items():
     who = {"age": 30.0, "sex": "female", "ethnicity": "Middle Eastern"}
     core = build_identity(30.0, "female", "Middle Eastern", 4)
-    record = draw_clothing(who, {"garment": garment}, 4)
-    groom = grow_groom(core.head, draw_hair(who, {"style": "long_straight"}, 4), kinds=hair_kinds(record),
+    record = {**draw_clothing(who, {"garment": garment}, 4), "earrings": earrings}
+    groom = grow_groom(core.head, draw_hair(who, {"style": style}, 4), kinds=hair_kinds(record),
                        detail=detail_for(192))
     head = heads.head_object(ctx, core, 4, groom=groom, clothing=record)
     stage.apply_lighting(ctx, head, scenery.default_lighting())
-    folder = __import__("pathlib").Path(f"/tmp/pain3d-clothing-mask-{garment}")
+    folder = __import__("pathlib").Path(f"/tmp/pain3d-clothing-mask-{case}")
     compat.set_output_folder(files, folder)
     result = stage.render_views(ctx, head, [{"yaw": 30.0, "pitch": 0.0}], 192, lambda i, v: folder / "image.png")[0]
     mask_path = compat.output_file(folder, "mask", ctx.scene.frame_current)
@@ -104,10 +108,16 @@ for garment in ("crew_tshirt", "headscarf"):
     classes = np.rint(rgba.reshape(192, 192, 4)[::-1, :, 0] * 255).astype(int)
     blocked = stage.blocked_landmarks(ctx, head, result["camera"], result["points"])
     covered = compositor.covering_at(mask_path, result["landmarks"])
-    out[garment] = {"clothing": int((classes == MASK_CLASSES["clothing"]).sum()),
+    rings = clothing.earring_objects(head)
+    ctx.view_layer.update()  # the children's world matrices
+    at = np.vstack([cam.project(result["camera"], np.array([list(o.matrix_world @ v.co) for v in o.data.vertices]))
+                    for o in rings]).astype(int) if rings else np.zeros((0, 2), int)
+    at = np.unique(at[(at >= 0).all(1) & (at < 192).all(1)], axis=0)
+    out[case] = {"clothing": int((classes == MASK_CLASSES["clothing"]).sum()),
                     "hair": int((classes == MASK_CLASSES["hair"]).sum()),
                     "kinds": sorted(o[hair.HAIR_PROP] for o in hair.hair_objects(head)),
-                    "garments": len(clothing.clothing_objects(head)),
+                    "garments": len(clothing.clothing_objects(head)), "earrings": len(rings),
+                    "earring_pixels": int((classes[at[:, 1], at[:, 0]] == MASK_CLASSES["clothing"]).sum()),
                     "visibility": landmark_visibility(blocked, covered)}
     heads.remove_head(head)
 report(out)
@@ -130,9 +140,11 @@ def test_every_garment_stays_outside_the_skin_at_rest_and_at_the_jaw_and_lip_ext
         assert depth > 0.0, f"{garment}: a garment point {-depth * 1000:.2f} mm inside the skin"
 
 
-def test_the_mask_shows_clothing_and_a_headscarf_covers_hair_and_jaw_line(masks):
-    tee, scarf = masks["crew_tshirt"], masks["headscarf"]
-    assert tee["clothing"] > 150 and tee["garments"] == 1 and "scalp" in tee["kinds"]
+def test_the_mask_shows_clothing_and_earrings_and_a_headscarf_covers_hair_and_jaw_line(masks):
+    tee, scarf, hoops = masks["crew_tshirt"], masks["headscarf"], masks["hoops"]
+    assert tee["clothing"] > 150 and tee["garments"] == 1 and "scalp" in tee["kinds"] and tee["earrings"] == 0
+    assert hoops["earrings"] == 2 and hoops["garments"] == 1
+    assert hoops["earring_pixels"] >= 5  # the near hoop's wire, seen from 30 degrees, is clothing in the mask
     assert scarf["garments"] == 2 and "scalp" not in scarf["kinds"]  # the scarf, a top under it
     assert scarf["clothing"] > 3 * tee["clothing"] and scarf["hair"] < tee["hair"]
     jaw = scarf["visibility"][:17]

@@ -8,10 +8,15 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from pain3d.clothing import HEADSCARF, draw_clothing, garment_names, garment_weights, garments, load_priors, neckline, outfit
+from pain3d.clothing import (HEADSCARF, draw_clothing, earring_meshes, garment_names, garment_weights, garments,
+                             load_priors, neckline, outfit)
+from pain3d.clothing.earrings import SIDES, piercing
 from pain3d.errors import Pain3DError
+from pain3d.head import ETHNICITIES, head_from_spec, sample_spec
 from pain3d.head.bust import polar
+from pain3d.head.surface import EAR_BLEND, ear_field, ear_frame, figure_field
 from pain3d.identity import build_identity
+from pain3d.paths import asset
 
 WOMAN = {"age": 30.0, "sex": "female", "ethnicity": "Middle Eastern"}
 
@@ -86,3 +91,71 @@ def test_a_garment_covers_the_bust_below_its_neckline_all_round(name):
         assert shell.vertices[:, 2].max() < b.z_nsp + garment.back + garment.collar + 0.01
     else:  # over the crown, down over the shoulders and chest
         assert shell.vertices[:, 2].max() > head.vertices[:, 2].max() and shell.vertices[:, 2].min() < b.z_notch - 0.05
+
+
+def test_earrings_follow_sex_and_age_and_the_job():
+    """The worn share follows the priors' [earrings] rows by sex and age, kinds with no weight are
+    never drawn, nobody wears them under a headscarf, and the job sets the share outright."""
+    table = load_priors()["earrings"]
+    for who in (WOMAN, {**WOMAN, "age": 75.0}, {**WOMAN, "sex": "male"}):
+        drawn = [draw_clothing(who, {"garment": "crew_tshirt"}, s)["earrings"] for s in range(1500)]
+        share = np.interp(who["age"], table["ages"], table["rate"][who["sex"]])
+        assert abs(sum(e is not None for e in drawn) / 1500 - share) < 0.04, who
+        worn = [e for e in drawn if e]
+        assert {e["kind"] for e in worn} <= {k for k, w in table["kinds"][who["sex"]].items() if w > 0}
+        for e in worn:
+            low, high = table[f"{e['kind']}_mm"]
+            assert low <= e["size_mm"] <= high and ("wire_mm" in e) == (e["kind"] == "hoop")
+            assert e["finish"] == "pearl" if e["kind"] == "pearl" else e["finish"] in table["metals"]
+    assert draw_clothing(WOMAN, {}, 5) == draw_clothing(WOMAN, {}, 5)
+    assert all(draw_clothing(WOMAN, {"garment": HEADSCARF}, s)["earrings"] is None for s in range(30))
+    assert all(draw_clothing(WOMAN, {"garment": "v_neck", "earrings": 1.0}, s)["earrings"] for s in range(30))
+    assert not any(draw_clothing(WOMAN, {"garment": "v_neck", "earrings": 0.0}, s)["earrings"] for s in range(30))
+
+
+def test_bad_earring_priors_give_one_line_errors(tmp_path):
+    base = asset("clothing", "priors.toml").read_text()
+    priors = tmp_path / "priors.toml"
+    priors.write_text(base.replace("rate.female = [0.60, 0.55, 0.45]", "rate.female = [0.6, 1.5, 0.4]"))
+    with pytest.raises(Pain3DError, match=r"earrings.rate.female = \[0.6, 1.5, 0.4\]: invalid"):
+        load_priors(priors)
+    priors.write_text(base.replace("kinds.male = { stud = 4, hoop = 1, pearl = 0 }", "kinds.male = { clip = 1 }"))
+    with pytest.raises(Pain3DError, match=r"earrings.kinds.male = \{'clip': 1\}: invalid; allowed: weights >= 0 of stud"):
+        load_priors(priors)
+
+
+def _cells():
+    rng = np.random.default_rng(0)
+    for group in ETHNICITIES:
+        for sex in ("female", "male"):
+            for age in (25.0, 50.0, 75.0):
+                yield head_from_spec(sample_spec(age, sex, group, rng), level=0)
+
+
+def test_earrings_sit_on_the_lobes_and_hang_clear_of_the_skin():
+    """On 42 heads (every age band x sex x group cell): studs and pearls on the lobe's outer face
+    below the ear's middle, their backs at most 0.8 mm in the lobe and their middles outside it;
+    the largest and the smallest hoops outside the skin and the bust wherever they are not passing
+    through the ear, most of their wire in sight."""
+    kinds = [{"kind": "stud", "size_mm": 6.0}, {"kind": "pearl", "size_mm": 9.0},
+             {"kind": "hoop", "size_mm": 26.0, "wire_mm": 2.0}, {"kind": "hoop", "size_mm": 16.0, "wire_mm": 1.2}]
+    for head in _cells():
+        p = head.params
+        for record in kinds:
+            for earring in earring_meshes(head, record):
+                side = SIDES[earring.side]
+                v = earring.vertices
+                assert np.sign(v[:, 0]).min() == side or np.sign(v[:, 0]).max() == side
+                entry, middle, normal = piercing(p, side)
+                centre, _axes = ear_frame(p, side)
+                assert entry[2] < centre[2] - 0.012 and normal @ np.array([side, 0.0, 0.0]) > 0.5
+                if record["kind"] != "hoop":
+                    assert figure_field(v, p, room=0.0).min() > -0.0008
+                    assert figure_field(v.mean(0)[None], p, room=0.0)[0] > 0.0
+                    continue
+                # within EAR_BLEND of the ear's solid lies the fillet where it joins the head: a
+                # small hoop's wire dips under 1 mm into it where it leaves the lobe
+                beside = ear_field(v[:, 0], v[:, 1], v[:, 2], p, side) > EAR_BLEND
+                if beside.any():
+                    assert figure_field(v[beside], p, room=0.0).min() > -0.0005, (record, earring.side)
+                assert np.mean(figure_field(v, p, room=0.0) > 0.0) > 0.5, (record, earring.side)
