@@ -28,6 +28,7 @@ HAIR_UV = "Pain3D_HairUV"  # the skin UVs; other parts moved off [0, 1] so a roo
 DEFORM_GROUP = "Pain3D Hair Deform"
 GREY_ATTRIBUTE = "pain3d_grey"
 HAIR_PROP = "pain3d_hair"  # on each hair object: the strand set's kind
+SURFACE_PROP = "pain3d_hair_surface"  # on the unsubdivided, unseen twin of the head the strands hang on
 RECORD_PROP = "pain3d_hair_record"  # on the head: its hair record (JSON), what the panel edits
 VIEWPORT_DETAIL = 0.5  # the panel's strands: half the farm's full count, quick to regrow
 MASK_CLASS = {"scalp": "hair", "brows": "brows", "lashes": "hair", "beard": "hair"}
@@ -41,14 +42,14 @@ def add_hair(context, head: bpy.types.Object, groom, link, makeup: dict | None =
     """One hair-curves object per strand set of `groom`, on `head`; `link(obj)` puts each in the
     scene (the head's collection). A `makeup` record with mascara lengthens, thickens and blackens
     the lashes."""
-    prepare_surface(head)
+    surface = hair_surface(head, link)
     objects = []
     for kind, strands in groom.sets.items():
         record = groom.record
         if kind == "lashes" and wears_mascara(makeup):
             strands = mascara_lashes(strands, makeup["mascara"])
             record = {**record, "melanin": MASCARA_MELANIN, "redness": 0.0}
-        obj = curves_object(f"{head.name}_{kind}", strands, head)
+        obj = curves_object(f"{head.name}_{kind}", strands, surface)
         obj.data.materials.append(hair_material(kind, record))
         obj[HAIR_PROP] = kind
         obj.parent = head
@@ -81,10 +82,28 @@ def paint_hair_shadow(head: bpy.types.Object, core_head, groom) -> None:
     layer.data.foreach_set("color", values.ravel())
 
 
-def prepare_surface(head: bpy.types.Object) -> None:
-    """The head as a hair surface: a UV map where only the skin lies in [0, 1], its rest positions
-    kept for the deform node, and subdivision that keeps UVs linear (so roots stay put)."""
-    mesh = head.data
+def hair_surface(head: bpy.types.Object, link) -> bpy.types.Object:
+    """The surface the strands are attached to: an object of the head's own mesh (so its shape keys)
+    without the head's subdivision, invisible to every ray, its rest positions kept for the deform
+    node. Deform Curves on Surface measures a strand's turn against the mesh as built; on the
+    subdivided skin it read the smoothing as motion and turned strands rigidly about their roots,
+    long ones by up to 14 cm at the tips (the stray strands beside curly hair)."""
+    surface = next((child for child in head.children if SURFACE_PROP in child), None)
+    if surface is None:
+        prepare_uvs(head.data)
+        surface = bpy.data.objects.new(f"{head.name}_hair_surface", head.data)
+        surface[SURFACE_PROP] = True
+        surface.parent = head
+        surface.add_rest_position_attribute = True
+        for ray in ("camera", "diffuse", "glossy", "transmission", "volume_scatter", "shadow"):
+            setattr(surface, f"visible_{ray}", False)
+        link(surface)
+        surface.hide_set(True)  # nor does scene.ray_cast see it
+    return surface
+
+
+def prepare_uvs(mesh: bpy.types.Mesh) -> None:
+    """A UV map where only the skin lies in [0, 1], so that each root's UV names one skin point."""
     if HAIR_UV not in mesh.uv_layers:
         base = mesh.uv_layers[0]
         uv = np.empty(len(base.data) * 2, np.float32)
@@ -98,10 +117,6 @@ def prepare_surface(head: bpy.types.Object) -> None:
         layer = mesh.uv_layers.new(name=HAIR_UV)
         layer.data.foreach_set("uv", uv.ravel())
         mesh.uv_layers.active = mesh.uv_layers[0]
-    head.add_rest_position_attribute = True
-    for modifier in head.modifiers:
-        if modifier.type == "SUBSURF":
-            modifier.uv_smooth = "NONE"
 
 
 def curves_object(name: str, strands, surface: bpy.types.Object) -> bpy.types.Object:
@@ -249,5 +264,7 @@ def hair_objects(head: bpy.types.Object) -> list[bpy.types.Object]:
 
 
 def remove_hair(head: bpy.types.Object) -> None:
-    """Delete the head's hair objects with their curves and materials."""
+    """Delete the head's hair objects with their curves and materials, and their surface."""
     remove_parts(head, HAIR_PROP, bpy.data.hair_curves)
+    for surface in parts_of(head, SURFACE_PROP):
+        bpy.data.objects.remove(surface)  # its mesh is the head's
