@@ -104,7 +104,8 @@ def hoop_centreline(middle: np.ndarray, normal: np.ndarray, radius: float, swing
 
 
 def _hoop(p: HeadParams, side: float, middle, normal, size: float, wire: float):
-    """A hoop of outer diameter `size`: the first swing whose wire clears the skin and the bust."""
+    """A hoop of outer diameter `size` at the first swing whose wire clears the skin and the bust
+    (the last tried if none does: on the 42 test heads one within 45 degrees always does)."""
     radius = 0.5 * (size - wire)
     for swing in SWING_DEG:
         ring, centre = hoop_centreline(middle, normal, radius, swing)
