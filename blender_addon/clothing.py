@@ -18,6 +18,7 @@ from .shading import add_label_outputs
 
 CLOTHING_PROP = "pain3d_clothing"  # on the garment object: its clothing record (JSON)
 EARRING_PROP = "pain3d_earring"  # on an earring object: its earrings record (JSON)
+JEWEL_ROUGHNESS = {"metal": 0.18, "pearl": 0.25}
 
 
 def add_clothing(head: bpy.types.Object, shell, garment, record: dict, link) -> bpy.types.Object:
@@ -80,9 +81,6 @@ def remove_clothing(head: bpy.types.Object) -> None:
     """Delete the head's garments and earrings with their meshes and materials."""
     remove_parts(head, CLOTHING_PROP, bpy.data.meshes)
     remove_parts(head, EARRING_PROP, bpy.data.meshes)
-
-
-JEWEL_ROUGHNESS = {"metal": 0.18, "pearl": 0.25}
 
 
 def jewellery_material(record: dict) -> bpy.types.Material:
