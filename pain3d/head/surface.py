@@ -233,6 +233,9 @@ def _seg_dist(x, z, ax, az, bx, bz):
     return np.hypot(x - ax - t * vx, z - az - t * vz), t
 
 
+NASOLABIAL_STEEP = 0.0035  # metres: deeper nasolabial folds widen in proportion
+
+
 def _soft_tissue(x: np.ndarray, z: np.ndarray, p: HeadParams) -> np.ndarray:
     """Brow ridge, cheeks, chin, eye sockets, folds, jowls (signed depth)."""
     ax_ = np.abs(x)
@@ -265,8 +268,9 @@ def _soft_tissue(x: np.ndarray, z: np.ndarray, p: HeadParams) -> np.ndarray:
     # nasolabial fold: groove from the ala toward beyond the mouth corner
     dist, _ = _seg_dist(ax_, z, p.nose_half_width + 0.0015, p.z_sn + 0.005,
                         p.mouth_w + 0.008, p.z_sto - 0.009)
-    d -= p.nasolabial * np.exp(-(dist / 0.0045) ** 2) * smoothstep(p.nose_half_width - 0.002, p.nose_half_width + 0.002, ax_)
-    d += 0.6 * p.nasolabial * np.exp(-((dist - 0.0065) / 0.0045) ** 2) * (ax_ > 0.02)
+    wide = 1.0 + max(0.0, p.nasolabial - NASOLABIAL_STEEP) / 0.007  # a deeper fold is wider: the skin cannot fold over
+    d -= p.nasolabial * np.exp(-(dist / (0.0045 * wide)) ** 2) * smoothstep(p.nose_half_width - 0.002, p.nose_half_width + 0.002, ax_)
+    d += 0.6 * p.nasolabial * np.exp(-((dist - 0.0065 * wide) / (0.0045 * wide)) ** 2) * (ax_ > 0.02)
     # marionette fold: from the mouth corner down toward the jaw, the jowl bulging beside it
     dist, _ = _seg_dist(ax_, z, p.mouth_w + 0.001, p.z_sto - 0.003, p.mouth_w + 0.005, p.z_me + 0.010)
     d -= p.marionette * np.exp(-(dist / 0.0035) ** 2)
