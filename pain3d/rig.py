@@ -220,7 +220,7 @@ def _lid_turns(face: Face, side: str) -> dict[str, np.ndarray]:
     return face.cache[key]
 
 
-LID_SHARES = {"AU5": (-0.10, 0.0), "AU7": (0.08, -0.32), "AU6_lid": (0.0, -0.55)}  # (upper, lower) aperture shares
+LID_SHARES = {"AU5": (-0.10, 0.0), "AU7": (0.08, -0.36), "AU6_lid": (0.0, -0.55)}  # (upper, lower) aperture shares
 
 
 def _triangles(head: HeadMesh) -> np.ndarray:
@@ -346,7 +346,7 @@ def lid_close(face: Face, side: str) -> np.ndarray:
 
 
 def lid_action(face: Face, side: str, action: str) -> np.ndarray:
-    """AU5 (the upper lid lifts), AU7 (the lower lid rises by 32% of the aperture, the upper lid
+    """AU5 (the upper lid lifts), AU7 (the lower lid rises by 36% of the aperture, the upper lid
     coming down a little) and AU6's push on the lower lid (55% of the aperture)."""
     turns = _lid_turns(face, side)
     up, low = LID_SHARES[action]
