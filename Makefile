@@ -30,6 +30,18 @@ $(SYSTEM_STAMP): $(STAMP)
 
 install: $(STAMP)
 
+# The tests' outside judge of age, sex and expression (face-api; Node.js with its weights in the npm
+# package), where this machine has npm or lets us install it; without it those tests skip.
+JUDGES := tests/judges
+JUDGES_STAMP := $(JUDGES)/node_modules/.installed
+$(JUDGES_STAMP): $(JUDGES)/package-lock.json
+	@if ! command -v npm >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null \
+		|| echo "note: could not install nodejs/npm; the face-api judge tests will be skipped"; fi
+	@if command -v npm >/dev/null; then npm ci --prefix $(JUDGES) --no-audit --no-fund --loglevel=error && touch $@ \
+		|| echo "note: npm ci failed; the face-api judge tests will be skipped"; \
+	else echo "note: npm not found; the face-api judge tests will be skipped"; fi
+
 # The other supported Blender versions, each in its own environment beside the default 4.5 LTS in
 # .venv: 4.2 LTS and 5.0 on Python 3.11 (numpy 1.26), 5.3 on Python 3.13 (numpy 2). Each holds
 # Pain3D (editable) and its bpy wheel; 5.3's also the training extra, so the core and training
@@ -67,11 +79,11 @@ demo: install
 	@echo "  dataset: $(DEMO_DATA)/report/report.html"
 	@echo "  model:   $(DEMO_RUNS)/student/eval-test/report.html"
 
-test: install $(SYSTEM_STAMP) blender-versions
+test: install $(SYSTEM_STAMP) $(JUDGES_STAMP) blender-versions
 	$(BIN)/python -m pytest
 
 bench: install
 	$(BIN)/pain3d bench
 
 clean:
-	rm -rf $(VENV) $(MATRIX) $(DEMO_DATA) $(DEMO_RUNS) .pytest_cache build *.egg-info
+	rm -rf $(VENV) $(MATRIX) $(DEMO_DATA) $(DEMO_RUNS) $(JUDGES)/node_modules .pytest_cache build *.egg-info

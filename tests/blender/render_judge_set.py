@@ -46,7 +46,8 @@ for identity in make_plan(job)["identities"]:
                                      f"id{identity['index']:02d}_{name}_yaw{v['yaw']:+.0f}.png")
         for r in results:
             index.append({"identity": identity["index"], "cell": f"{identity['age_band']}/{identity['sex']}/"
-                          f"{identity['ethnicity']}", "expression": name, "yaw": r["view"]["yaw"],
+                          f"{identity['ethnicity']}", "age": identity["age"], "sex": identity["sex"],
+                          "expression": name, "yaw": r["view"]["yaw"],
                           "path": r["path"], "landmarks": r["landmarks"].round(2).tolist()})
     heads.remove_head(head)
 (out_dir / "index.json").write_text(json.dumps(index))

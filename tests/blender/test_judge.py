@@ -1,4 +1,5 @@
-"""The independent judge: MediaPipe must see our renders as faces, with landmarks where ours are.
+"""The independent judges: MediaPipe must see our renders as faces, with landmarks where ours are;
+face-api's networks (trained on photographs of real people) must read their sex, age and calm.
 
 42 identities (one per age band x sex x ethnicity cell), neutral, procedural skin, Cycles CPU
 256x256, rendered through the real Blender layer at yaw 0 and +/-30 degrees.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -90,3 +92,64 @@ def test_landmarks_agree_with_mediapipe(verdicts, yaw):
     if yaw == 0.0:
         per_spot = errors.mean(axis=0)
         assert (per_spot <= 0.10).all(), f"mean error per spot {per_spot.round(3)} IOD"
+
+
+JUDGES = REPO / "tests" / "judges"
+# face-api on these 126 neutral views. Before the ageing was recalibrated (nineteenth session) it
+# read women 84 % and men 90 % right, ages with a mean error of 21.9 years and the 60-and-over
+# 15.2 years above the under-35s, and 85 % of faces as neutral (7 % surprised); after it, 87 %, 84 %,
+# 17.3 years, 22.8 years and 79 % (13 %). The age bars fail the old head; the others guard.
+SEX_READ = {"female": 0.8, "male": 0.8}
+AGE_ERROR_YEARS = 19.5
+AGE_SPREAD_YEARS = 18.0
+NEUTRAL_READ, SURPRISED_READ = 0.7, 0.2
+face_api_missing = pytest.mark.skipif(
+    shutil.which("node") is None or not (JUDGES / "node_modules" / "@vladmandic" / "face-api").is_dir(),
+    reason="face-api (the age, sex and expression judge) is not installed: `make test` runs npm ci in tests/judges")
+
+
+@pytest.fixture(scope="module")
+def attributes(verdicts):
+    """face-api's reading of every neutral render: (index entry, reading)."""
+    entries = [entry for entry, _v, _m in verdicts if entry["expression"] == "neutral"]
+    proc = subprocess.run(["node", str(JUDGES / "face_attributes.js"), *(e["path"] for e in entries)],
+                          capture_output=True, text=True, timeout=900, cwd=JUDGES)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    readings = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [r["path"] for r in readings] == [e["path"] for e in entries]
+    return [(e, r) for e, r in zip(entries, readings) if r["face"]]
+
+
+@face_api_missing
+def test_face_api_finds_the_faces(attributes):
+    assert len(attributes) >= 0.95 * 42 * 3
+
+
+@face_api_missing
+def test_an_outside_model_reads_women_as_women_and_men_as_men(attributes):
+    """Real-face attribute models read about half of our women as men before the faces, hair and
+    clothes took up the issue; the bars are the share of each sex read right over 126 views."""
+    read = {sex: [(r["p_female"] > 0.5) == (sex == "female") for e, r in attributes if e["sex"] == sex]
+            for sex in ("female", "male")}
+    shares = {sex: float(np.mean(v)) for sex, v in read.items()}
+    assert shares["female"] >= SEX_READ["female"] and shares["male"] >= SEX_READ["male"], shares
+
+
+@face_api_missing
+def test_an_outside_model_reads_the_ages(attributes):
+    """The estimated age follows the true one: a small mean error, and the oldest band read well
+    above the youngest (before the ageing was recalibrated everyone read 20-45)."""
+    true = np.array([e["age"] for e, _r in attributes])
+    read = np.array([r["age"] for _e, r in attributes])
+    error = float(np.mean(np.abs(read - true)))
+    old, young = read[true >= 60].mean(), read[true < 35].mean()
+    assert error <= AGE_ERROR_YEARS and old - young >= AGE_SPREAD_YEARS, (
+        f"mean error {error:.1f} y; read {young:.1f} (under 35) and {old:.1f} (60 and over)")
+
+
+@face_api_missing
+def test_an_outside_model_reads_neutral_faces_as_calm(attributes):
+    """An expression model trained on photographs once read about half our neutral faces as surprised."""
+    top = [max(r["expressions"], key=r["expressions"].get) for _e, r in attributes]
+    neutral, surprised = np.mean([t == "neutral" for t in top]), np.mean([t == "surprised" for t in top])
+    assert neutral >= NEUTRAL_READ and surprised <= SURPRISED_READ, (neutral, surprised)
