@@ -97,9 +97,10 @@ def test_landmarks_agree_with_mediapipe(verdicts, yaw):
 JUDGES = REPO / "tests" / "judges"
 # face-api on these 126 neutral views. Before the ageing was recalibrated (nineteenth session) it
 # read women 84 % and men 90 % right, ages with a mean error of 21.9 years and the 60-and-over
-# 15.2 years above the under-35s, and 85 % of faces as neutral (7 % surprised); after it, 87 %, 84 %,
-# 17.3 years, 22.8 years and 79 % (13 %). The age bars fail the old head; the others guard.
-SEX_READ = {"female": 0.8, "male": 0.8}
+# 15.2 years above the under-35s, and 85 % of faces as neutral (7 % surprised); after it, 92 %, 81 %,
+# 18.6 years, 21.5 years and 81 % (11 %). The age bars fail the old head; the others guard (men
+# read right fell with the deeper folds and grey hair: docs/head-model.md, "Sex and age").
+SEX_READ = {"female": 0.8, "male": 0.75}
 AGE_ERROR_YEARS = 19.5
 AGE_SPREAD_YEARS = 18.0
 NEUTRAL_READ, SURPRISED_READ = 0.7, 0.2
