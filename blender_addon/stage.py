@@ -169,9 +169,9 @@ def configure_cycles(scene, resolution: int, samples: int, device: str = "CPU", 
     compat.set_view_transform(scene)  # albedo colours as authored; lightest skin unclipped
     scene.cycles_curves.shape = "RIBBONS"  # hair strands as camera-facing ribbons: the cheap shape
     scene.cycles_curves.subdivisions = 2
-    # Light that crosses strands (TT) or bounces between them (glossy) is most of what grey and blond
-    # hair show: with none, white hair rendered dark grey and white beards brown. One bounce of each
-    # (2 more bounces: 1.4x the cost and no greyer)
+    # Light reflected between strands (glossy) is most of what grey and blond hair show: with none,
+    # white hair rendered dark grey and white beards brown. One glossy bounce; light crossing strands
+    # (transmission) stays off (a bounce of each looked the same in grey hair and cost more)
     scene.cycles.transmission_bounces, scene.cycles.glossy_bounces = 0, 1
 
 
