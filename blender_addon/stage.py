@@ -170,8 +170,8 @@ def configure_cycles(scene, resolution: int, samples: int, device: str = "CPU", 
     scene.cycles_curves.shape = "RIBBONS"  # hair strands as camera-facing ribbons: the cheap shape
     scene.cycles_curves.subdivisions = 2
     # Light reflected between strands (glossy) is most of what grey and blond hair show: with none,
-    # white hair rendered dark grey and white beards brown. One glossy bounce; light crossing strands
-    # (transmission) stays off (a bounce of each looked the same in grey hair and cost more)
+    # white hair rendered dark grey and white beards brown. One glossy bounce (grey hair reads grey in
+    # docs/images/heads_42.jpg); light crossing strands (transmission) stays off
     scene.cycles.transmission_bounces, scene.cycles.glossy_bounces = 0, 1
 
 
