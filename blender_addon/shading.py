@@ -8,7 +8,7 @@ import numpy as np
 
 from ..dataset import MASK_CLASSES
 from ..head.topology import IRIS_ANGLE, PUPIL_ANGLE
-from ..identity import WRINKLE_FAMILIES
+from ..identity import SCLERA_CORNER_RGB, SCLERA_RGB, WRINKLE_FAMILIES
 from ..colour import srgb_to_linear
 from ..skin import FLUSH_LOG, ORBIT_LOG, melanin, tone_albedo
 from .compat import use_nodes
@@ -83,8 +83,6 @@ def _image_node(nodes, path: str, colorspace: str) -> bpy.types.ShaderNode:
     return node
 
 
-SCLERA_RGB = (0.62, 0.56, 0.52)  # linear; a white card's 0.8 glared beside skin
-SCLERA_CORNER_RGB = (0.50, 0.36, 0.33)  # toward the canthi the sclera is pinker and in shade
 MUCOSA_RGB = (0.36, 0.11, 0.10)  # linear; the lining and tongue, a wet pink-red
 THROAT_RGB = (0.09, 0.02, 0.02)  # the pocket's back wall, where the throat would open
 IRIS_FIBRES = 14.0  # radial streaks round the iris (noise cells along its circumference)

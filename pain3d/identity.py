@@ -66,6 +66,10 @@ def neutral_head(age: float, sex: str, ethnicity: str, seed: int, level: int = 1
     return head_from_spec(sample_spec(age, sex, ethnicity, derive_seed(seed, SUB_CONTROLS)), level=level)
 
 
+SCLERA_RGB = (0.62, 0.56, 0.52)  # linear albedo by the iris; a white card's 0.8 glared beside skin
+SCLERA_CORNER_RGB = (0.50, 0.36, 0.33)  # toward the canthi the sclera is pinker and in shade
+
+
 def iris_colour(ethnicity: str, seed: int) -> tuple[float, float, float]:
     table = demographics()["iris"]
     weights = np.asarray(table["weights"][ethnicity], float)

@@ -10,6 +10,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from pain3d.head.topology import IRIS_ANGLE, PUPIL_ANGLE
+from pain3d.identity import SCLERA_CORNER_RGB, SCLERA_RGB
 
 from .look import SUB_EYES, stream
 from .noise import Noise
@@ -52,10 +53,11 @@ def _iris(angle: np.ndarray, lon: np.ndarray, look: dict, rng: np.random.Generat
 
 
 def _sclera(angle: np.ndarray, lon: np.ndarray, look: dict, rng: np.random.Generator, size: int) -> np.ndarray:
-    """Warm white (yellower with age), pinker toward the corners, with faint branching veins."""
-    base = np.array([0.70, 0.64, 0.56]) * np.exp([0.0, -0.02, -0.08] * np.asarray(look["ageing"]))
-    corners = np.abs(np.cos(lon)) ** 4 * np.clip((angle - 0.7) / 0.6, 0.0, 1.0)
-    out = base * np.exp(np.array([0.0, -0.12, -0.12]) * corners[..., None])
+    """The built-in sclera's colours (yellower with age), pinker and darker toward the corners, with
+    faint branching veins."""
+    yellowing = np.exp([0.0, -0.02, -0.08] * np.asarray(look["ageing"]))
+    corners = (0.8 * np.abs(np.cos(lon)) ** 4 * np.clip((angle - 0.7) / 0.6, 0.0, 1.0))[..., None]
+    out = ((1.0 - corners) * np.asarray(SCLERA_RGB) + corners * np.asarray(SCLERA_CORNER_RGB)) * yellowing
     veins = Image.new("L", (size, size))
     draw = ImageDraw.Draw(veins)
     for _ in range(int(rng.integers(10, 20))):
