@@ -310,8 +310,8 @@ def _check_kinds(name: str, value: Any) -> dict[str, float]:
 
 def _light_fields() -> dict[str, Field]:
     """key_/fill_/rim_ azimuth, elevation, power and size ranges around the portrait rig."""
-    ranges = {"key": ([-60, -15], [10, 40], [17, 34], [0.3, 0.9]),
-              "fill": ([20, 60], [-10, 20], [5, 14], [0.6, 1.4]),
+    ranges = {"key": ([-60, -15], [10, 40], [30, 50], [0.3, 0.9]),
+              "fill": ([20, 60], [-10, 20], [8, 18], [0.6, 1.4]),
               "rim": ([135, 185], [15, 50], [14, 40], [0.3, 0.8])}
     fields = {}
     for light, (azimuth, elevation, power, size) in ranges.items():

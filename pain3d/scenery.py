@@ -43,7 +43,7 @@ BACKDROP_MOTTLE_CELLS = 3.0
 # The portrait rig: azimuth/elevation in degrees around the face (azimuth as a view's yaw:
 # > 0 is the subject's left), distance in metres from the face centre, power in W, size in m.
 # Powers (and the job's light and environment ranges) expose measured skin albedo (pain3d.skin)
-# as a portrait photographer would: a Monk 2 face's median skin luma about 130-165 of 255.
+# as photographs show skin: a Monk 2 face's median skin luma about 165-195 of 255 (docs/scenery.md).
 # The artist's panel uses it as is; jobs draw around it (`[lighting]` defaults in pain3d/jobs.py).
 DEFAULT_RIG = {
     "key": {"azimuth": -35.0, "elevation": 25.0, "distance": 1.2, "power": 37.0, "size": 0.5},
