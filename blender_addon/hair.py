@@ -63,11 +63,13 @@ def add_hair(context, head: bpy.types.Object, groom, link, makeup: dict | None =
 
 def paint_hair_shadow(head: bpy.types.Object, core_head, groom) -> None:
     """The hair's shadow on the head's skin, in the scalp hair's colour: under the scalp's strands
-    (`pain3d.hair.scalp.scalp_shadow`) and along the lash line (`pain3d.hair.face_hair.lash_line`),
-    which the built-in skin shader lays under the strands; none without a groom."""
+    (`pain3d.hair.scalp.scalp_shadow`), along the lash line (`pain3d.hair.face_hair.lash_line`)
+    and a man's beard roots (`beard_root_shadow`), which the built-in skin shader lays under the
+    strands; none without a groom."""
     from ..hair.colour import scalp_rgb
-    from ..hair.face_hair import lash_line
+    from ..hair.face_hair import beard_root_shadow, lash_line
     from ..hair.scalp import scalp_shadow
+    from ..skin_regions import beard_weights
 
     mesh = head.data
     values = np.zeros((len(mesh.vertices), 4), np.float32)
@@ -77,9 +79,20 @@ def paint_hair_shadow(head: bpy.types.Object, core_head, groom) -> None:
             values[:, 3] = scalp_shadow(core_head, groom.record)
         if "lashes" in groom.sets:
             values[:, 3] = np.maximum(values[:, 3], lash_line(core_head, groom.record))
+        growth = groom.record.get("beard_growth", 0.0)  # records made before it: none
+        if growth:
+            lips = _point_colours(mesh, "regions")[:, 0]
+            values[:, 3] = np.maximum(values[:, 3], beard_root_shadow(growth, beard_weights(core_head, lips)))
     layer = mesh.color_attributes.get(SCALP_ATTRIBUTE) or mesh.color_attributes.new(SCALP_ATTRIBUTE, "FLOAT_COLOR",
                                                                                      "POINT")
     layer.data.foreach_set("color", values.ravel())
+
+
+def _point_colours(mesh: bpy.types.Mesh, name: str) -> np.ndarray:
+    """(V, 4) values of a per-vertex colour attribute."""
+    values = np.zeros(len(mesh.vertices) * 4, np.float32)
+    mesh.color_attributes[name].data.foreach_get("color", values)
+    return values.reshape(-1, 4)
 
 
 def hair_surface(head: bpy.types.Object, link) -> bpy.types.Object:

@@ -36,12 +36,11 @@ def region_fields(head: HeadMesh, attrs: dict[str, np.ndarray]) -> dict[str, np.
     flush, orbit, oil = attrs["tints"].T
     skin = (head.vertex_part == PART_ID["skin"]).astype(float)
     nose = _nose(head)
-    ears = _ear_weight(head)
     margin = _lid_margin(head)
     return {
         "lips": lips, "brows": brows, "flush": flush, "orbit": orbit, "margin": margin, "oil": oil,
         "pores": skin * (1.0 - lips) * np.clip(0.35 + cheeks + nose + 0.6 * r["forehead"] + 0.5 * r["chin"], 0, 1),
-        "beard": _beard_zone(head, lips, nose, ears),
+        "beard": beard_weights(head, lips),
         "exposure": _exposure(head),
         "forehead": r["forehead"], "glabella": r["glabella"], "crows": attrs["wrinkles"][:, 2],
         "upper_lid": _upper_lid(head), "above_margin": _above_upper_margin(head),
@@ -128,10 +127,12 @@ def _above_upper_margin(head: HeadMesh) -> np.ndarray:
     return out
 
 
-def _beard_zone(head: HeadMesh, lips: np.ndarray, nose: np.ndarray, ears: np.ndarray) -> np.ndarray:
-    """Where a beard grows: below a line from the sideburns to above the mouth corners, in front of
-    the ears, down under the jaw to the upper neck (not behind the jaw angle), and the upper lip;
-    never on the lips, nose or ears."""
+def beard_weights(head: HeadMesh, lips: np.ndarray) -> np.ndarray:
+    """Where a beard grows, given the lips' weight per vertex (`pain3d.identity.color_attributes`
+    regions, R): below a line from the sideburns to above the mouth corners, in front of the ears,
+    down under the jaw to the upper neck (not behind the jaw angle), and the upper lip; never on
+    the lips, nose or ears."""
+    nose, ears = _nose(head), _ear_weight(head)
     v, lm, p = head.vertices, head.landmarks, head.params
     x, y, z = np.abs(v[:, 0]), v[:, 1], v[:, 2]
     top = np.interp(x, [0.02, 0.035, 0.07, 0.09], [p.z_sto + 0.010, p.z_sto + 0.014, 0.015, 0.03])

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from pain3d.clothing import hair_kinds
-from pain3d.hair.colour import GREY_HAIR, scalp_rgb
+from pain3d.hair.colour import GREY_HAIR, root_rgb, scalp_rgb
+from pain3d.hair.face_hair import beard_root_shadow
 from pain3d.hair.scalp import scalp_shadow
 from pain3d.head.mesh import HeadMesh
 
@@ -28,6 +29,7 @@ class Hair:
     lashes: np.ndarray  # lashes and the lash line
     stubble_shadow: np.ndarray  # pigmented hair seen through the skin
     stubble: np.ndarray  # the stubs themselves
+    beard_roots: np.ndarray  # a shaved beard's roots under the skin (no stubble drawn)
     scalp_shadow: np.ndarray  # how far the skin takes the scalp hair's colour at skin level
     scalp_rgb: np.ndarray  # that colour (`pain3d.hair.colour.scalp_rgb`)
 
@@ -37,9 +39,10 @@ class Hair:
 
 
 def hair_layer(s: Surface, head: HeadMesh, look: dict, seed: int, noise: Noise, identity: dict | None = None) -> Hair:
-    """Brow hairs (a share of them grey, as brows grey later than the scalp), lashes, stubble and,
-    when the identity grows scalp hair (its `hair` record, no headscarf), the scalp's hair shadow."""
-    layers = [np.zeros(s.covered.shape, np.float32) for _ in range(6)]
+    """Brow hairs (a share of them grey, as brows grey later than the scalp), lashes, stubble (or,
+    on a shaved man, the beard's roots) and, when the identity grows scalp hair (its `hair` record,
+    no headscarf), the scalp's hair shadow."""
+    layers = [np.zeros(s.covered.shape, np.float32) for _ in range(7)]
     rng = stream(seed, SUB_BROWS)
     lm = head.landmark68_ids
     for ids in (lm[21:16:-1], lm[22:27]):  # each brow from its medial end outward
@@ -54,21 +57,24 @@ def hair_layer(s: Surface, head: HeadMesh, look: dict, seed: int, noise: Noise, 
         stubble(s, look, noise, layers[3], layers[4])
         if look.get("strands"):
             layers[4][:] = 0.0  # the beard's strands are the stubs; the skin keeps their shadow
+    else:
+        layers[5][:] = beard_root_shadow(look["beard_growth"], s.fields["beard"])
     record = (identity or {}).get("hair")
     if record and "scalp" in hair_kinds((identity or {}).get("clothing")):
-        layers[5][:] = s.interpolate(scalp_shadow(head, record))
+        layers[6][:] = s.interpolate(scalp_shadow(head, record))
     return Hair(*layers, scalp_rgb=scalp_rgb(record) if record else np.zeros(3))
 
 
 def composite_hair(albedo: np.ndarray, s: Surface, look: dict, hair: Hair) -> np.ndarray:
-    """Lay hair over the skin (alpha blends in linear light): the scalp's hair shadow, stubble, the
-    shadow of brow roots, brow hairs, lashes. Grey hairs cast no shadow under the skin, and their short translucent
+    """Lay hair over the skin (alpha blends in linear light): a shaved beard's roots, the scalp's hair
+    shadow, stubble, the shadow of brow roots, brow hairs, lashes. Grey hairs cast no shadow under the skin, and their short translucent
     stubs show dimmer than grey brow hairs.
 
     When the head grows hair as strands (`look["strands"]`), the strands are the hair: the skin
     keeps only what lies under them, the scalp's and the beard's hair shadow at skin level, a faint
     shadow of brow roots and the lash line, so nothing is drawn twice."""
     pigment, grey = np.asarray(look["hair_rgb"]), look["grey"]
+    _darken(albedo, root_rgb(pigment, grey), hair.beard_roots)
     if look.get("strands"):
         _darken(albedo, hair.scalp_rgb, hair.scalp_shadow)
         _blend(albedo, pigment, hair.stubble_shadow * (1.0 - grey))

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from pain3d.hair import NO_BEARD
+from pain3d.hair import NO_BEARD, load_priors
 from pain3d.hair.colour import hair_rgb
+from pain3d.hair.priors import beard_growth
 from pain3d.identity import SUB_IRIS, iris_colour
 from pain3d.sampling import derive_seed
 from pain3d.skin import melanin, tone_albedo
@@ -51,6 +52,7 @@ def draw_look(identity: dict, seed: int, stubble_rate: float) -> dict:
         stubbled = strands["beard"] != NO_BEARD
     else:
         hair_colour, stubbled = HAIR_RGB[hair], bool(male and stubble_draw < stubble_rate)
+    growth = strands.get("beard_growth", 0.0) if strands else _default_growth(male, identity["ethnicity"])
     head_seed = int(identity.get("head_seed", identity["seed"]))  # the farm builds the head from head_seed
     return {
         "seed": seed, "scale": "Monk Skin Tone (MST) 1-10, Monk 2019", "skin_tone": tone,
@@ -69,12 +71,19 @@ def draw_look(identity: dict, seed: int, stubble_rate: float) -> dict:
         "freckles": float(rng.uniform(0.3, 1.0) * (freckle_draw < 0.3 * np.clip((5.0 - tone) / 1.5, 0.0, 1.0))),
         "age_spots": float(np.clip((age - 38.0) / 40.0, 0.0, 1.0) ** 1.5 * rng.uniform(0.3, 1.0)),
         "wrinkle_depth": float((0.04 + ageing ** 1.6) * np.exp(rng.normal(0, 0.25))),
-        "stubble": stubbled, "stubble_rate": float(stubble_rate),
+        "stubble": stubbled, "stubble_rate": float(stubble_rate), "beard_growth": float(growth),
         "stubble_density": float(rng.uniform(0.5, 1.0)), "stubble_length": float(rng.uniform(0.2, 1.0)),
         "roughness": float(rng.uniform(0.46, 0.56) + 0.05 * ageing),
         "iris_rgb": _floats(iris_colour(identity["ethnicity"], derive_seed(head_seed, SUB_IRIS))),
         **_lid_fold(rng, age, male, identity["ethnicity"]),
     }
+
+
+def _default_growth(male: bool, ethnicity: str) -> float:
+    """Beard growth without a hair record: the default priors' density for the group."""
+    priors = load_priors()
+    groups = priors["groups"]
+    return beard_growth(priors, male, groups.index(ethnicity) if ethnicity in groups else 0)
 
 
 def _lid_fold(rng: np.random.Generator, age: float, male: bool, ethnicity: str) -> dict:

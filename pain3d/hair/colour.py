@@ -28,8 +28,13 @@ def scalp_rgb(record: dict) -> np.ndarray:
     grey hairs mixed in, half desaturated towards a cool grey, as skin scattering over dark roots
     shows them (the blue-grey of a shaved scalp or beard). Painted with a darken blend: roots never
     lighten the skin."""
-    grey = float(record["grey"])
-    rgb = (1.0 - grey) * hair_rgb(record["melanin"], record["redness"]) + grey * GREY_HAIR
+    return root_rgb(hair_rgb(record["melanin"], record["redness"]), float(record["grey"]))
+
+
+def root_rgb(pigment: np.ndarray, grey: float) -> np.ndarray:
+    """Linear RGB of hair roots under and at the skin (a shaved scalp or beard) from the hair's
+    pigment colour and share of grey hairs: see `scalp_rgb`."""
+    rgb = (1.0 - grey) * np.asarray(pigment, float) + grey * GREY_HAIR
     return 0.5 * rgb + 0.5 * float(LUMA @ rgb) * COOL_GREY
 
 

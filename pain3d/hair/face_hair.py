@@ -210,6 +210,18 @@ def _distance_to_polyline(points: np.ndarray, line: np.ndarray) -> np.ndarray:
     return np.linalg.norm(points[:, None, :] - nearest, axis=2).min(axis=1)
 
 
+# How far a shaved beard zone takes the colour of the roots under the skin at the priors' beard
+# density 1 (a man's "five o'clock shadow", docs/hair.md): a little lighter than a shaved scalp's 0.35,
+# since a razor cuts closer than clippers.
+BEARD_ROOT_SHADOW = 0.3
+
+
+def beard_root_shadow(growth: float, zone: np.ndarray) -> np.ndarray:
+    """How far the skin of a beard `zone` (weights, `pain3d.skin_regions.beard_weights`) takes the
+    colour of the roots of a beard growing `growth` densely (the hair record's `beard_growth`)."""
+    return zone * BEARD_ROOT_SHADOW * float(growth)
+
+
 def beard_zone(head: HeadMesh, points: np.ndarray, zone: str) -> np.ndarray:
     """Where a zone's facial hair grows (0..1) at skin points: below the cheek line, above the
     neck line, in front of the ears, off the lips; narrower zones cut from it."""

@@ -193,7 +193,8 @@ from pain3d.addon.hair import paint_hair_shadow
 from pain3d.colour import LUMA
 from pain3d.hair import detail_for, draw_hair, grow_groom
 from pain3d.hair.scalp import scalp_shadow
-from pain3d.identity import build_identity
+from pain3d.identity import build_identity, color_attributes
+from pain3d.skin_regions import beard_weights
 bpy.ops.wm.read_factory_settings(use_empty=True)
 addon.register()
 ctx = bpy.context
@@ -219,7 +220,10 @@ for shadow in (False, True):
     scalp = px[(shadow_share > 0.5) & near]
     forehead = px[(core.head.regions["forehead"] > 0.5) & (shadow_share == 0) & near]
     on_scalp = luma[scalp[:, 1], scalp[:, 0]]
-    out[str(shadow)] = {"mean": float(on_scalp.mean()),
+    lips = color_attributes(core.head)["regions"][:, 0]
+    beard = px[(beard_weights(core.head, lips) > 0.8) & (shadow_share == 0) & near]
+    out[str(shadow)] = {"mean": float(on_scalp.mean()), "beard": float(luma[beard[:, 1], beard[:, 0]].mean()),
+                        "beard_points": len(beard),
                         "glints": float(np.mean(on_scalp > np.median(luma[forehead[:, 1], forehead[:, 0]])))}
 report(out)
 """
@@ -237,3 +241,10 @@ def test_a_buzz_cut_is_an_even_dark_cap_without_skin_glinting_through(scalp):
     bare, shaded = scalp["False"], scalp["True"]
     assert shaded["mean"] < 0.75 * bare["mean"], scalp
     assert shaded["glints"] < 0.5 * bare["glints"] and shaded["glints"] < 0.1, scalp
+
+
+def test_a_shaved_man_shows_his_beard_roots(scalp):
+    """The built-in skin lays the roots of a clean-shaven man's beard under the skin of his beard
+    zone with the scalp's hair shadow: darker there (an East Asian man's sparser beard: a little)."""
+    bare, shaded = scalp["False"], scalp["True"]
+    assert shaded["beard_points"] > 200 and 0.8 * bare["beard"] < shaded["beard"] < 0.96 * bare["beard"], scalp

@@ -251,6 +251,17 @@ def test_greying_and_loss_rise_with_age():
     assert np.mean([r["loss_stage"] >= 3 for r in young]) < 0.12 < 0.5 < np.mean([r["loss_stage"] >= 3 for r in old])
 
 
+def test_every_man_records_his_groups_beard_growth_shaved_or_not():
+    priors = load_priors()
+    for group in ("White", "East Asian"):
+        density = priors["beard"]["density"][priors["groups"].index(group)]
+        men = [draw_hair({"age": 40, "sex": "male", "ethnicity": group}, {}, s) for s in range(40)]
+        assert {r["beard_growth"] for r in men} == {density}
+        assert any(r["beard"] == NO_BEARD for r in men) and any(r["beard"] != NO_BEARD for r in men)
+        women = [draw_hair({"age": 40, "sex": "female", "ethnicity": group}, {}, s) for s in range(10)]
+        assert {r["beard_growth"] for r in women} == {0.0}
+
+
 def test_the_job_hair_table_drives_the_plan():
     plan = make_plan(resolve_job({"identities": {"count": 40}, "hair": {"style": "locs", "beard_rate": 1.0}}))
     hair = [i["hair"] for i in plan["identities"]]

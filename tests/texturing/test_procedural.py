@@ -27,9 +27,9 @@ def head():
 
 
 def record(seed: int = 11, age: float = 30.0, sex: str = "female", ethnicity: str = "East Asian",
-           skin_tone: float = 2.0) -> dict:
+           skin_tone: float = 2.0, **more) -> dict:
     return {"index": 0, "seed": seed, "head_seed": seed, "age": age, "sex": sex, "ethnicity": ethnicity,
-            "skin_tone": skin_tone}
+            "skin_tone": skin_tone, **more}
 
 
 def masks(head, size: int, **values: np.ndarray) -> dict[str, np.ndarray]:
@@ -128,6 +128,24 @@ def test_stubble_only_on_males(head):
     bare, shaved = (m.albedo @ LUMA for m in male)
     assert shaved[chin].mean() < 0.9 * bare[chin].mean()
     assert np.array_equal(shaved[forehead], bare[forehead])
+
+
+def test_a_clean_shaven_man_shows_his_beard_roots(head):
+    """No stubble drawn, a man's beard zone is still darker than a woman's of the same draws, the more so the denser his beard grows; his forehead is not; grey roots barely shade."""
+    from pain3d.hair import draw_hair
+
+    chin = masks(head, SIZE, chin=head.regions["chin"])["chin"] > 0.5
+    forehead = masks(head, SIZE, forehead=head.regions["forehead"])["forehead"] > 0.5
+    hair = draw_hair({"age": 30, "sex": "male", "ethnicity": "White"}, {"beard": "none"}, 5)
+    dark = dict(hair, melanin=0.9, grey=0.0)
+    maps = {name: procedural_textures(head, record(sex=sex, hair=dict(dark, **change)), SIZE, stubble_rate=0.0)
+            for name, sex, change in (("woman", "female", {"beard_growth": 0.0}), ("man", "male", {}),
+                                      ("sparse", "male", {"beard_growth": 0.5}), ("grey", "male", {"grey": 1.0}))}
+    assert not maps["man"].params["stubble"] and maps["man"].params["beard_growth"] == hair["beard_growth"] == 1.0
+    luma = {name: m.albedo @ LUMA for name, m in maps.items()}
+    woman, man, sparse, grey = (luma[n][chin].mean() for n in ("woman", "man", "sparse", "grey"))
+    assert man < 0.88 * woman and man < sparse < woman and grey > 0.97 * woman, (man, sparse, grey, woman)
+    assert np.allclose(luma["man"][forehead].mean(), luma["woman"][forehead].mean(), rtol=0.01)
 
 
 def test_wrinkles_deepen_with_age(head):
