@@ -10,7 +10,7 @@ from ..dataset import MASK_CLASSES
 from ..head.topology import IRIS_ANGLE, PUPIL_ANGLE
 from ..identity import SCLERA_CORNER_RGB, SCLERA_RGB, WRINKLE_FAMILIES
 from ..colour import srgb_to_linear
-from ..skin import FLUSH_LOG, ORBIT_LOG, melanin, tone_albedo
+from ..skin import FLUSH_LOG, ORBIT_LOG, lip_log, melanin, tone_albedo
 from .compat import use_nodes
 from .nodes import attribute, math_node, mix, rgb, separate
 
@@ -199,7 +199,7 @@ def skin_material(skin_tone: float, textures: dict[str, str] | None = None,
         links.new(_image_node(nodes, textures["normal"], "Non-Color").outputs["Color"], normal_map.inputs["Color"])
         surface = normal_map.outputs["Normal"]
     else:
-        tinted = _tinted_albedo(nodes, links, base, brow_tint=0.3 if strands else 0.85)
+        tinted = _tinted_albedo(nodes, links, base, np.exp(lip_log(maleness, ageing)), brow_tint=0.3 if strands else 0.85)
         tints = separate(nodes, links, attribute(nodes, "tints").outputs["Color"])
         albedo = _age_spots(nodes, links, _regional_tints(nodes, links, tinted, tints, skin_tone, ageing), ageing)
         scalp = attribute(nodes, SCALP_ATTRIBUTE)  # a texture set has the scalp's hair shadow painted in
@@ -231,13 +231,12 @@ def skin_material(skin_tone: float, textures: dict[str, str] | None = None,
     return mat
 
 
-def _tinted_albedo(nodes, links, base: np.ndarray, brow_tint: float) -> bpy.types.NodeSocket:
-    """The built-in skin colour: Monk-tone base with lips and brows tinted where `regions` says
-    (painted brows at `brow_tint`: full without strands, a root shadow under them); the cheeks'
-    flush is one of the regional tints."""
+def _tinted_albedo(nodes, links, base: np.ndarray, lip_tint: np.ndarray, brow_tint: float) -> bpy.types.NodeSocket:
+    """The built-in skin colour: Monk-tone base with lips (`lip_tint` times the base) and brows
+    tinted where `regions` says (painted brows at `brow_tint`: full without strands, a root shadow
+    under them); the cheeks' flush is one of the regional tints."""
     split = separate(nodes, links, attribute(nodes, "regions").outputs["Color"])
-    lips = mix(nodes, links, rgb(nodes, base).outputs[0],
-                rgb(nodes, base * np.array([0.85, 0.55, 0.55])).outputs[0], split["Red"])
+    lips = mix(nodes, links, rgb(nodes, base).outputs[0], rgb(nodes, base * lip_tint).outputs[0], split["Red"])
     brows = mix(nodes, links, lips.outputs["Result"], rgb(nodes, (0.05, 0.035, 0.025)).outputs[0],
                  split["Green"], factor_scale=brow_tint)
     return brows.outputs["Result"]

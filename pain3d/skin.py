@@ -36,6 +36,17 @@ def tone_albedo(tone: float, ethnicity: str | None = None) -> np.ndarray:
 # where the blood shows (flush: less green and blue) and the darker skin around the eyes.
 FLUSH_LOG = np.array([0.0, -0.24, -0.20])
 ORBIT_LOG = np.array([-0.22, -0.26, -0.22])
+# The vermilion against the skin around it, a young woman's: blood shows through (less green and blue).
+LIP_LOG = np.log([0.82, 0.45, 0.48])
+# Share of that contrast lost by a man's lips and by lips at ageing 1 (75 years): men's lips are less
+# red against their skin than women's, and lips pale with age (docs/texturing.md, "Lips").
+LIP_MALE_LOSS, LIP_AGE_LOSS = 0.35, 0.3
+
+
+def lip_log(maleness: float, ageing: float) -> np.ndarray:
+    """The lips' log-colour shift from the skin for this maleness (0..1) and ageing (0 young .. 1 at 75)."""
+    keep = (1.0 - LIP_MALE_LOSS * float(maleness)) * (1.0 - LIP_AGE_LOSS * float(np.clip(ageing, 0.0, 1.0)))
+    return LIP_LOG * keep
 
 
 def melanin(tone: float) -> float:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from pain3d.skin import FLUSH_LOG, ORBIT_LOG, tone_albedo
+from pain3d.skin import FLUSH_LOG, ORBIT_LOG, lip_log, tone_albedo
 
 from .look import SUB_SPOTS, stream
 from .surface import MM, Surface, sample_texels
@@ -36,12 +36,14 @@ def skin_albedo(s: Surface, look: dict, noise: dict) -> np.ndarray:
 
 
 def _lip_log(look: dict) -> np.ndarray:
-    """Vermilion colour relative to the skin: blood shows through (less green and blue), and the
-    lips carry less melanin than the skin around them, so part of the skin's melanin tint (its
-    log-colour below MST 1, bluest first) is taken back; very dark lips keep more of it."""
+    """Vermilion colour relative to the skin: blood shows through (`pain3d.skin.lip_log`: less in
+    men and with age), and the lips carry less melanin than the skin around them, so part of the
+    skin's melanin tint (its log-colour below MST 1, bluest first) is taken back; very dark lips
+    keep more of it."""
     melanin = np.log(tone_albedo(1.0)) - np.log(look["base_albedo"])
     kept = 0.35 * (1.0 - 0.6 * look["melanin"])
-    return np.log([0.82, 0.45, 0.48]) + kept * np.maximum(melanin, 0.0) + np.asarray(look["lip_tint"])
+    blood = lip_log(float(look["sex"] == "male"), look["ageing"])
+    return blood + kept * np.maximum(melanin, 0.0) + np.asarray(look["lip_tint"])
 
 
 def _melanin_spots(s: Surface, look: dict) -> np.ndarray:

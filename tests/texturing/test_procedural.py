@@ -87,6 +87,25 @@ def test_lip_colour_lies_on_the_vermilion(head):
     assert lip_coloured[vermilion > 0.9].mean() > 0.95
 
 
+def test_lips_are_redder_against_the_skin_in_women_and_the_young(head):
+    """The vermilion's redness (R / G) over the cheek's: a young woman's most, a young man's less,
+    an old man's least (docs/texturing.md, "Lips")."""
+    from pain3d.skin import LIP_AGE_LOSS, LIP_MALE_LOSS
+
+    drawn = masks(head, SIZE, lips=color_attributes(head)["regions"][:, 0],
+                  cheeks=head.regions["cheek_L"] + head.regions["cheek_R"])
+    lips, cheeks = drawn["lips"] > 0.9, drawn["cheeks"] > 0.5
+
+    def contrast(**who) -> float:
+        albedo = procedural_textures(head, record(**who), SIZE).albedo
+        redness = np.log(albedo[..., 0] / albedo[..., 1])
+        return float(redness[lips].mean() - redness[cheeks].mean())
+
+    woman, man, old_man = contrast(), contrast(sex="male"), contrast(sex="male", age=75.0)
+    assert woman > 0.3 and old_man < man < woman, (woman, man, old_man)
+    assert man / woman < 1.0 - 0.5 * LIP_MALE_LOSS and old_man / man < 1.0 - 0.5 * LIP_AGE_LOSS
+
+
 def test_brow_hairs_lie_in_the_brow_band(head):
     maps = procedural_textures(head, record(), SIZE)  # East Asian: dark hair on light (MST 2) skin
     r = head.regions
