@@ -66,9 +66,9 @@ def hair_layer(s: Surface, head: HeadMesh, look: dict, seed: int, noise: Noise, 
 
 
 def composite_hair(albedo: np.ndarray, s: Surface, look: dict, hair: Hair) -> np.ndarray:
-    """Lay hair over the skin (alpha blends in linear light): a shaved beard's roots, the scalp's hair
-    shadow, stubble, the shadow of brow roots, brow hairs, lashes. Grey hairs cast no shadow under the skin, and their short translucent
-    stubs show dimmer than grey brow hairs.
+    """Lay hair over the skin (alpha blends in linear light): a shaved beard's roots, the scalp's
+    hair shadow, stubble, the shadow of brow roots, brow hairs, lashes. Grey hairs cast no shadow
+    under the skin, and their short translucent stubs show dimmer than grey brow hairs.
 
     When the head grows hair as strands (`look["strands"]`), the strands are the hair: the skin
     keeps only what lies under them, the scalp's and the beard's hair shadow at skin level, a faint

@@ -109,7 +109,9 @@ def test_farm_renders_with_the_texture_set(tmp_path):
     assert subprocess.run(render, capture_output=True).returncode == 0
     textured = _face_pixels(data)
     green_share = [pixels[1] / pixels[0] for pixels in (plain[0], textured[0])]
-    assert green_share[1] < 0.3 * green_share[0]  # the red albedo left little green on identity 0's skin
+    # the red albedo left little green on identity 0's skin (not none: where the key light is
+    # brightest the view transform's highlight roll-off turns the red towards white)
+    assert green_share[1] < 0.45 * green_share[0]
     assert abs(textured[1][0] / textured[1][1] - plain[1][0] / plain[1][1]) < 1.0  # identity 1: a skin texture
 
 
