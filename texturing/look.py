@@ -52,7 +52,8 @@ def draw_look(identity: dict, seed: int, stubble_rate: float) -> dict:
         stubbled = strands["beard"] != NO_BEARD
     else:
         hair_colour, stubbled = HAIR_RGB[hair], bool(male and stubble_draw < stubble_rate)
-    growth = strands.get("beard_growth", 0.0) if strands else _default_growth(male, identity["ethnicity"])
+    # without a hair record, the default priors' growth for the group
+    growth = strands.get("beard_growth", 0.0) if strands else beard_growth(load_priors(), male, identity["ethnicity"])
     head_seed = int(identity.get("head_seed", identity["seed"]))  # the farm builds the head from head_seed
     return {
         "seed": seed, "scale": "Monk Skin Tone (MST) 1-10, Monk 2019", "skin_tone": tone,
@@ -77,13 +78,6 @@ def draw_look(identity: dict, seed: int, stubble_rate: float) -> dict:
         "iris_rgb": _floats(iris_colour(identity["ethnicity"], derive_seed(head_seed, SUB_IRIS))),
         **_lid_fold(rng, age, male, identity["ethnicity"]),
     }
-
-
-def _default_growth(male: bool, ethnicity: str) -> float:
-    """Beard growth without a hair record: the default priors' density for the group."""
-    priors = load_priors()
-    groups = priors["groups"]
-    return beard_growth(priors, male, groups.index(ethnicity) if ethnicity in groups else 0)
 
 
 def _lid_fold(rng: np.random.Generator, age: float, male: bool, ethnicity: str) -> dict:

@@ -58,7 +58,7 @@ def draw_hair(identity: dict, settings: dict, seed: int) -> dict:
         "beard": beard,
         "beard_length_mm": round(beard_length, 2),
         "beard_density": round(beard_density, 3),
-        "beard_growth": round(beard_growth(priors, male, group), 3),
+        "beard_growth": round(beard_growth(priors, male, identity["ethnicity"]), 3),
         "brow_density": round(float((0.8 + 0.35 * u[10]) * (1.0 - 0.3 * ageing)), 3),
         "brow_length_mm": round(between(brows["length_mm"][s], u[11]) * (1.0 + 0.1 * ageing), 2),
         "brow_height_mm": round(between(brows["head_height_mm"][s], u[12]), 2),
@@ -148,10 +148,10 @@ def _beard(priors: dict, male: bool, age: float, group: int, u: float, beard_rat
     return _pick(weights, u / rate), float(table["density"][group])
 
 
-def beard_growth(priors: dict, male: bool, group: int) -> float:
+def beard_growth(priors: dict, male: bool, ethnicity: str) -> float:
     """How densely a man's beard grows in his group (the priors' beard density), shaved or not: what
     his shaved skin shows as a root shadow (docs/hair.md). Women: 0."""
-    return float(priors["beard"]["density"][group]) if male else 0.0
+    return float(priors["beard"]["density"][_group_index(priors, ethnicity)]) if male else 0.0
 
 
 def _pick(weights: dict[str, float], u: float) -> str:
